@@ -1,0 +1,31 @@
+# kforge_emit_library(<lib> KERNELS <file.kf> TARGETS <target>...)
+#
+# Runs `kforge emit` at build time and defines the imported target
+# kforge::<lib> (static library, include dirs and link dependencies), the same
+# way a consumer would use the emitted lib/cmake package.
+function(kforge_emit_library lib)
+  cmake_parse_arguments(ARG "" "KERNELS" "TARGETS" ${ARGN})
+  if(NOT ARG_KERNELS OR NOT ARG_TARGETS)
+    message(FATAL_ERROR "kforge_emit_library(${lib}): KERNELS and TARGETS are required")
+  endif()
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/kforge_${lib}")
+  set(archive "${out}/lib/libkforge_${lib}.a")
+  set(target_args "")
+  foreach(t IN LISTS ARG_TARGETS)
+    list(APPEND target_args --target ${t})
+  endforeach()
+  add_custom_command(
+    OUTPUT "${archive}" "${out}/include/kforge_${lib}.h"
+    COMMAND kforge emit "${ARG_KERNELS}" ${target_args} -o "${out}" --name ${lib}
+    DEPENDS kforge kforge_runtime kforge_targets kforge_halide_bridge "${ARG_KERNELS}"
+    COMMENT "kforge emit ${lib} (${ARG_TARGETS})"
+    VERBATIM)
+  add_custom_target(kforge_emit_${lib} DEPENDS "${archive}")
+  file(MAKE_DIRECTORY "${out}/include")
+  add_library(kforge::${lib} STATIC IMPORTED GLOBAL)
+  set_target_properties(kforge::${lib} PROPERTIES
+    IMPORTED_LOCATION "${archive}"
+    INTERFACE_INCLUDE_DIRECTORIES "${out}/include"
+    INTERFACE_LINK_LIBRARIES "TBB::tbb;Threads::Threads;${CMAKE_DL_LIBS};m")
+  add_dependencies(kforge::${lib} kforge_emit_${lib})
+endfunction()

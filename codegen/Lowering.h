@@ -1,0 +1,43 @@
+// \file
+// From a checked kernel + its schedule for one target to a Halide pipeline
+// ready to compile: the family registry of lowerings and the target mapping.
+// `kforge lower` prints what this produces; `kforge emit` compiles it.
+#pragma once
+
+#include <Halide.h>
+
+#include <string>
+#include <vector>
+
+#include "dsl/Spec.h"
+#include "kforge/detail/Linear.h"
+#include "targets/Target.h"
+
+namespace kf::codegen {
+
+struct LoweredVariant {
+    std::string symbol;                  // kernelSymbol(...)
+    const targets::TargetInfo *target = nullptr;
+    Halide::Pipeline pipeline;
+    std::vector<Halide::Argument> args;  // inputs; the output is implicit
+    rt::LinearLayout layout{};           // packed layout the runtime packs into
+};
+
+// One line per family in Lowering.cpp's registry. A family without an entry
+// gets "no lowering of <family> for <target>".
+struct FamilyLowering {
+    dsl::Family family;
+    LoweredVariant (*lower)(const dsl::KernelSpec &, const dsl::Schedule *, const targets::TargetInfo &);
+};
+
+// The schedule of `kernel` for `target` (bucket any), or null for defaults.
+const dsl::Schedule *findSchedule(const dsl::Module &module, const std::string &kernel, const std::string &target);
+
+// Throws CodegenError when the family or target has no lowering.
+LoweredVariant lowerKernel(const dsl::Module &module, const dsl::KernelSpec &kernel, const targets::TargetInfo &target);
+
+// The Halide target for compiling a kernel object: the registry's chain, with
+// the Halide runtime left out (emit adds one shared runtime object).
+Halide::Target halideTarget(const targets::TargetInfo &target, bool withRuntime = false);
+
+}  // namespace kf::codegen

@@ -1,0 +1,26 @@
+// \file
+// Generated kernel symbols, one grammar for all (STYLE.md, "Names"):
+//   kf_<family>_<dst>_<act>_<weight>[_<epilogue>]_<MxNxK tile>__<target>
+// e.g. kf_linear_f32_f32_int4g128f16_1x64x128__x86_avx512. What is computed
+// comes before "__", where it runs after it.
+#pragma once
+
+#include <string>
+
+namespace kf::codegen {
+
+struct SymbolParts {
+    std::string family;    // "linear"
+    std::string dst;       // "f32"
+    std::string act;       // "f32", "qd8", "bf16"
+    std::string weight;    // "int4g128f16": format, group ("g128" or "c" per channel), scale type
+    std::string epilogue;  // "" or e.g. "bias"
+    int tileM = 1, tileN = 0, tileK = 0;
+    std::string target;    // TargetInfo::symbolSuffix
+};
+
+std::string kernelSymbol(const SymbolParts &parts);
+// True if `symbol` follows the grammar above.
+bool isValidKernelSymbol(const std::string &symbol);
+
+}  // namespace kf::codegen

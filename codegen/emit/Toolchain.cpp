@@ -1,0 +1,77 @@
+#include "codegen/emit/Toolchain.h"
+
+#include "codegen/emit/BuildPaths.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace kf::codegen {
+
+namespace {
+std::vector<std::string> splitList(const std::string &s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, '|'))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+std::string envOr(const char *name, const std::string &fallback) {
+    const char *v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+}  // namespace
+
+Toolchain defaultToolchain() {
+    Toolchain t;
+    t.cxx = envOr("KFORGE_CXX", envOr("CXX", KFORGE_DEFAULT_CXX));
+    t.ar = envOr("KFORGE_AR", KFORGE_DEFAULT_AR);
+    t.includeDirs = splitList(KFORGE_INCLUDE_DIRS);
+    t.runtimeArchives = splitList(KFORGE_RUNTIME_ARCHIVES);
+    t.runtimeHeader = KFORGE_RUNTIME_HEADER;
+    return t;
+}
+
+int runCommand(const std::vector<std::string> &argv, std::string &output, const std::string &stdinPath) {
+    namespace fs = std::filesystem;
+    const fs::path log = fs::temp_directory_path() / ("kforge-cmd-" + std::to_string(getpid()) + ".log");
+    pid_t pid = fork();
+    if (pid < 0) {
+        output = "fork failed";
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (!stdinPath.empty()) {
+            int in = open(stdinPath.c_str(), O_RDONLY);
+            if (in >= 0) dup2(in, 0);
+        }
+        std::vector<char *> args;
+        for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        execvp(args[0], args.data());
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    output = ss.str();
+    std::error_code ec;
+    fs::remove(log, ec);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+}  // namespace kf::codegen

@@ -1,0 +1,188 @@
+// \file
+// The typed in-memory form of a kforge kernel file: what every stage after the
+// parser reads (DESIGN.md, "What flows through it"). Plain value types, no
+// behaviour beyond small helpers, so tests and the tuner can build them in C++
+// exactly as the DSL parser does.
+//
+// A Module holds kernels (what is computed: family + typed parameters) and
+// schedules (how one kernel runs on one target, optionally for one shape
+// bucket, with an optional tune space). Schedules never change what a kernel
+// computes (DESIGN.md, "Schedule DSL").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace kf::dsl {
+
+// Where a construct came from, for diagnostics (file:line:col, 1-based).
+struct SourceLoc {
+    std::string file;
+    int line = 0;
+    int col = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Number formats (../shared/FORMATS.md).
+
+// Weight formats. A weight is an unsigned code c of `bits` bits; codes index the
+// format's levels in ascending order (binary {-1,+1}: c=0 -> -1; int4: c=0 -> -8,
+// c=15 -> +7; seq2: c=0 -> -1.5 ... c=3 -> +1.5; uintN: value c - z).
+enum class WeightKind { Binary, Ternary, Seq2, Int, Uint, Codebook };
+
+struct WeightFormat {
+    WeightKind kind = WeightKind::Int;
+    int bits = 4;                 // bits per code as stored (ternary: 2)
+    bool ternaryBase3 = false;    // ternary packed 5 codes per byte (base 3)
+    bool perChannelCodebook = false;  // codebook: table per output channel
+};
+
+enum class ScalarType { F32, F16, BF16, Int8 };
+
+// Activation formats: f32 / bf16 as given, or dynamic int8 per token (row of x):
+// s_x = max|x_row| / 127, q = round(x / s_x)  (FORMATS.md, "Activations").
+enum class ActKind { F32, BF16, QInt8PerToken };
+
+// Shape dimension: a fixed size, or symbolic (given when the kernel is created).
+struct Dim {
+    std::string name;            // "N", "K", ...
+    std::optional<int64_t> size; // empty = dynamic
+};
+
+// ---------------------------------------------------------------------------
+// Family parameters.
+
+// y[M,N] = x[M,K] . dequant(W)[N,K]^T (+ bias)
+struct LowbitLinearParams {
+    WeightFormat weight;
+    Dim n{"N", std::nullopt};
+    Dim k{"K", std::nullopt};
+    ScalarType scaleType = ScalarType::F32;
+    int group = 0;               // K-group of a scale; 0 = per output channel
+    bool zeroPoint = false;      // uintN: one zero point per scale
+    bool bias = false;
+    ActKind input = ActKind::F32;
+    ScalarType output = ScalarType::F32;
+    std::string rows = "M";      // name of the (dynamic) row dimension
+};
+
+// Fast Walsh-Hadamard transform of size n = m * 2^k, normalised by 1/sqrt(n),
+// optionally fused with per-token int8 quantisation of the result (R4).
+struct HadamardParams {
+    Dim n{"N", std::nullopt};
+    int m = 1;                           // H_m factor (1 = pure power of two)
+    std::optional<std::string> matrixFile;  // user-supplied +-1 H_m
+    ActKind input = ActKind::F32;
+    ActKind output = ActKind::F32;       // QInt8PerToken = fused quantize
+    std::string rows = "M";              // name of the (dynamic) row dimension
+};
+
+// Attention over a quantized KV cache (SpinQuant / QuaRot R3 fused).
+struct RotationAttentionParams {
+    int headDim = 128;
+    int numHeads = 32;
+    int numKvHeads = 32;                 // GQA when < numHeads
+    int kvBits = 4;                      // 4 or 8
+    int kvGroup = 0;                     // 0 = one group per (token, kv-head)
+    bool causal = true;
+    bool rotate = true;                  // apply R3 Hadamard to Q and K
+    bool rope = true;
+    ActKind input = ActKind::F32;
+};
+
+// R-Sparse: y = W (x . m) + U (V (x . (1 - m))), m_i = |x_i| > tau.
+enum class SparsityMode { Threshold, TopK };
+
+struct SparseRankLinearParams {
+    WeightFormat weight;                 // format of W (Int bits=8..., or F32)
+    bool denseWeight = true;             // W stored as f32 rather than codes
+    Dim n{"N", std::nullopt};
+    Dim k{"K", std::nullopt};
+    int rank = 0;                        // r of U [N,r], V [r,K]
+    SparsityMode mode = SparsityMode::Threshold;
+    int topK = 0;                        // for TopK
+    ScalarType scaleType = ScalarType::F32;
+    int group = 0;
+    ActKind input = ActKind::F32;
+};
+
+enum class Family { LowbitLinear, Hadamard, RotationAttention, SparseRankLinear };
+
+using FamilyParams = std::variant<LowbitLinearParams, HadamardParams,
+                                  RotationAttentionParams, SparseRankLinearParams>;
+
+struct KernelSpec {
+    std::string name;
+    Family family = Family::LowbitLinear;
+    FamilyParams params;
+    SourceLoc loc;
+};
+
+// ---------------------------------------------------------------------------
+// Schedules.
+
+// Shape buckets on M (rows): the schedule, the tuner and the emitted dispatch
+// table may differ per bucket.
+enum class Bucket { Any, Decode, SmallBatch, Prefill };
+// decode: 1 <= M <= 8; small batch: 9 <= M <= 31; prefill: M >= 32.
+
+// One schedule primitive, as written. The family checker decides which
+// primitives and variables are legal.
+struct Directive {
+    enum class Kind { Split, Vectorize, Unroll, Parallel, Reorder, Pack, Threads };
+    Kind kind = Kind::Split;
+    std::vector<std::string> vars;  // split/vectorize/unroll/parallel: 1 var; reorder: many; pack: operand ("weight")
+    int64_t factor = 0;             // split/vectorize/unroll factor; threads count
+    // pack options, e.g. interleave=16, layout=nibble
+    std::vector<std::pair<std::string, std::string>> options;
+    SourceLoc loc;
+};
+
+// One tunable axis: the directive with its factor (or one pack option) taken
+// from `values` instead of being fixed.
+struct TuneAxis {
+    Directive directive;                 // factor ignored; for Pack, `option` names the tuned key
+    std::string option;                  // pack option tuned (e.g. "interleave"), empty otherwise
+    std::vector<int64_t> values;
+    SourceLoc loc;
+};
+
+struct TuneSpace {
+    std::vector<TuneAxis> axes;
+    SourceLoc loc;
+};
+
+struct Schedule {
+    std::string kernel;                  // kernel it schedules
+    std::string target;                  // target registry name, e.g. "x86-avx512"
+    Bucket bucket = Bucket::Any;
+    std::vector<Directive> directives;
+    std::optional<TuneSpace> tune;
+    SourceLoc loc;
+};
+
+struct Module {
+    std::string file;
+    std::vector<KernelSpec> kernels;
+    std::vector<Schedule> schedules;
+
+    const KernelSpec *findKernel(const std::string &name) const {
+        for (const auto &k : kernels)
+            if (k.name == name) return &k;
+        return nullptr;
+    }
+};
+
+// Names used in text, diagnostics and --emit=spec.
+const char *toString(Family f);
+const char *toString(WeightKind k);
+const char *toString(ScalarType t);
+const char *toString(ActKind a);
+const char *toString(Bucket b);
+const char *toString(Directive::Kind k);
+std::string formatName(const WeightFormat &w);  // "int4", "ternary", "uint3", "codebook4", ...
+
+}  // namespace kf::dsl

@@ -1,0 +1,57 @@
+#include "runtime/Dispatch.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "runtime/Error.h"
+#include "targets/Target.h"
+
+namespace kf::rt {
+
+bool variantSupported(const LinearVariant &v) {
+    const targets::TargetInfo *t = targets::find(v.target);
+    return t && t->hostSupports();
+}
+
+const LinearVariant *selectVariant(const kf_kernel_def &def, const char *requested, kf_status *status) {
+    const char *origin = "requested";
+    if (!requested || !*requested) {
+        requested = std::getenv("KFORGE_VARIANT");
+        origin = "KFORGE_VARIANT";
+        if (requested && !*requested) requested = nullptr;
+    }
+    if (requested) {
+        std::string names;
+        for (int i = 0; i < def.numVariants; ++i) {
+            const LinearVariant &v = def.variants[i];
+            if (std::strcmp(v.symbol, requested) == 0 || std::strcmp(v.target, requested) == 0) {
+                if (variantSupported(v)) return &v;
+                *status = fail(KF_ERR_UNSUPPORTED_VARIANT,
+                               std::string(origin) + " variant '" + requested + "' of kernel '" + def.name +
+                                   "' needs target " + v.target + ", which this CPU does not support");
+                return nullptr;
+            }
+            names += std::string(names.empty() ? "" : ", ") + v.symbol;
+        }
+        *status = fail(KF_ERR_UNSUPPORTED_VARIANT, std::string(origin) + " variant '" + requested +
+                                                       "' is not in kernel '" + def.name + "'; it has: " + names);
+        return nullptr;
+    }
+    const LinearVariant *best = nullptr;
+    int bestPriority = -1;
+    for (int i = 0; i < def.numVariants; ++i) {
+        const LinearVariant &v = def.variants[i];
+        const targets::TargetInfo *t = targets::find(v.target);
+        if (t && t->hostSupports() && t->priority > bestPriority) {
+            best = &v;
+            bestPriority = t->priority;
+        }
+    }
+    if (!best)
+        *status = fail(KF_ERR_UNSUPPORTED_VARIANT,
+                       std::string("no variant of kernel '") + def.name + "' runs on this CPU");
+    return best;
+}
+
+}  // namespace kf::rt

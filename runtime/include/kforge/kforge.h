@@ -1,0 +1,95 @@
+/* kforge runtime C ABI.
+ *
+ * Every library that `kforge emit` writes links this runtime and ships this
+ * header next to its own `kforge_<lib>.h`, which declares one accessor per
+ * kernel (`const kf_kernel_def *kf_<lib>_<kernel>(void)`).
+ *
+ * Life of a linear layer:
+ *   kf_linear *L;
+ *   kf_linear_create(kf_mylib_down_proj(), N, K, NULL, &L);   // NULL: best variant for this CPU
+ *   kf_linear_pack(L, codes, scales);                         // codes as a QAT checkpoint stores them
+ *   kf_linear_run(L, x, M, y, 0);                             // y[M,N] = x[M,K] . W^T
+ *   kf_linear_destroy(L);
+ *
+ * Every call returns a kf_status; on failure kf_last_error() gives a message
+ * for the calling thread. Nothing here aborts on bad input.
+ *
+ * Number formats follow kforge's FORMATS definition: a weight is an unsigned
+ * code c (one uint8 per weight on the API, row-major [N][K]); codes index the
+ * format's levels in ascending order (int4: c - 8). Scales are row-major
+ * [N][ceil(K / group)] (group = K for per-channel scales) in the kernel's
+ * declared scale type (f16 and bf16 as uint16 bit patterns).
+ */
+#ifndef KFORGE_KFORGE_H
+#define KFORGE_KFORGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum kf_status {
+    KF_OK = 0,
+    KF_ERR_NULL_POINTER = 1,     /* a required pointer argument was NULL */
+    KF_ERR_SHAPE = 2,            /* a dimension is out of range or mismatches the kernel */
+    KF_ERR_UNSUPPORTED_VARIANT = 3, /* unknown variant, or this CPU cannot run it */
+    KF_ERR_INVALID_ARGUMENT = 4, /* any other bad argument (code out of range, ...) */
+    KF_ERR_NOT_PACKED = 5,       /* run before pack */
+    KF_ERR_OUT_OF_MEMORY = 6,
+    KF_ERR_KERNEL_FAILED = 7     /* the generated kernel reported an error */
+} kf_status;
+
+/* Static name of a status ("KF_ERR_SHAPE"). */
+const char *kf_status_name(kf_status status);
+/* Message for the last failing call on this thread ("" if none). */
+const char *kf_last_error(void);
+
+typedef enum kf_scale_type { KF_SCALE_F32 = 0, KF_SCALE_F16 = 1, KF_SCALE_BF16 = 2 } kf_scale_type;
+
+/* A kernel as compiled into a library: its spec and its variants. */
+typedef struct kf_kernel_def kf_kernel_def;
+
+/* What a linear kernel computes, as declared in its kernel file. */
+typedef struct kf_linear_info {
+    const char *kernel_name;   /* name in the kernel file */
+    const char *weight_format; /* "int4", ... */
+    int bits;                  /* bits per stored code */
+    int64_t n, k;              /* declared shape; 0 = dynamic */
+    int group;                 /* K-group of a scale; 0 = per output channel */
+    kf_scale_type scale_type;
+    int num_variants;
+} kf_linear_info;
+
+kf_status kf_linear_query(const kf_kernel_def *def, kf_linear_info *info);
+/* Name of variant i (0 <= i < num_variants) and whether this CPU can run it. */
+const char *kf_variant_name(const kf_kernel_def *def, int i);
+int kf_variant_supported(const kf_kernel_def *def, int i);
+
+typedef struct kf_linear kf_linear;
+
+/* Create a layer of shape N x K (0 = the declared size). `variant` picks a
+ * variant by name; NULL or "" picks the best one this CPU runs. The
+ * environment variable KFORGE_VARIANT, when set, overrides a NULL variant. */
+kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k,
+                           const char *variant, kf_linear **out);
+void kf_linear_destroy(kf_linear *layer);
+const char *kf_linear_variant(const kf_linear *layer);
+
+/* Pack codes ([N][K] uint8, one code per byte) and scales ([N][ceil(K/g)] of
+ * the declared scale type) into the variant's layout. */
+kf_status kf_linear_pack(kf_linear *layer, const uint8_t *codes, const void *scales);
+/* Inverse of pack: writes the same codes and scale bits back. */
+kf_status kf_linear_unpack(const kf_linear *layer, uint8_t *codes, void *scales);
+/* Bytes of packed weights the kernel streams per call (codes + scales). */
+size_t kf_linear_packed_bytes(const kf_linear *layer);
+
+/* y[M][N] = x[M][K] . dequant(W)^T. num_threads 0 = all hardware threads. */
+kf_status kf_linear_run(kf_linear *layer, const float *x, int64_t m, float *y, int num_threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KFORGE_KFORGE_H */

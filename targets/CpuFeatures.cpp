@@ -1,0 +1,40 @@
+#include "targets/CpuFeatures.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
+namespace kf::targets::cpu {
+
+#if defined(__x86_64__)
+// __builtin_cpu_supports reads cpuid once (libgcc's __cpu_model) and honours
+// the OS's XSAVE state for the AVX-512 registers.
+bool x86Avx2Fma() {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+bool x86Avx512() {
+    return x86Avx2Fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512cd");
+}
+bool x86Avx512Vnni() {
+    return x86Avx512() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+}
+#else
+bool x86Avx2Fma() { return false; }
+bool x86Avx512() { return false; }
+bool x86Avx512Vnni() { return false; }
+#endif
+
+#if defined(__aarch64__) && defined(__linux__)
+bool arm64Neon() { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
+bool arm64DotProd() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+#else
+bool arm64Neon() { return false; }
+bool arm64DotProd() { return false; }
+#endif
+
+bool never() { return false; }
+
+}  // namespace kf::targets::cpu
