@@ -26,6 +26,6 @@ function(kforge_emit_library lib)
   set_target_properties(kforge::${lib} PROPERTIES
     IMPORTED_LOCATION "${archive}"
     INTERFACE_INCLUDE_DIRECTORIES "${out}/include"
-    INTERFACE_LINK_LIBRARIES "TBB::tbb;Threads::Threads;${CMAKE_DL_LIBS};m")
+    INTERFACE_LINK_LIBRARIES "TBB::tbb;Threads::Threads;${CMAKE_DL_LIBS};m;stdc++")
   add_dependencies(kforge::${lib} kforge_emit_${lib})
 endfunction()

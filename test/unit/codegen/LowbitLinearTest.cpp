@@ -23,6 +23,8 @@ struct Case {
     int variant;
 };
 
+void PrintTo(const Case &c, std::ostream *os) { *os << c.kernel << " variant " << c.variant; }
+
 const kf::dsl::Module &kernelFile() {
     static const kf::dsl::Module module = [] {
         auto r = kf::dsl::loadFile(KFORGE_TEST_KERNELS, {});
