@@ -59,15 +59,21 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     // per-channel scales) for row t*I+i over the k of nibble h (k = 2*pair + h).
     RDom rp(0, pairsPerChunk, "rp");
     Expr pair = c * pairsPerChunk + rp;
-    Expr byte = packed(i, pair, t);
+    // Widen the byte once; the high nibble of a zero-extended byte is a shift.
+    Expr byte = cast<int32_t>(packed(i, pair, t));
     Expr code = select(h == 0, byte & 0x0F, byte >> 4);
-    Expr level = cast<float>(code) - static_cast<float>(levelOffset);
     part(i, h, c, t, m) = 0.0f;
-    part(i, h, c, t, m) += x(2 * pair + h, m) * level;
+    part(i, h, c, t, m) += x(2 * pair + h, m) * cast<float>(code);
+
+    // sum_k x * (c - offset) = sum_k x * c - offset * sum_k x: the level offset
+    // is applied once per chunk, not once per weight.
+    Func xsum("xsum");
+    xsum(c, m) = 0.0f;
+    xsum(c, m) += x(2 * pair, m) + x(2 * pair + 1, m);
 
     Expr numChunks = packed.dim(1).extent() / pairsPerChunk;
     RDom rc(0, numChunks, "rc");
-    Expr chunkSum = part(i, 0, rc, t, m) + part(i, 1, rc, t, m);
+    Expr chunkSum = part(i, 0, rc, t, m) + part(i, 1, rc, t, m) - static_cast<float>(levelOffset) * xsum(rc, m);
     acc(i, t, m) = 0.0f;
     if (p.group) {
         acc(i, t, m) += cast<float>(scales(i, rc, t)) * chunkSum;
@@ -98,6 +104,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     // reorder the chunk loop sits inside the vector loop and spills).
     acc.update().reorder(i, rc).split(i, io, ii, s.vector).vectorize(ii).unroll(io);
     part.compute_at(acc, rc);
+    xsum.compute_at(acc, rc);
     part.split(i, io, ii, s.vector).vectorize(ii).unroll(io).unroll(h);
     // Software prefetch of the weights `prefetch` k-pairs ahead. Measured on
     // this project's CI machine (Sapphire Rapids class VM): without it the
