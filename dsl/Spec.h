@@ -132,10 +132,10 @@ enum class Bucket { Any, Decode, SmallBatch, Prefill };
 // One schedule primitive, as written. The family checker decides which
 // primitives and variables are legal.
 struct Directive {
-    enum class Kind { Split, Vectorize, Unroll, Parallel, Reorder, Pack, Threads };
+    enum class Kind { Split, Vectorize, Unroll, Parallel, Reorder, Pack, Threads, Prefetch };
     Kind kind = Kind::Split;
     std::vector<std::string> vars;  // split/vectorize/unroll/parallel: 1 var; reorder: many; pack: operand ("weight")
-    int64_t factor = 0;             // split/vectorize/unroll factor; threads count
+    int64_t factor = 0;             // split/vectorize/unroll factor; threads count; prefetch distance in k
     // pack options, e.g. interleave=16, layout=nibble
     std::vector<std::pair<std::string, std::string>> options;
     SourceLoc loc;

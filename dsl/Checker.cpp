@@ -1,0 +1,117 @@
+#include "dsl/Checker.h"
+
+#include "dsl/ScheduleChecker.h"
+#include "dsl/families/Family.h"
+#include "dsl/families/StatementReader.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace kf::dsl {
+
+namespace {
+
+std::string at(const SourceLoc &loc) { return "line " + std::to_string(loc.line); }
+
+std::optional<Bucket> readBucket(const ScheduleDecl &decl, DiagnosticSink &sink) {
+    if (!decl.bucket) return Bucket::Any;
+    static const std::pair<const char *, Bucket> table[] = {
+        {"any", Bucket::Any}, {"decode", Bucket::Decode}, {"small", Bucket::SmallBatch}, {"prefill", Bucket::Prefill}};
+    for (const auto &[name, b] : table)
+        if (*decl.bucket == name) return b;
+    sink.error(decl.bucketLoc, "unknown bucket '" + *decl.bucket +
+                                   "'; expected one of any, decode (1 <= M <= 8), small (9 <= M <= 31), "
+                                   "prefill (M >= 32)");
+    return std::nullopt;
+}
+
+}  // namespace
+
+Module checkModule(const FileAst &ast, const std::string &fileName, const CheckOptions &options,
+                   DiagnosticSink &sink) {
+    Module module;
+    module.file = fileName;
+    if (ast.kernels.empty() && ast.schedules.empty() && !sink.hasErrors())
+        sink.error(SourceLoc{fileName, 0, 0},
+                   "no kernels in file; expected 'kernel <name> : <family> { ... }' with <family> one of " +
+                       familyNames());
+
+    // Kernels. `declared` keeps every well-formed kernel name, even one whose
+    // body had errors, so that its schedules are still checked and not reported
+    // as naming an undeclared kernel.
+    struct Declared {
+        const KernelDecl *decl;
+        const FamilyDef *family;
+        std::optional<FamilyParams> params;
+    };
+    std::map<std::string, Declared> declared;
+    for (const auto &k : ast.kernels) {
+        const FamilyDef *family = findFamily(k.family);
+        if (!family)
+            sink.error(k.familyLoc, "unknown kernel family '" + k.family + "'; expected one of " + familyNames());
+        auto prev = declared.find(k.name);
+        if (prev != declared.end())
+            sink.error(k.nameLoc, "duplicate kernel '" + k.name + "' (first defined at " +
+                                      at(prev->second.decl->nameLoc) + ")");
+        // An unterminated body has already been reported; checking it would add
+        // noise about statements that are merely cut off.
+        if (!family || !k.body.closed) {
+            if (prev == declared.end()) declared[k.name] = Declared{&k, family, std::nullopt};
+            continue;
+        }
+        size_t before = sink.errorCount();
+        FamilyParams params = family->checkKernel(k, sink);
+        if (prev != declared.end()) continue;
+        bool ok = sink.errorCount() == before;
+        declared[k.name] = Declared{&k, family, ok ? std::optional<FamilyParams>(params) : std::nullopt};
+        if (ok) module.kernels.push_back(KernelSpec{k.name, family->family, std::move(params), k.nameLoc});
+    }
+
+    // Schedules.
+    std::vector<std::string> kernelNames;
+    for (const auto &[name, d] : declared) kernelNames.push_back(name);
+    std::map<std::tuple<std::string, std::string, Bucket>, SourceLoc> seen;
+    for (const auto &s : ast.schedules) {
+        bool headerOk = true;
+        auto k = declared.find(s.kernel);
+        if (k == declared.end()) {
+            std::string msg = "schedule for undeclared kernel '" + s.kernel + "'";
+            std::string near = closestName(s.kernel, kernelNames);
+            if (!near.empty()) msg += "; did you mean '" + near + "'?";
+            else if (!kernelNames.empty()) msg += "; declared kernels: " + joinNames(kernelNames);
+            sink.error(s.kernelLoc, msg);
+            headerOk = false;
+        }
+        const auto &targets = options.knownTargets;
+        if (!targets.empty() && std::find(targets.begin(), targets.end(), s.target) == targets.end()) {
+            sink.error(s.targetLoc, "unknown target '" + s.target + "'; known targets: " + joinNames(targets));
+            headerOk = false;
+        }
+        auto bucket = readBucket(s, sink);
+        if (!bucket) headerOk = false;
+        if (headerOk) {
+            auto key = std::make_tuple(s.kernel, s.target, *bucket);
+            auto prev = seen.find(key);
+            if (prev != seen.end()) {
+                sink.error(s.kernelLoc, "duplicate schedule for kernel '" + s.kernel + "' on target '" + s.target +
+                                            "' bucket=" + toString(*bucket) + " (first at " + at(prev->second) + ")");
+                headerOk = false;
+            } else {
+                seen.emplace(key, s.kernelLoc);
+            }
+        }
+        if (k == declared.end() || !k->second.family || !s.body.closed) continue;
+        Schedule sched;
+        sched.kernel = s.kernel;
+        sched.target = s.target;
+        sched.bucket = bucket.value_or(Bucket::Any);
+        sched.loc = s.kernelLoc;
+        const FamilyParams *params = k->second.params ? &*k->second.params : nullptr;
+        checkScheduleBody(s, *k->second.family, params, sched, sink);
+        if (headerOk) module.schedules.push_back(std::move(sched));
+    }
+    return module;
+}
+
+}  // namespace kf::dsl

@@ -1,0 +1,28 @@
+// \file
+// Semantic checks of a parsed kernel file and its translation into the typed
+// Module of Spec.h. File-level rules live here (known families, unique kernel
+// names, schedules naming declared kernels and known targets, one schedule per
+// (kernel, target, bucket)); what a kernel body means is up to its family
+// (families/), what a schedule body means is ScheduleChecker.h.
+#pragma once
+
+#include "dsl/Diagnostics.h"
+#include "dsl/Parser.h"
+#include "dsl/Spec.h"
+
+#include <string>
+#include <vector>
+
+namespace kf::dsl {
+
+struct CheckOptions {
+    // Target registry names schedules may name; empty = accept any.
+    std::vector<std::string> knownTargets;
+};
+
+// The Module for `ast`. Everything wrong is reported to `sink`; the result is
+// meaningful only when nothing was.
+Module checkModule(const FileAst &ast, const std::string &fileName, const CheckOptions &options,
+                   DiagnosticSink &sink);
+
+}  // namespace kf::dsl

@@ -1,0 +1,38 @@
+// \file
+// What the DSL checker needs to know about a kernel family, and the registry of
+// families. A family lives in its own folder (dsl/families/<family>/) and is
+// made known by one line in Registry.cpp; the generic checker (dsl/Checker.h)
+// and schedule checker (dsl/ScheduleChecker.h) never name a family.
+#pragma once
+
+#include "dsl/Diagnostics.h"
+#include "dsl/Parser.h"
+#include "dsl/Spec.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kf::dsl {
+
+struct FamilyDef {
+    Family family;
+    const char *name;                        // as written after 'kernel NAME :'
+    std::vector<std::string> statements;     // legal kernel statements
+    std::vector<std::string> scheduleVars;   // loop variables schedules may name
+    // Translates a kernel body into the family's typed parameters, reporting
+    // every problem to the sink. The result is used only if nothing was reported.
+    FamilyParams (*checkKernel)(const KernelDecl &, DiagnosticSink &);
+    // Whether `pack weight ...` applies to this kernel (the weight is stored in
+    // a packed, re-layoutable form). nullptr = never.
+    bool (*hasPackedWeights)(const FamilyParams &) = nullptr;
+};
+
+// All registered families, in registration order.
+const std::vector<FamilyDef> &families();
+const FamilyDef *findFamily(std::string_view name);
+const FamilyDef *findFamily(Family f);
+// "lowbit_linear, hadamard, ..." for messages.
+std::string familyNames();
+
+}  // namespace kf::dsl

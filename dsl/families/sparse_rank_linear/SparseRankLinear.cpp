@@ -1,0 +1,134 @@
+// sparse_rank_linear (R-Sparse): y = W (x . m) + U (V (x . (1 - m))),
+// m_i = |x_i| > tau (threshold) or the top-k magnitudes of each token; U [N,r]
+// and V [r,K] from the rank-r truncated SVD of W (../shared/FORMATS.md,
+// "Sparse-rank linear"). Statements (docs/dsl.md, "sparse_rank_linear"):
+//
+//   weight   f32|int2|int3|int4|int8 shape=[N=.., K=..] [scale=..] [group=..]
+//   rank     <r>                        1 <= r <= min(N, K)
+//   sparsity threshold | sparsity topk=<k>
+//   input    f32
+//   output   f32
+#include "dsl/families/Family.h"
+#include "dsl/families/StatementReader.h"
+#include "dsl/families/WeightFormats.h"
+
+#include <algorithm>
+
+namespace kf::dsl {
+namespace {
+
+constexpr const char *kWeightUsage =
+    "weight f32|int2|int3|int4|int8 shape=[N=<n>, K=<k>] [scale=f32|f16|bf16] [group=32|64|128|256|channel]";
+
+void readWeight(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
+    checkArgs(st, 1, 1, {"shape", "scale", "group"}, kWeightUsage, sink);
+    auto pos = positionals(st);
+    if (!pos.empty()) {
+        const Value &f = *pos[0];
+        std::optional<WeightFormat> format;
+        if (f.kind == Value::Kind::Word && f.text == "f32") {
+            p.denseWeight = true;
+        } else if (f.kind == Value::Kind::Word && (format = parseWeightFormat(f.text)) &&
+                   format->kind == WeightKind::Int) {
+            p.denseWeight = false;
+            p.weight = *format;
+        } else {
+            sink.error(f.loc, "unknown weight format '" + describe(f) +
+                                  "' for sparse_rank_linear; expected one of f32, int2, int3, int4, int8");
+        }
+    }
+    if (const Value *shape = findAttr(st, "shape")) {
+        std::vector<Dim> dims;
+        if (readShape(*shape, {"N", "K"}, dims, sink)) {
+            p.n = dims[0];
+            p.k = dims[1];
+        }
+    } else {
+        sink.error(st.loc, "'weight' needs shape=[N=<n>, K=<k>]; usage: " + std::string(kWeightUsage));
+    }
+    for (const char *key : {"scale", "group"}) {
+        const Value *v = findAttr(st, key);
+        if (v && p.denseWeight && !pos.empty())
+            sink.error(v->loc, std::string(key) + "= is only for quantized weights, not f32");
+    }
+    if (p.denseWeight) return;
+    if (const Value *scale = findAttr(st, "scale"))
+        if (auto t = readScaleType(*scale, sink)) p.scaleType = *t;
+    if (const Value *group = findAttr(st, "group"))
+        if (auto g = readGroup(*group, sink))
+            if (checkGroupFits(*g, p.k, group->loc, sink)) p.group = *g;
+}
+
+void readRank(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
+    if (!checkArgs(st, 1, 1, {}, "rank <r>", sink)) return;
+    const Value &v = *positionals(st)[0];
+    int64_t hi = kMaxDim;
+    std::string bound;
+    if (p.n.size && p.k.size) {
+        hi = std::min(*p.n.size, *p.k.size);
+        bound = "min(N, K) = " + std::to_string(hi);
+    }
+    if (v.kind == Value::Kind::Int && v.intValue > hi && !bound.empty()) {
+        sink.error(v.loc, "rank " + v.text + " exceeds " + bound);
+        return;
+    }
+    if (auto r = readInt(v, "rank", 1, hi, sink)) p.rank = static_cast<int>(*r);
+}
+
+void readSparsity(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
+    constexpr const char *usage = "sparsity threshold | sparsity topk=<k>";
+    if (!checkArgs(st, 0, 1, {"topk"}, usage, sink)) return;
+    auto pos = positionals(st);
+    const Value *topk = findAttr(st, "topk");
+    if (pos.empty() == !topk) {
+        sink.error(st.loc, std::string("'sparsity' takes either 'threshold' or topk=<k>; usage: ") + usage);
+        return;
+    }
+    if (!pos.empty()) {
+        if (pickWord<SparsityMode>(*pos[0], "sparsity mode", {{"threshold", SparsityMode::Threshold}}, sink))
+            p.mode = SparsityMode::Threshold;
+        return;
+    }
+    int64_t hi = p.k.size ? *p.k.size : kMaxDim;
+    if (topk->kind == Value::Kind::Int && p.k.size && topk->intValue > hi) {
+        sink.error(topk->loc, "topk " + topk->text + " exceeds K=" + std::to_string(hi));
+        return;
+    }
+    if (auto k = readInt(*topk, "topk", 1, hi, sink)) {
+        p.mode = SparsityMode::TopK;
+        p.topK = static_cast<int>(*k);
+    }
+}
+
+FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
+    SparseRankLinearParams p;
+    KernelBody body(kernel, "sparse_rank_linear", {"weight", "rank", "sparsity", "input", "output"}, sink);
+    for (const char *head : {"weight", "rank", "sparsity", "input", "output"}) body.require(head);
+    if (const Statement *st = body.find("weight")) readWeight(*st, p, sink);
+    if (const Statement *st = body.find("rank")) readRank(*st, p, sink);
+    if (const Statement *st = body.find("sparsity")) readSparsity(*st, p, sink);
+    if (const Statement *st = body.find("input")) {
+        checkArgs(*st, 1, 1, {}, "input f32", sink);
+        auto pos = positionals(*st);
+        if (!pos.empty()) pickWord<ActKind>(*pos[0], "input type", {{"f32", ActKind::F32}}, sink);
+    }
+    if (const Statement *st = body.find("output")) {
+        checkArgs(*st, 1, 1, {}, "output f32", sink);
+        auto pos = positionals(*st);
+        if (!pos.empty()) pickWord<ScalarType>(*pos[0], "output type", {{"f32", ScalarType::F32}}, sink);
+    }
+    return p;
+}
+
+// W, U and V are all re-layouted for the kernel (f32 too), so `pack weight`
+// applies whatever W's format.
+bool packed(const FamilyParams &) { return true; }
+
+}  // namespace
+
+FamilyDef sparseRankLinearFamily() {
+    return FamilyDef{Family::SparseRankLinear, "sparse_rank_linear",
+                     {"weight", "rank", "sparsity", "input", "output"}, {"m", "n", "k", "r"}, &check, &packed};
+}
+
+}  // namespace kf::dsl

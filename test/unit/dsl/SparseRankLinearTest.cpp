@@ -1,0 +1,59 @@
+// sparse_rank_linear: weight / rank / sparsity.
+#include "TestUtil.h"
+
+#include <gtest/gtest.h>
+
+namespace kf::dsl {
+namespace {
+
+using test::load;
+using test::messages;
+
+std::string kernel(const std::string &weight, const std::string &rank, const std::string &sparsity) {
+    return "kernel s : sparse_rank_linear {\n  " + weight + "\n  " + rank + "\n  " + sparsity +
+           "\n  input f32\n  output f32\n}\n";
+}
+
+const SparseRankLinearParams &params(const LoadResult &r) {
+    return std::get<SparseRankLinearParams>(r.module->kernels.at(0).params);
+}
+
+TEST(SparseRankLinear, DenseThreshold) {
+    auto r = load(kernel("weight f32 shape=[N=4096, K=4096]", "rank 256", "sparsity threshold"));
+    ASSERT_TRUE(r.ok()) << test::rendered(r);
+    const auto &p = params(r);
+    EXPECT_TRUE(p.denseWeight);
+    EXPECT_EQ(p.n.size, 4096);
+    EXPECT_EQ(p.rank, 256);
+    EXPECT_EQ(p.mode, SparsityMode::Threshold);
+}
+
+TEST(SparseRankLinear, QuantizedTopK) {
+    auto r = load(kernel("weight int8 shape=[N=4096, K=11008] scale=f16 group=128", "rank 64", "sparsity topk=512"));
+    ASSERT_TRUE(r.ok()) << test::rendered(r);
+    const auto &p = params(r);
+    EXPECT_FALSE(p.denseWeight);
+    EXPECT_EQ(p.weight.kind, WeightKind::Int);
+    EXPECT_EQ(p.weight.bits, 8);
+    EXPECT_EQ(p.scaleType, ScalarType::F16);
+    EXPECT_EQ(p.group, 128);
+    EXPECT_EQ(p.mode, SparsityMode::TopK);
+    EXPECT_EQ(p.topK, 512);
+}
+
+TEST(SparseRankLinear, Errors) {
+    EXPECT_EQ(messages(load(kernel("weight seq2 shape=[N=64, K=32]", "rank 100", "sparsity topk=64"))),
+              (std::vector<std::string>{
+                  "unknown weight format 'seq2' for sparse_rank_linear; expected one of f32, int2, int3, int4, int8",
+                  "rank 100 exceeds min(N, K) = 32", "topk 64 exceeds K=32"}));
+    EXPECT_EQ(messages(load(kernel("weight f32 shape=[N=64, K=32] group=32", "rank 0", "sparsity"))),
+              (std::vector<std::string>{
+                  "group= is only for quantized weights, not f32",
+                  "rank must be an integer between 1 and 32, got 0",
+                  "'sparsity' takes either 'threshold' or topk=<k>; usage: sparsity threshold | sparsity topk=<k>"}));
+    EXPECT_EQ(messages(load(kernel("weight f32 shape=[N, K]", "rank 8", "sparsity dense"))),
+              std::vector<std::string>{"unknown sparsity mode 'dense'; expected threshold"});
+}
+
+}  // namespace
+}  // namespace kf::dsl
