@@ -67,6 +67,12 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
             case K::Threads:
                 reject("'threads' is chosen at run time (kf_linear_run's num_threads), not in a schedule");
                 break;
+            case K::Prefetch:
+                if (d.factor % 2 != 0)
+                    reject("prefetch distance is counted in k and must be even for int4 (two k per byte), got " +
+                           std::to_string(d.factor));
+                s.prefetch = static_cast<int>(d.factor / 2);
+                break;
             case K::Reorder:
                 reject("the lowbit_linear lowering has a fixed loop order (n tiles, m, k); 'reorder' is not supported");
                 break;

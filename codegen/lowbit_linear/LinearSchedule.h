@@ -19,7 +19,7 @@ struct LinearSchedule {
     int kChunk = 256;      // split k: k per f32 partial sum (per-channel scales); = group otherwise
     int unrollK = 1;       // unroll k: k-pairs unrolled in the inner loop
     bool parallel = true;  // parallel n
-    int prefetch = 32;     // prefetch weight: k-pairs ahead the weights are prefetched; 0 = off
+    int prefetch = 32;     // prefetch weight <k>: k-pairs (k / 2) ahead the weights are prefetched; 0 = off
 };
 
 LinearSchedule defaultSchedule(const targets::TargetInfo &target);

@@ -47,12 +47,14 @@ schedule k for x86-avx512 {
   vectorize n 16
   split n 128
   unroll k 4
+  prefetch weight 256
 }
 )");
     auto s = lowbit::resolveSchedule(paramsOf(m), &m.schedules[0], *targets::find("x86-avx512"));
     EXPECT_EQ(s.interleave, 32);
     EXPECT_EQ(s.nBlock, 128);
     EXPECT_EQ(s.unrollK, 4);
+    EXPECT_EQ(s.prefetch, 128);  // k-pairs
 }
 
 void expectRejected(const std::string &schedule, const std::string &fragment) {
@@ -73,6 +75,7 @@ TEST(LinearSchedule, RejectsWhatItCannotHonour) {
     expectRejected("schedule k for x86-avx512 {\n  split n 96\n}\n", "multiple of pack interleave=64");
     expectRejected("schedule k for x86-avx512 {\n  reorder n k m\n}\n", "'reorder' is not supported");
     expectRejected("schedule k for x86-avx512 {\n  threads 2\n}\n", "chosen at run time");
+    expectRejected("schedule k for x86-avx512 {\n  prefetch weight 33\n}\n", "must be even for int4");
 }
 
 TEST(Lowering, SymbolsFollowTheGrammarAndFamiliesWithoutLoweringFail) {
