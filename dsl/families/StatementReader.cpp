@@ -186,4 +186,16 @@ bool readShape(const Value &v, const std::vector<std::string> &names, std::vecto
     return ok;
 }
 
+void readWeightShape(const Statement &st, Dim &n, Dim &k, const char *usage, DiagnosticSink &sink) {
+    if (const Value *shape = findAttr(st, "shape")) {
+        std::vector<Dim> dims;
+        if (readShape(*shape, {"N", "K"}, dims, sink)) {
+            n = dims[0];
+            k = dims[1];
+        }
+    } else {
+        sink.error(st.loc, "'weight' needs shape=[N=<n>, K=<k>]; usage: " + std::string(usage));
+    }
+}
+
 }  // namespace kf::dsl

@@ -85,4 +85,8 @@ std::optional<Dim> readDim(const Arg &a, std::string_view expected, DiagnosticSi
 bool readShape(const Value &v, const std::vector<std::string> &names, std::vector<Dim> &out,
                DiagnosticSink &sink);
 
+// The shape=[N=<n>, K=<k>] attribute of a 'weight' statement (either size may
+// be symbolic); an error naming `usage` when it is missing.
+void readWeightShape(const Statement &st, Dim &n, Dim &k, const char *usage, DiagnosticSink &sink);
+
 }  // namespace kf::dsl

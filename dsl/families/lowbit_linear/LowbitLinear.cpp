@@ -65,15 +65,7 @@ void readWeight(const Statement &st, LowbitLinearParams &p, DiagnosticSink &sink
             p.weight.perChannelCodebook = *perChannel;
     }
 
-    if (const Value *shape = findAttr(st, "shape")) {
-        std::vector<Dim> dims;
-        if (readShape(*shape, {"N", "K"}, dims, sink)) {
-            p.n = dims[0];
-            p.k = dims[1];
-        }
-    } else {
-        sink.error(st.loc, "'weight' needs shape=[N=<n>, K=<k>]; usage: " + std::string(kWeightUsage));
-    }
+    readWeightShape(st, p.n, p.k, kWeightUsage, sink);
     if (const Value *scale = findAttr(st, "scale"))
         if (auto t = readScaleType(*scale, sink)) p.scaleType = *t;
     if (const Value *group = findAttr(st, "group"))

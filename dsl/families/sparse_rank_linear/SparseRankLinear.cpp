@@ -37,15 +37,7 @@ void readWeight(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &
                                   "' for sparse_rank_linear; expected one of f32, int2, int3, int4, int8");
         }
     }
-    if (const Value *shape = findAttr(st, "shape")) {
-        std::vector<Dim> dims;
-        if (readShape(*shape, {"N", "K"}, dims, sink)) {
-            p.n = dims[0];
-            p.k = dims[1];
-        }
-    } else {
-        sink.error(st.loc, "'weight' needs shape=[N=<n>, K=<k>]; usage: " + std::string(kWeightUsage));
-    }
+    readWeightShape(st, p.n, p.k, kWeightUsage, sink);
     for (const char *key : {"scale", "group"}) {
         const Value *v = findAttr(st, key);
         if (v && p.denseWeight && !pos.empty())
