@@ -27,5 +27,9 @@ function(kforge_emit_library lib)
     IMPORTED_LOCATION "${archive}"
     INTERFACE_INCLUDE_DIRECTORIES "${out}/include"
     INTERFACE_LINK_LIBRARIES "TBB::tbb;Threads::Threads;${CMAKE_DL_LIBS};m;stdc++")
+  if(KFORGE_SANITIZE)
+    # The merged kforge runtime is instrumented: its consumers link the sanitizer runtime.
+    set_property(TARGET kforge::${lib} PROPERTY INTERFACE_LINK_OPTIONS -fsanitize=${KFORGE_SANITIZE})
+  endif()
   add_dependencies(kforge::${lib} kforge_emit_${lib})
 endfunction()

@@ -215,7 +215,7 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
 
     writeFile(inc / ("kforge_" + opt.libName + ".h"), headerSource(opt.libName, module.file, kernels));
     fs::copy_file(tc.runtimeHeader, inc / "kforge" / "kforge.h", fs::copy_options::overwrite_existing);
-    const std::string libs = "-ltbb -lpthread -ldl -lm -lstdc++";
+    const std::string libs = "-ltbb -lpthread -ldl -lm -lstdc++" + (tc.extraLibs.empty() ? "" : " " + tc.extraLibs);
     writeFile(lib / "pkgconfig" / ("kforge_" + opt.libName + ".pc"),
               "prefix=" + fs::absolute(out).string() + "\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n\n" +
                   "Name: kforge_" + opt.libName + "\nDescription: kforge kernels from " + module.file +

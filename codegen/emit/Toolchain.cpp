@@ -35,6 +35,7 @@ Toolchain defaultToolchain() {
     t.includeDirs = splitList(KFORGE_INCLUDE_DIRS);
     t.runtimeArchives = splitList(KFORGE_RUNTIME_ARCHIVES);
     t.runtimeHeader = KFORGE_RUNTIME_HEADER;
+    t.extraLibs = KFORGE_SANITIZE_LIBS;
     return t;
 }
 

@@ -16,6 +16,7 @@ struct Toolchain {
     std::vector<std::string> includeDirs;     // kforge runtime + bridge headers
     std::vector<std::string> runtimeArchives; // merged into every emitted library
     std::string runtimeHeader;                // kforge/kforge.h, copied next to the emitted header
+    std::string extraLibs;                    // link flags consumers need (a sanitized runtime's)
 };
 
 Toolchain defaultToolchain();
