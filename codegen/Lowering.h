@@ -21,6 +21,7 @@ struct LoweredVariant {
     Halide::Pipeline pipeline;
     std::vector<Halide::Argument> args;  // inputs; the output is implicit
     rt::LinearLayout layout{};           // packed layout the runtime packs into
+    dsl::Bucket bucket = dsl::Bucket::Any;
 };
 
 // One line per family in Lowering.cpp's registry. A family without an entry
@@ -30,11 +31,16 @@ struct FamilyLowering {
     LoweredVariant (*lower)(const dsl::KernelSpec &, const dsl::Schedule *, const targets::TargetInfo &);
 };
 
-// The schedule of `kernel` for `target` (bucket any), or null for defaults.
-const dsl::Schedule *findSchedule(const dsl::Module &module, const std::string &kernel, const std::string &target);
+// The schedule of `kernel` for `target` and `bucket`, or null.
+const dsl::Schedule *findSchedule(const dsl::Module &module, const std::string &kernel, const std::string &target,
+                                  dsl::Bucket bucket = dsl::Bucket::Any);
 
+// The kernel lowered for `target`: the bucket-any variant first (from the
+// schedule without a bucket, or the target's defaults), then one per bucket
+// the file schedules. All share one packed layout (a mismatch is an error).
 // Throws CodegenError when the family or target has no lowering.
-LoweredVariant lowerKernel(const dsl::Module &module, const dsl::KernelSpec &kernel, const targets::TargetInfo &target);
+std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::KernelSpec &kernel,
+                                        const targets::TargetInfo &target);
 
 // The Halide target for compiling a kernel object: the registry's chain, with
 // the Halide runtime left out (emit adds one shared runtime object).

@@ -13,7 +13,7 @@ std::string kernelSymbol(const SymbolParts &p) {
 
 bool isValidKernelSymbol(const std::string &symbol) {
     static const std::regex grammar(
-        "kf_[a-z]+_(f32|f16|bf16|s8)_(f32|bf16|qd8)_[a-z]+[0-9]*(g[0-9]+|c)(f32|f16|bf16)(_[a-z]+)?_"
+        "kf_[a-z]+_(f32|f16|bf16|s8)_(f32|bf16|qd8)_[a-z][a-z0-9]*(g[0-9]+|c)(f32|f16|bf16)(_[a-z]+)?_"
         "[0-9]+x[0-9]+x[0-9]+__[a-z0-9_]+");
     return std::regex_match(symbol, grammar);
 }

@@ -9,6 +9,21 @@
 
 namespace kf::rt {
 
+const LinearVariant *anyBucketOf(const kf_kernel_def &def, const char *target) {
+    for (int i = 0; i < def.numVariants; ++i)
+        if (def.variants[i].bucket == kBucketAny && std::strcmp(def.variants[i].target, target) == 0)
+            return &def.variants[i];
+    return nullptr;
+}
+
+const LinearVariant *variantForRows(const kf_kernel_def &def, const LinearVariant &any, int64_t m) {
+    const int bucket = m <= 8 ? kBucketDecode : m <= 31 ? kBucketSmall : kBucketPrefill;
+    for (int i = 0; i < def.numVariants; ++i)
+        if (def.variants[i].bucket == bucket && std::strcmp(def.variants[i].target, any.target) == 0)
+            return &def.variants[i];
+    return &any;
+}
+
 bool variantSupported(const LinearVariant &v) {
     const targets::TargetInfo *t = targets::find(v.target);
     return t && t->hostSupports();
@@ -26,13 +41,13 @@ const LinearVariant *selectVariant(const kf_kernel_def &def, const char *request
         for (int i = 0; i < def.numVariants; ++i) {
             const LinearVariant &v = def.variants[i];
             if (std::strcmp(v.symbol, requested) == 0 || std::strcmp(v.target, requested) == 0) {
-                if (variantSupported(v)) return &v;
+                if (variantSupported(v)) return anyBucketOf(def, v.target);
                 *status = fail(KF_ERR_UNSUPPORTED_VARIANT,
                                std::string(origin) + " variant '" + requested + "' of kernel '" + def.name +
                                    "' needs target " + v.target + ", which this CPU does not support");
                 return nullptr;
             }
-            names += std::string(names.empty() ? "" : ", ") + v.symbol;
+            if (v.bucket == kBucketAny) names += std::string(names.empty() ? "" : ", ") + v.symbol;
         }
         *status = fail(KF_ERR_UNSUPPORTED_VARIANT, std::string(origin) + " variant '" + requested +
                                                        "' is not in kernel '" + def.name + "'; it has: " + names);
@@ -43,7 +58,7 @@ const LinearVariant *selectVariant(const kf_kernel_def &def, const char *request
     for (int i = 0; i < def.numVariants; ++i) {
         const LinearVariant &v = def.variants[i];
         const targets::TargetInfo *t = targets::find(v.target);
-        if (t && t->hostSupports() && t->priority > bestPriority) {
+        if (v.bucket == kBucketAny && t && t->hostSupports() && t->priority > bestPriority) {
             best = &v;
             bestPriority = t->priority;
         }

@@ -13,6 +13,7 @@
 #include "kforge/kforge.h"
 #include "runtime/Dispatch.h"
 #include "runtime/Error.h"
+#include "runtime/LayerAccess.h"
 #include "runtime/Pack.h"
 
 using kf::rt::fail;
@@ -21,13 +22,23 @@ struct kf_linear {
     const kf_kernel_def *def = nullptr;
     const kf::rt::LinearVariant *variant = nullptr;
     kf::rt::LinearGeometry geom{};
-    uint8_t *packedCodes = nullptr;  // 64-byte aligned, codes then scales
-    void *packedScales = nullptr;
+    uint8_t *storage = nullptr;  // 64-byte aligned; the pointers below point into it
+    uint8_t *planes[3] = {nullptr, nullptr, nullptr};
+    void *scales = nullptr;
+    uint8_t *zeroPoints = nullptr;
+    float *codebook = nullptr;
+    float *bias = nullptr;
+    size_t streamedBytes = 0;  // planes + scales + zero points: what a call reads
     bool isPacked = false;
     std::mutex arenaMutex;
     std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
 
-    ~kf_linear() { std::free(packedCodes); }
+    ~kf_linear() { std::free(storage); }
+
+    const kf::rt::LinearLayout &layout() const { return variant->layout; }
+    bool hasZeroPoints() const { return def->weightKind == KF_WEIGHT_UINT; }
+    bool hasCodebook() const { return def->weightKind == KF_WEIGHT_CODEBOOK; }
+    int64_t codebookEntries() const { return int64_t(1) << def->bits; }
 
     tbb::task_arena &arena(int threads) {
         std::lock_guard<std::mutex> lock(arenaMutex);
@@ -37,14 +48,82 @@ struct kf_linear {
     }
 };
 
+namespace kf::rt {
+const kf_kernel_def *layerDef(const kf_linear *layer) { return layer ? layer->def : nullptr; }
+void layerShape(const kf_linear *layer, int64_t *n, int64_t *k) {
+    *n = layer ? layer->geom.n : 0;
+    *k = layer ? layer->geom.k : 0;
+}
+}  // namespace kf::rt
+
 namespace {
 
 constexpr int64_t kMaxDim = int64_t(1) << 31;
 
 size_t roundUp64(size_t v) { return (v + 63) / 64 * 64; }
 
+unsigned maxCode(const kf_kernel_def &def) {
+    switch (def.weightKind) {
+    case KF_WEIGHT_BINARY: return 1;
+    case KF_WEIGHT_TERNARY: return 2;
+    case KF_WEIGHT_SEQ2: return 3;
+    default: return (1u << def.bits) - 1;
+    }
+}
+
+size_t actElemBytes(const kf_kernel_def &def) { return def.actType == KF_ACT_BF16 ? 2 : 4; }
+
 // Zero-padded copies of x / y when the true shape is not the padded one.
-thread_local std::vector<float> tlsX, tlsY;
+thread_local std::vector<uint8_t> tlsX;
+thread_local std::vector<float> tlsY;
+
+kf_status checkPresence(const kf_linear &L, const char *fn, const kf_linear_weights &w) {
+    const std::string k = std::string("kernel '") + L.def->name + "'";
+    if (!w.codes || !w.scales) return fail(KF_ERR_NULL_POINTER, std::string(fn) + ": codes and scales must not be NULL");
+    if (L.hasZeroPoints() != (w.zero_points != nullptr))
+        return fail(L.hasZeroPoints() ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    std::string(fn) + ": " + k + (L.hasZeroPoints() ? " (uint) needs zero_points" : " has no zero points; pass NULL"));
+    if (L.hasCodebook() != (w.codebook != nullptr))
+        return fail(L.hasCodebook() ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    std::string(fn) + ": " + k + (L.hasCodebook() ? " needs a codebook" : " has no codebook; pass NULL"));
+    if (bool(L.def->hasBias) != (w.bias != nullptr))
+        return fail(L.def->hasBias ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    std::string(fn) + ": " + k + (L.def->hasBias ? " is declared with a bias; pass it" : " has no bias; pass NULL"));
+    return KF_OK;
+}
+
+// Shared by kf_linear_pack and kf_linear_pack_weights; `fn` names the caller in messages.
+kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *fn) {
+    if (kf_status s = checkPresence(*layer, fn, *w)) return s;
+    const auto &g = layer->geom;
+    const auto &L = layer->layout();
+    const unsigned top = maxCode(*layer->def);
+    for (int64_t i = 0; i < g.n * g.k; ++i)
+        if (w->codes[i] > top)
+            return fail(KF_ERR_INVALID_ARGUMENT,
+                        std::string(fn) + ": code " + std::to_string(w->codes[i]) + " at row " +
+                            std::to_string(i / g.k) + ", column " + std::to_string(i % g.k) + " is out of range for " +
+                            layer->def->weightFormat + " weights (max " + std::to_string(top) + ")");
+    if (w->zero_points)
+        for (int64_t i = 0; i < g.n * g.numScaleCols; ++i)
+            if (w->zero_points[i] > top)
+                return fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": zero point " +
+                                                         std::to_string(w->zero_points[i]) + " at row " +
+                                                         std::to_string(i / g.numScaleCols) + " is out of range (max " +
+                                                         std::to_string(top) + ")");
+    kf::rt::packCodes(L, g, w->codes, layer->planes);
+    kf::rt::packRowTable(g, g.numScaleCols, kf::rt::scaleElemBytes(L.scaleType), w->scales, layer->scales);
+    if (w->zero_points) kf::rt::packRowTable(g, g.numScaleCols, 1, w->zero_points, layer->zeroPoints);
+    if (w->codebook) {
+        if (layer->def->codebookPerChannel)
+            kf::rt::packRowTable(g, layer->codebookEntries(), sizeof(float), w->codebook, layer->codebook);
+        else
+            std::memcpy(layer->codebook, w->codebook, sizeof(float) * layer->codebookEntries());
+    }
+    if (w->bias) kf::rt::packRowTable(g, 1, sizeof(float), w->bias, layer->bias);
+    layer->isPacked = true;
+    return KF_OK;
+}
 
 }  // namespace
 
@@ -61,6 +140,10 @@ kf_status kf_linear_query(const kf_kernel_def *def, kf_linear_info *info) {
     info->group = def->group;
     info->scale_type = def->scaleType;
     info->num_variants = def->numVariants;
+    info->weight_kind = def->weightKind;
+    info->act_type = def->actType;
+    info->has_bias = def->hasBias;
+    info->codebook_per_channel = def->codebookPerChannel;
     return KF_OK;
 }
 
@@ -72,6 +155,11 @@ const char *kf_variant_name(const kf_kernel_def *def, int i) {
 int kf_variant_supported(const kf_kernel_def *def, int i) {
     if (!def || i < 0 || i >= def->numVariants) return 0;
     return kf::rt::variantSupported(def->variants[i]) ? 1 : 0;
+}
+
+int kf_variant_bucket(const kf_kernel_def *def, int i) {
+    if (!def || i < 0 || i >= def->numVariants) return -1;
+    return def->variants[i].bucket;
 }
 
 kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const char *variant, kf_linear **out) {
@@ -97,12 +185,36 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     layer->def = def;
     layer->variant = v;
     layer->geom = kf::rt::geometryFor(v->layout, n, k);
-    const size_t codeBytes = roundUp64(layer->geom.codeBytes());
-    const size_t total = codeBytes + roundUp64(layer->geom.scaleBytes(v->layout));
-    layer->packedCodes = static_cast<uint8_t *>(std::aligned_alloc(64, total));
-    if (!layer->packedCodes)
+    const auto &g = layer->geom;
+    const auto &L = v->layout;
+
+    // One allocation: planes, scales, zero points (what a call streams), then
+    // codebook and bias.
+    size_t offsets[7], total = 0;
+    auto reserve = [&](int slot, size_t bytes) {
+        offsets[slot] = total;
+        total += roundUp64(bytes);
+    };
+    for (int p = 0; p < 3; ++p) reserve(p, p < L.numPlanes ? g.planeBytes(L.planes[p]) : 0);
+    const size_t tableCells = static_cast<size_t>(g.rowsPadded() * g.numScaleCols);
+    reserve(3, tableCells * kf::rt::scaleElemBytes(L.scaleType));
+    reserve(4, layer->hasZeroPoints() ? tableCells : 0);
+    layer->streamedBytes = total;
+    reserve(5, layer->hasCodebook() ? sizeof(float) * layer->codebookEntries() *
+                                          (def->codebookPerChannel ? g.rowsPadded() : 1)
+                                    : 0);
+    reserve(6, def->hasBias ? sizeof(float) * g.rowsPadded() : 0);
+    layer->storage = static_cast<uint8_t *>(std::aligned_alloc(64, total ? total : 64));
+    if (!layer->storage)
         return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: cannot allocate " + std::to_string(total) + " bytes");
-    layer->packedScales = layer->packedCodes + codeBytes;
+    for (int p = 0; p < L.numPlanes; ++p) layer->planes[p] = layer->storage + offsets[p];
+    layer->scales = layer->storage + offsets[3];
+    if (layer->hasZeroPoints()) layer->zeroPoints = layer->storage + offsets[4];
+    if (layer->hasCodebook()) layer->codebook = reinterpret_cast<float *>(layer->storage + offsets[5]);
+    if (def->hasBias) layer->bias = reinterpret_cast<float *>(layer->storage + offsets[6]);
+    // The streamed size counts the planes' exact bytes, not the 64-byte rounding.
+    layer->streamedBytes = tableCells * kf::rt::scaleElemBytes(L.scaleType) + (layer->hasZeroPoints() ? tableCells : 0);
+    for (int p = 0; p < L.numPlanes; ++p) layer->streamedBytes += g.planeBytes(L.planes[p]);
     *out = layer.release();
     return KF_OK;
 }
@@ -111,31 +223,63 @@ void kf_linear_destroy(kf_linear *layer) { delete layer; }
 
 const char *kf_linear_variant(const kf_linear *layer) { return layer ? layer->variant->symbol : nullptr; }
 
-size_t kf_linear_packed_bytes(const kf_linear *layer) {
-    return layer ? layer->geom.codeBytes() + layer->geom.scaleBytes(layer->variant->layout) : 0;
+const char *kf_linear_variant_for_rows(const kf_linear *layer, int64_t m) {
+    if (!layer || m <= 0) return nullptr;
+    return kf::rt::variantForRows(*layer->def, *layer->variant, m)->symbol;
+}
+
+size_t kf_linear_packed_bytes(const kf_linear *layer) { return layer ? layer->streamedBytes : 0; }
+
+kf_status kf_linear_pack_weights(kf_linear *layer, const kf_linear_weights *w) {
+    kf::rt::clearError();
+    if (!layer || !w) return fail(KF_ERR_NULL_POINTER, "kf_linear_pack_weights: layer and weights must not be NULL");
+    return packWeights(layer, w, "kf_linear_pack_weights");
 }
 
 kf_status kf_linear_pack(kf_linear *layer, const uint8_t *codes, const void *scales) {
     kf::rt::clearError();
     if (!layer || !codes || !scales)
         return fail(KF_ERR_NULL_POINTER, "kf_linear_pack: layer, codes and scales must not be NULL");
-    if (!kf::rt::packLinear(layer->variant->layout, layer->geom, codes, scales, layer->packedCodes,
-                            layer->packedScales))
-        return fail(KF_ERR_INVALID_ARGUMENT, "kf_linear_pack: " + std::string(kf_last_error()));
-    layer->isPacked = true;
+    kf_linear_weights w{codes, scales, nullptr, nullptr, nullptr};
+    if (layer->hasZeroPoints() || layer->hasCodebook() || layer->def->hasBias)
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_pack: kernel '") + layer->def->name +
+                                                 "' has zero points, a codebook or a bias: use kf_linear_pack_weights");
+    return packWeights(layer, &w, "kf_linear_pack");
+}
+
+kf_status kf_linear_unpack_weights(const kf_linear *layer, uint8_t *codes, void *scales, uint8_t *zero_points,
+                                   float *codebook, float *bias) {
+    kf::rt::clearError();
+    if (!layer) return fail(KF_ERR_NULL_POINTER, "kf_linear_unpack_weights: layer must not be NULL");
+    kf_linear_weights w{codes, scales, zero_points, codebook, bias};
+    if (kf_status s = checkPresence(*layer, "kf_linear_unpack_weights", w)) return s;
+    if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_unpack_weights: the layer has not been packed");
+    const auto &g = layer->geom;
+    const auto &L = layer->layout();
+    kf::rt::unpackCodes(L, g, layer->planes, codes);
+    kf::rt::unpackRowTable(g, g.numScaleCols, kf::rt::scaleElemBytes(L.scaleType), layer->scales, scales);
+    if (zero_points) kf::rt::unpackRowTable(g, g.numScaleCols, 1, layer->zeroPoints, zero_points);
+    if (codebook) {
+        if (layer->def->codebookPerChannel)
+            kf::rt::unpackRowTable(g, layer->codebookEntries(), sizeof(float), layer->codebook, codebook);
+        else
+            std::memcpy(codebook, layer->codebook, sizeof(float) * layer->codebookEntries());
+    }
+    if (bias) kf::rt::unpackRowTable(g, 1, sizeof(float), layer->bias, bias);
     return KF_OK;
 }
 
 kf_status kf_linear_unpack(const kf_linear *layer, uint8_t *codes, void *scales) {
-    kf::rt::clearError();
     if (!layer || !codes || !scales)
         return fail(KF_ERR_NULL_POINTER, "kf_linear_unpack: layer, codes and scales must not be NULL");
     if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_unpack: the layer has not been packed");
-    kf::rt::unpackLinear(layer->variant->layout, layer->geom, layer->packedCodes, layer->packedScales, codes, scales);
-    return KF_OK;
+    if (layer->hasZeroPoints() || layer->hasCodebook() || layer->def->hasBias)
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_unpack: kernel '") + layer->def->name +
+                                                 "' has zero points, a codebook or a bias: use kf_linear_unpack_weights");
+    return kf_linear_unpack_weights(layer, codes, scales, nullptr, nullptr, nullptr);
 }
 
-kf_status kf_linear_run(kf_linear *layer, const float *x, int64_t m, float *y, int num_threads) {
+kf_status kf_linear_run(kf_linear *layer, const void *x, int64_t m, float *y, int num_threads) {
     kf::rt::clearError();
     if (!layer || !x || !y) return fail(KF_ERR_NULL_POINTER, "kf_linear_run: layer, x and y must not be NULL");
     if (m <= 0 || m >= kMaxDim) return fail(KF_ERR_SHAPE, "kf_linear_run: M must be >= 1, got " + std::to_string(m));
@@ -144,13 +288,16 @@ kf_status kf_linear_run(kf_linear *layer, const float *x, int64_t m, float *y, i
     if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_run: call kf_linear_pack first");
 
     const kf::rt::LinearGeometry &g = layer->geom;
-    const int64_t nPad = g.nTiles * g.interleave;
-    kf::rt::LinearArgs args{layer->packedCodes, layer->packedScales, x, y, m, g.kPad, g.nTiles, g.numScaleCols,
-                            g.k, g.n};
+    const int64_t nPad = g.rowsPadded();
+    const size_t xe = actElemBytes(*layer->def);
+    kf::rt::LinearArgs args{{layer->planes[0], layer->planes[1], layer->planes[2]},
+                            layer->scales, layer->zeroPoints, layer->codebook, layer->bias,
+                            x, y, m, g.kPad, g.nTiles, g.numScaleCols, g.k, g.n};
     try {
         if (g.kPad != g.k) {
-            tlsX.assign(static_cast<size_t>(m * g.kPad), 0.0f);
-            for (int64_t r = 0; r < m; ++r) std::memcpy(&tlsX[r * g.kPad], x + r * g.k, g.k * sizeof(float));
+            tlsX.assign(static_cast<size_t>(m * g.kPad) * xe, 0);
+            for (int64_t r = 0; r < m; ++r)
+                std::memcpy(&tlsX[r * g.kPad * xe], static_cast<const uint8_t *>(x) + r * g.k * xe, g.k * xe);
             args.x = tlsX.data();
             args.xStride = g.kPad;
         }
@@ -162,14 +309,14 @@ kf_status kf_linear_run(kf_linear *layer, const float *x, int64_t m, float *y, i
     } catch (const std::bad_alloc &) {
         return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_run: cannot allocate padded activations");
     }
+    const kf::rt::LinearVariant *v = kf::rt::variantForRows(*layer->def, *layer->variant, m);
     int rc;
     if (num_threads == 0)
-        rc = layer->variant->run(args);
+        rc = v->run(args);
     else
-        rc = layer->arena(num_threads).execute([&] { return layer->variant->run(args); });
+        rc = layer->arena(num_threads).execute([&] { return v->run(args); });
     if (rc != 0)
-        return fail(KF_ERR_KERNEL_FAILED, std::string("kf_linear_run: kernel ") + layer->variant->symbol +
-                                              " failed: " + kf_last_error());
+        return fail(KF_ERR_KERNEL_FAILED, std::string("kf_linear_run: kernel ") + v->symbol + " failed: " + kf_last_error());
     if (args.y != y)
         for (int64_t r = 0; r < m; ++r) std::memcpy(y + r * g.n, &tlsY[r * nPad], g.n * sizeof(float));
     return KF_OK;

@@ -1,107 +1,117 @@
 #include "runtime/Pack.h"
 
 #include <cstring>
-#include <string>
-
-#include "runtime/Error.h"
 
 namespace kf::rt {
 
 size_t scaleElemBytes(kf_scale_type t) { return t == KF_SCALE_F32 ? 4 : 2; }
 
-size_t LinearGeometry::codeBytes() const {
-    return static_cast<size_t>(nTiles) * interleave * static_cast<size_t>(kPad) * bits / 8;
+namespace {
+
+int codesPerByte(const PlaneLayout &p) { return p.width == 0 ? 5 : 8 / p.width; }
+int chunksPerBlock(const PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
+
+// Byte offset of (row i of tile t, k) in a plane, and the code's slot s in that byte.
+struct Slot {
+    size_t byte;
+    int s;
+};
+
+Slot slotOf(const LinearLayout &L, const LinearGeometry &g, const PlaneLayout &p, int64_t t, int64_t i, int64_t k) {
+    const int cpb = codesPerByte(p), chunks = chunksPerBlock(p);
+    const int64_t blocks = g.kPad / L.kBlock;
+    const int64_t blk = k / L.kBlock, inBlock = k % L.kBlock;
+    const int64_t u = inBlock / (4 * cpb), rem = inBlock % (4 * cpb);
+    const int64_t s = rem / 4, j = rem % 4;
+    const int64_t chunkBytes = 4 * static_cast<int64_t>(g.interleave);
+    const int64_t offset = ((t * blocks + blk) * chunks + u) * chunkBytes + i * 4 + j;
+    return {static_cast<size_t>(offset), static_cast<int>(s)};
 }
 
-size_t LinearGeometry::scaleBytes(const LinearLayout &layout) const {
-    return static_cast<size_t>(nTiles) * interleave * numScaleCols * scaleElemBytes(layout.scaleType);
+int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
+
+}  // namespace
+
+size_t LinearGeometry::planeBytes(const PlaneLayout &p) const {
+    // kPad k per row at width bits (base 3: 4 bytes per 20 k).
+    const int64_t bytesPerRow = p.width == 0 ? kPad / 5 : kPad * p.width / 8;
+    return static_cast<size_t>(rowsPadded() * bytesPerRow);
 }
 
 LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k) {
-    LinearGeometry g{};
+    LinearGeometry g;
     g.n = n;
     g.k = k;
     g.interleave = layout.interleave;
-    g.bits = layout.bits;
     g.nTiles = (n + layout.interleave - 1) / layout.interleave;
     g.kPad = (k + layout.kAlign - 1) / layout.kAlign * layout.kAlign;
     g.numScaleCols = layout.group ? (k + layout.group - 1) / layout.group : 1;
     return g;
 }
 
-namespace {
-
-// Padding rows and columns get the code of level 0 where the format has one;
-// their activations (columns) are zero and their outputs (rows) are dropped,
-// so the value never matters for the result, only for determinism.
-uint8_t padCode(const LinearLayout &layout) { return static_cast<uint8_t>(layout.levelOffset); }
-
-}  // namespace
-
-bool packLinear(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *codes,
-                const void *scales, uint8_t *packedCodes, void *packedScales) {
-    if (layout.bits != 4) {
-        setError("packing of " + std::to_string(layout.bits) + "-bit codes is not supported by this runtime");
-        return false;
-    }
-    const int I = layout.interleave;
-    const uint8_t maxCode = static_cast<uint8_t>((1 << layout.bits) - 1);
-    for (int64_t i = 0; i < g.n * g.k; ++i) {
-        if (codes[i] > maxCode) {
-            setError("code " + std::to_string(codes[i]) + " at row " + std::to_string(i / g.k) + ", column " +
-                     std::to_string(i % g.k) + " is out of range for " + std::to_string(layout.bits) +
-                     "-bit weights (max " + std::to_string(maxCode) + ")");
-            return false;
-        }
-    }
-    const uint8_t pad = padCode(layout);
-    const int64_t pairs = g.kPad / 2;
-    for (int64_t t = 0; t < g.nTiles; ++t) {
-        for (int64_t p = 0; p < pairs; ++p) {
-            uint8_t *dst = packedCodes + (t * pairs + p) * I;
-            for (int i = 0; i < I; ++i) {
-                const int64_t row = t * I + i;
-                const int64_t k0 = 2 * p, k1 = 2 * p + 1;
-                const uint8_t lo = (row < g.n && k0 < g.k) ? codes[row * g.k + k0] : pad;
-                const uint8_t hi = (row < g.n && k1 < g.k) ? codes[row * g.k + k1] : pad;
-                dst[i] = static_cast<uint8_t>(lo | (hi << 4));
+void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]) {
+    for (int pi = 0; pi < L.numPlanes; ++pi) std::memset(planes[pi], 0, g.planeBytes(L.planes[pi]));
+    for (int64_t row = 0; row < g.n; ++row) {
+        const int64_t t = row / g.interleave, i = row % g.interleave;
+        for (int64_t k = 0; k < g.k; ++k) {
+            const unsigned c = codes[row * g.k + k];
+            for (int pi = 0; pi < L.numPlanes; ++pi) {
+                const PlaneLayout &p = L.planes[pi];
+                const Slot slot = slotOf(L, g, p, t, i, k);
+                if (p.width == 0) {
+                    planes[pi][slot.byte] = static_cast<uint8_t>(planes[pi][slot.byte] + c * pow3(slot.s));
+                } else {
+                    const unsigned bits = (c >> p.shift) & ((1u << p.width) - 1);
+                    planes[pi][slot.byte] |= static_cast<uint8_t>(bits << (p.width * slot.s));
+                }
             }
         }
     }
-    const size_t es = scaleElemBytes(layout.scaleType);
-    const auto *src = static_cast<const uint8_t *>(scales);
-    auto *dstScales = static_cast<uint8_t *>(packedScales);
-    for (int64_t t = 0; t < g.nTiles; ++t)
-        for (int64_t c = 0; c < g.numScaleCols; ++c)
-            for (int i = 0; i < I; ++i) {
-                const int64_t row = t * I + i;
-                uint8_t *d = dstScales + ((t * g.numScaleCols + c) * I + i) * es;
-                if (row < g.n)
-                    std::memcpy(d, src + (row * g.numScaleCols + c) * es, es);
-                else
-                    std::memset(d, 0, es);  // +0.0 in f32, f16 and bf16
-            }
-    return true;
 }
 
-void unpackLinear(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *packedCodes,
-                  const void *packedScales, uint8_t *codes, void *scales) {
-    const int I = layout.interleave;
-    const int64_t pairs = g.kPad / 2;
+void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes) {
     for (int64_t row = 0; row < g.n; ++row) {
-        const int64_t t = row / I, i = row % I;
+        const int64_t t = row / g.interleave, i = row % g.interleave;
         for (int64_t k = 0; k < g.k; ++k) {
-            const uint8_t b = packedCodes[(t * pairs + k / 2) * I + i];
-            codes[row * g.k + k] = (k % 2 == 0) ? (b & 0x0F) : (b >> 4);
+            unsigned c = 0;
+            for (int pi = 0; pi < L.numPlanes; ++pi) {
+                const PlaneLayout &p = L.planes[pi];
+                const Slot slot = slotOf(L, g, p, t, i, k);
+                const unsigned byte = planes[pi][slot.byte];
+                if (p.width == 0)
+                    c |= (byte / pow3(slot.s)) % 3;
+                else
+                    c |= ((byte >> (p.width * slot.s)) & ((1u << p.width) - 1)) << p.shift;
+            }
+            codes[row * g.k + k] = static_cast<uint8_t>(c);
         }
     }
-    const size_t es = scaleElemBytes(layout.scaleType);
-    const auto *src = static_cast<const uint8_t *>(packedScales);
-    auto *dst = static_cast<uint8_t *>(scales);
+}
+
+void packRowTable(const LinearGeometry &g, int64_t cols, size_t e, const void *src, void *dst) {
+    const auto *s = static_cast<const uint8_t *>(src);
+    auto *d = static_cast<uint8_t *>(dst);
+    const int I = g.interleave;
+    for (int64_t t = 0; t < g.nTiles; ++t)
+        for (int64_t c = 0; c < cols; ++c)
+            for (int i = 0; i < I; ++i) {
+                const int64_t row = t * I + i;
+                uint8_t *out = d + ((t * cols + c) * I + i) * e;
+                if (row < g.n)
+                    std::memcpy(out, s + (row * cols + c) * e, e);
+                else
+                    std::memset(out, 0, e);  // +0.0 in f32, f16 and bf16; zero point 0
+            }
+}
+
+void unpackRowTable(const LinearGeometry &g, int64_t cols, size_t e, const void *src, void *dst) {
+    const auto *s = static_cast<const uint8_t *>(src);
+    auto *d = static_cast<uint8_t *>(dst);
+    const int I = g.interleave;
     for (int64_t row = 0; row < g.n; ++row) {
         const int64_t t = row / I, i = row % I;
-        for (int64_t c = 0; c < g.numScaleCols; ++c)
-            std::memcpy(dst + (row * g.numScaleCols + c) * es, src + ((t * g.numScaleCols + c) * I + i) * es, es);
+        for (int64_t c = 0; c < cols; ++c)
+            std::memcpy(d + (row * cols + c) * e, s + ((t * cols + c) * I + i) * e, e);
     }
 }
 

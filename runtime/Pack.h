@@ -1,7 +1,8 @@
 // \file
-// Packing between a QAT checkpoint's codes + scales and a variant's layout
-// (kforge/detail/Linear.h), and back. Pure data movement: unpack(pack(w)) == w
-// bit for bit, which the tests check for every layout.
+// Packing between a QAT checkpoint's tensors (codes, scales, zero points,
+// codebooks, bias) and a variant's layout (kforge/detail/Linear.h), and back.
+// Pure data movement: unpack(pack(w)) == w bit for bit, which the tests check
+// for every layout.
 #pragma once
 
 #include <cstddef>
@@ -13,23 +14,25 @@ namespace kf::rt {
 
 // Padded geometry of a layer for a layout.
 struct LinearGeometry {
-    int64_t n, k;             // true shape
-    int64_t nTiles, kPad;     // padded: nTiles * interleave >= n, kPad % kAlign == 0
-    int64_t numScaleCols;     // ceil(k / group), or 1 per channel
-    size_t codeBytes() const;
-    size_t scaleBytes(const LinearLayout &) const;
-    int interleave;
-    int bits;
+    int64_t n = 0, k = 0;             // true shape
+    int64_t nTiles = 0, kPad = 0;     // padded: nTiles * interleave >= n, kPad % kAlign == 0
+    int64_t numScaleCols = 0;         // ceil(k / group), or 1 per channel
+    int interleave = 0;
+
+    int64_t rowsPadded() const { return nTiles * interleave; }
+    size_t planeBytes(const PlaneLayout &p) const;
 };
 
 LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k);
 size_t scaleElemBytes(kf_scale_type t);
 
-// codes: [n][k] one code per byte; scales: [n][numScaleCols] of layout.scaleType.
-// Returns false (with the error set) if a code is out of range for the format.
-bool packLinear(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *codes,
-                const void *scales, uint8_t *packedCodes, void *packedScales);
-void unpackLinear(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *packedCodes,
-                  const void *packedScales, uint8_t *codes, void *scales);
+// codes: [n][k] one code per byte, each < 2^bits (checked by the caller).
+void packCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]);
+void unpackCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes);
+
+// A per-row table [n][cols] of `elemBytes` elements -> [tile][col][row in tile]
+// (padding rows zero), and back.
+void packRowTable(const LinearGeometry &g, int64_t cols, size_t elemBytes, const void *src, void *dst);
+void unpackRowTable(const LinearGeometry &g, int64_t cols, size_t elemBytes, const void *src, void *dst);
 
 }  // namespace kf::rt

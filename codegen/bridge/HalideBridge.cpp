@@ -50,30 +50,58 @@ halide_buffer_t makeBuffer(const void *host, halide_type_t type, halide_dimensio
 
 }  // namespace
 
-int runLinear(HalideLinearFn fn, const rt::LinearLayout &layout, const rt::LinearArgs &a) {
+int runLinear(HalideArgvFn fn, const rt::LinearLayout &L, const LinearInputs &in, const rt::LinearArgs &a) {
     installHooks();
-    const int32_t I = layout.interleave;
-    const int32_t pairs = static_cast<int32_t>(a.kPad / 2);
+    const int32_t I = L.interleave;
+    const int32_t blocks = static_cast<int32_t>(a.kPad / L.kBlock);
     const int32_t tiles = static_cast<int32_t>(a.nTiles);
     const int32_t cols = static_cast<int32_t>(a.numScaleCols);
     const int32_t m = static_cast<int32_t>(a.m);
 
-    halide_dimension_t packedDims[3] = {{0, I, 1, 0}, {0, pairs, I, 0}, {0, tiles, I * pairs, 0}};
-    halide_dimension_t scaleDims[3] = {{0, I, 1, 0}, {0, cols, I, 0}, {0, tiles, I * cols, 0}};
-    halide_dimension_t xDims[2] = {{0, static_cast<int32_t>(a.kPad), 1, 0},
-                                   {0, m, static_cast<int32_t>(a.xStride), 0}};
-    halide_dimension_t yDims[3] = {{0, I, 1, 0}, {0, tiles, I, 0}, {0, m, static_cast<int32_t>(a.yStride), 0}};
-
-    const halide_type_t scaleType = layout.scaleType == KF_SCALE_F32   ? halide_type_t(halide_type_float, 32)
-                                    : layout.scaleType == KF_SCALE_F16 ? halide_type_t(halide_type_float, 16)
-                                                                       : halide_type_t(halide_type_bfloat, 16);
-    halide_buffer_t packed = makeBuffer(a.packed, halide_type_t(halide_type_uint, 8), packedDims, 3);
-    halide_buffer_t scales = makeBuffer(a.scales, scaleType, scaleDims, 3);
-    halide_buffer_t x = makeBuffer(a.x, halide_type_t(halide_type_float, 32), xDims, 2);
-    halide_buffer_t y = makeBuffer(a.y, halide_type_t(halide_type_float, 32), yDims, 3);
+    // Up to 3 planes + scales, zero points, codebook, bias, x, out.
+    halide_dimension_t dims[9][5];
+    halide_buffer_t bufs[9];
+    void *argv[9];
+    int n = 0;
+    auto add = [&](const void *host, halide_type_t type, std::initializer_list<halide_dimension_t> d) {
+        int r = 0;
+        for (const auto &dim : d) dims[n][r++] = dim;
+        bufs[n] = makeBuffer(host, type, dims[n], r);
+        argv[n] = &bufs[n];
+        ++n;
+    };
+    for (int p = 0; p < L.numPlanes; ++p) {
+        const int32_t chunks = L.planes[p].width == 0 ? 1 : L.planes[p].width;
+        if (L.codeView == 1)  // bytes: (j, i, chunk, block, tile)
+            add(a.planes[p], halide_type_t(halide_type_uint, 8),
+                {{0, 4, 1, 0}, {0, I, 4, 0}, {0, chunks, 4 * I, 0}, {0, blocks, 4 * I * chunks, 0},
+                 {0, tiles, 4 * I * chunks * blocks, 0}});
+        else  // one uint32 per row: (i, chunk, block, tile)
+            add(a.planes[p], halide_type_t(halide_type_uint, 32),
+                {{0, I, 1, 0}, {0, chunks, I, 0}, {0, blocks, I * chunks, 0}, {0, tiles, I * chunks * blocks, 0}});
+    }
+    const halide_type_t scaleType = L.scaleType == KF_SCALE_F32   ? halide_type_t(halide_type_float, 32)
+                                    : L.scaleType == KF_SCALE_F16 ? halide_type_t(halide_type_float, 16)
+                                                                  : halide_type_t(halide_type_bfloat, 16);
+    const halide_dimension_t tableDims[3] = {{0, I, 1, 0}, {0, cols, I, 0}, {0, tiles, I * cols, 0}};
+    add(a.scales, scaleType, {tableDims[0], tableDims[1], tableDims[2]});
+    if (in.zeroPoints) add(a.zeroPoints, halide_type_t(halide_type_uint, 8), {tableDims[0], tableDims[1], tableDims[2]});
+    if (in.codebook) {
+        const int32_t entries = 1 << L.bits;
+        if (in.codebookPerChannel)
+            add(a.codebook, halide_type_t(halide_type_float, 32),
+                {{0, I, 1, 0}, {0, entries, I, 0}, {0, tiles, I * entries, 0}});
+        else
+            add(a.codebook, halide_type_t(halide_type_float, 32), {{0, entries, 1, 0}});
+    }
+    if (in.bias) add(a.bias, halide_type_t(halide_type_float, 32), {{0, I, 1, 0}, {0, tiles, I, 0}});
+    add(a.x, in.bf16Input ? halide_type_t(halide_type_bfloat, 16) : halide_type_t(halide_type_float, 32),
+        {{0, static_cast<int32_t>(a.kPad), 1, 0}, {0, m, static_cast<int32_t>(a.xStride), 0}});
+    add(a.y, halide_type_t(halide_type_float, 32),
+        {{0, I, 1, 0}, {0, tiles, I, 0}, {0, m, static_cast<int32_t>(a.yStride), 0}});
 
     tlsHalideError.clear();
-    const int rc = fn(&packed, &scales, &x, &y);
+    const int rc = fn(argv);
     if (rc != 0) rt::setError("Halide error " + std::to_string(rc) + ": " + tlsHalideError);
     return rc;
 }

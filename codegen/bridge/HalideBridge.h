@@ -6,14 +6,18 @@
 
 #include "kforge/detail/Linear.h"
 
-struct halide_buffer_t;
-
 namespace kf::bridge {
 
-// Signature of a lowbit_linear pipeline: (packed, scales, x, out).
-using HalideLinearFn = int (*)(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *, halide_buffer_t *);
+// Halide's `<name>_argv(void **args)` entry point of a lowbit_linear pipeline.
+// Its buffers, in order: each code plane, scales, [zero points], [codebook],
+// [bias], x, out — the bracketed ones only when the kernel has them.
+using HalideArgvFn = int (*)(void **);
 
-// Calls fn on args with the layout's interleave; returns 0 or sets the error.
-int runLinear(HalideLinearFn fn, const rt::LinearLayout &layout, const rt::LinearArgs &args);
+struct LinearInputs {
+    bool zeroPoints, codebook, codebookPerChannel, bias, bf16Input;
+};
+
+// Calls fn on args; returns 0 or sets the error.
+int runLinear(HalideArgvFn fn, const rt::LinearLayout &layout, const LinearInputs &inputs, const rt::LinearArgs &args);
 
 }  // namespace kf::bridge

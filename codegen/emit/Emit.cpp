@@ -65,8 +65,39 @@ std::string describe(const dsl::KernelSpec &k) {
     std::ostringstream s;
     s << k.name << ": " << dsl::toString(k.family) << ", " << dsl::formatName(p.weight) << " weights, N=" << dim(p.n)
       << " K=" << dim(p.k) << ", " << dsl::toString(p.scaleType) << " scales "
-      << (p.group ? "per group of " + std::to_string(p.group) : std::string("per output channel")) << ", "
-      << dsl::toString(p.input) << " activations";
+      << (p.group ? "per group of " + std::to_string(p.group) : std::string("per output channel"))
+      << (p.weight.kind == dsl::WeightKind::Uint ? " with zero points" : "")
+      << (p.weight.kind == dsl::WeightKind::Codebook
+              ? (p.weight.perChannelCodebook ? ", a codebook per output channel" : ", one codebook")
+              : "")
+      << (p.bias ? ", f32 bias" : "") << ", "
+      << (p.input == dsl::ActKind::QInt8PerToken ? std::string("f32 activations quantized to int8 per token")
+                                                 : std::string(dsl::toString(p.input)) + " activations");
+    return s.str();
+}
+
+const char *weightKindEnum(dsl::WeightKind k) {
+    switch (k) {
+    case dsl::WeightKind::Binary: return "KF_WEIGHT_BINARY";
+    case dsl::WeightKind::Ternary: return "KF_WEIGHT_TERNARY";
+    case dsl::WeightKind::Seq2: return "KF_WEIGHT_SEQ2";
+    case dsl::WeightKind::Int: return "KF_WEIGHT_INT";
+    case dsl::WeightKind::Uint: return "KF_WEIGHT_UINT";
+    case dsl::WeightKind::Codebook: return "KF_WEIGHT_CODEBOOK";
+    }
+    return "KF_WEIGHT_INT";
+}
+
+const char *actEnum(dsl::ActKind a) {
+    return a == dsl::ActKind::BF16 ? "KF_ACT_BF16" : a == dsl::ActKind::QInt8PerToken ? "KF_ACT_QINT8" : "KF_ACT_F32";
+}
+
+std::string layoutInit(const rt::LinearLayout &L) {
+    std::ostringstream s;
+    s << "{" << L.bits << ", " << L.interleave << ", " << L.kBlock << ", " << L.kAlign << ", " << L.group << ", "
+      << scaleEnum(L.scaleType) << ", " << L.numPlanes << ", {";
+    for (int p = 0; p < 3; ++p) s << (p ? ", " : "") << "{" << L.planes[p].width << ", " << L.planes[p].shift << "}";
+    s << "}, " << L.codeView << "}";
     return s.str();
 }
 
@@ -77,31 +108,32 @@ std::string glueSource(const std::string &lib, const std::string &file, const st
     std::set<std::string> declared;
     for (const auto &kv : kernels)
         for (const auto &v : kv.variants)
-            if (declared.insert(v.symbol).second)
-                s << "extern \"C\" int " << v.symbol
-                  << "(halide_buffer_t *, halide_buffer_t *, halide_buffer_t *, halide_buffer_t *);\n";
+            if (declared.insert(v.symbol).second) s << "extern \"C\" int " << v.symbol << "_argv(void **);\n";
     s << "\nnamespace {\n";
     for (const auto &kv : kernels) {
         const auto &k = *kv.kernel;
         const auto &p = std::get<dsl::LowbitLinearParams>(k.params);
+        s << "constexpr kf::bridge::LinearInputs kInputs_" << k.name << "{"
+          << (p.weight.kind == dsl::WeightKind::Uint) << ", " << (p.weight.kind == dsl::WeightKind::Codebook) << ", "
+          << p.weight.perChannelCodebook << ", " << p.bias << ", " << (p.input == dsl::ActKind::BF16) << "};\n";
         for (size_t i = 0; i < kv.variants.size(); ++i) {
             const auto &v = kv.variants[i];
-            const auto &L = v.layout;
-            s << "constexpr kf::rt::LinearLayout kLayout_" << k.name << "_" << i << "{" << L.bits << ", "
-              << L.interleave << ", " << L.kAlign << ", " << L.group << ", " << L.levelOffset << ", "
-              << scaleEnum(L.scaleType) << "};\n"
+            s << "constexpr kf::rt::LinearLayout kLayout_" << k.name << "_" << i << layoutInit(v.layout) << ";\n"
               << "int run_" << k.name << "_" << i << "(const kf::rt::LinearArgs &a) { return kf::bridge::runLinear("
-              << v.symbol << ", kLayout_" << k.name << "_" << i << ", a); }\n";
+              << v.symbol << "_argv, kLayout_" << k.name << "_" << i << ", kInputs_" << k.name << ", a); }\n";
         }
         s << "const kf::rt::LinearVariant kVariants_" << k.name << "[] = {\n";
         for (size_t i = 0; i < kv.variants.size(); ++i)
             s << "    {\"" << kv.variants[i].symbol << "\", \"" << kv.variants[i].target->name << "\", kLayout_"
-              << k.name << "_" << i << ", run_" << k.name << "_" << i << "},\n";
+              << k.name << "_" << i << ", run_" << k.name << "_" << i << ", " << static_cast<int>(kv.variants[i].bucket)
+              << "},\n";
         s << "};\n"
           << "const kf_kernel_def kDef_" << k.name << "{\"" << k.name << "\", \"" << dsl::toString(k.family)
           << "\", \"" << dsl::formatName(p.weight) << "\", " << p.weight.bits << ", " << p.n.size.value_or(0) << ", "
-          << p.k.size.value_or(0) << ", " << p.group << ", " << scaleEnum(kv.variants[0].layout.scaleType)
-          << ", kVariants_" << k.name << ", " << kv.variants.size() << "};\n";
+          << p.k.size.value_or(0) << ", " << p.group << ", " << scaleEnum(kv.variants[0].layout.scaleType) << ", "
+          << weightKindEnum(p.weight.kind) << ", " << actEnum(p.input) << ", " << p.bias << ", "
+          << p.weight.perChannelCodebook << ", " << p.weight.ternaryBase3 << ", kVariants_" << k.name << ", "
+          << kv.variants.size() << "};\n";
     }
     s << "const kf_kernel_def *const kAll[] = {";
     for (const auto &kv : kernels) s << "&kDef_" << kv.kernel->name << ", ";
@@ -124,13 +156,29 @@ std::string headerSource(const std::string &lib, const std::string &file, const 
       << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
     for (const auto &kv : kernels) {
         s << "/* " << describe(*kv.kernel) << ".\n * Variants:";
-        for (const auto &v : kv.variants) s << "\n *   " << v.symbol << " (" << v.target->name << ")";
+        for (const auto &v : kv.variants)
+            s << "\n *   " << v.symbol << " (" << v.target->name
+              << (v.bucket == dsl::Bucket::Any ? "" : std::string(", bucket=") + dsl::toString(v.bucket)) << ")";
         s << " */\nconst kf_kernel_def *kf_" << lib << "_" << kv.kernel->name << "(void);\n\n";
     }
     s << "/* Every kernel of the library, in file order; *count gets their number. */\n"
       << "const kf_kernel_def *const *kf_" << lib << "_kernels(int *count);\n\n";
     s << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
     return s.str();
+}
+
+// Emit makes a library for one architecture with that architecture's toolchain.
+void checkToolchain(const targets::TargetInfo *t, const Toolchain &tc) {
+    if (tc.arch != t->arch)
+        throw CodegenError(std::string("the toolchain given to emit is not for the architecture of ") + t->name +
+                           " (use toolchainFor)");
+    if (!tc.unavailable.empty())
+        throw CodegenError(std::string("cannot emit a library for ") + t->name + ": " + tc.unavailable);
+}
+
+// Halide target of the standalone runtime of a library.
+const char *baselineHalideTarget(targets::Arch arch) {
+    return arch == targets::Arch::Arm64 ? "arm-64-linux" : "x86-64-linux";
 }
 
 }  // namespace
@@ -149,9 +197,7 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
         if (t->arch != opt.targets[0]->arch)
             throw CodegenError(std::string("one library holds one architecture; got ") + opt.targets[0]->name +
                                " and " + t->name);
-    if (opt.targets[0]->arch != targets::Arch::X86_64)
-        throw CodegenError(std::string("emitting libraries for ") + opt.targets[0]->name +
-                           " is not supported yet (x86-64 targets are)");
+    checkToolchain(opt.targets[0], tc);
     if (module.kernels.empty()) throw CodegenError(module.file + ": no kernels to emit");
 
     StageTimer timer(opt.timePasses, log);
@@ -164,7 +210,8 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
     timer.run("lower", [&] {
         for (const auto &k : module.kernels) {
             KernelVariants kv{&k, {}};
-            for (const auto *t : opt.targets) kv.variants.push_back(lowerKernel(module, k, *t));
+            for (const auto *t : opt.targets)
+                for (auto &v : lowerKernel(module, k, *t)) kv.variants.push_back(std::move(v));
             kernels.push_back(std::move(kv));
         }
     });
@@ -184,9 +231,9 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
 
     timer.run("compile Halide runtime", [&] {
         const std::string path = (obj / "halide_runtime.o").string();
-        // Baseline x86-64: the runtime (allocation, errors, threads) must run on
-        // every CPU the library's dispatch may pick.
-        Halide::compile_standalone_runtime(path, Halide::Target("x86-64-linux"));
+        // The architecture's baseline: the runtime (allocation, errors, threads)
+        // must run on every CPU the library's dispatch may pick.
+        Halide::compile_standalone_runtime(path, Halide::Target(baselineHalideTarget(opt.targets[0]->arch)));
         objects.push_back(path);
     });
 

@@ -39,6 +39,37 @@ Toolchain defaultToolchain() {
     return t;
 }
 
+Toolchain toolchainFor(targets::Arch arch) {
+    namespace fs = std::filesystem;
+    if (arch == targets::Arch::X86_64) return defaultToolchain();
+    Toolchain t = defaultToolchain();
+    t.arch = arch;
+    t.extraLibs.clear();  // sanitizers instrument the host build only
+    if (arch != targets::Arch::Arm64) {
+        t.unavailable = "only x86-64 and arm64 libraries can be emitted so far";
+        return t;
+    }
+    t.cxx = envOr("KFORGE_CXX_AARCH64", KFORGE_AARCH64_CXX);
+    t.ar = envOr("KFORGE_AR_AARCH64", KFORGE_AARCH64_AR);
+    t.runtimeArchives = splitList(KFORGE_AARCH64_ARCHIVES);
+    if (t.runtimeArchives.empty()) {
+        t.unavailable =
+            "this kforge was built without the aarch64 runtime archives (KFORGE_ARM64=OFF); reconfigure with "
+            "-DKFORGE_ARM64=ON, which needs aarch64-linux-gnu-g++ (or -DKFORGE_CXX_AARCH64=...) and "
+            "libtbb-dev:arm64 (scripts/install-deps.sh installs both)";
+        return t;
+    }
+    for (const auto &a : t.runtimeArchives)
+        if (!fs::exists(a)) {
+            t.unavailable = "the aarch64 runtime archive " + a + " has not been built; build it with `cmake --build " +
+                            KFORGE_BUILD_DIR + " --target kforge_aarch64`";
+            return t;
+        }
+    if (t.ar.empty()) t.ar = "aarch64-linux-gnu-ar";
+    if (t.cxx.empty()) t.cxx = "aarch64-linux-gnu-g++";
+    return t;
+}
+
 int runCommand(const std::vector<std::string> &argv, std::string &output, const std::string &stdinPath) {
     namespace fs = std::filesystem;
     const fs::path log = fs::temp_directory_path() / ("kforge-cmd-" + std::to_string(getpid()) + ".log");

@@ -33,9 +33,12 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
                 for (const auto &[key, value] : d.options) {
                     if (key == "interleave") {
                         s.interleave = std::stoi(value);
+                        if (s.interleave % 16 != 0)
+                            reject("pack interleave must be a multiple of 16 rows (one packed row group), got " + value);
                     } else if (key == "layout") {
-                        if (value != "nibble")
-                            reject("lowbit_linear int4 has one packed layout, 'nibble'; got layout=" + value);
+                        if (value != "planes")
+                            reject("lowbit_linear has one packed layout, 'planes' (bit planes of 16-row x 4-byte "
+                                   "blocks); got layout=" + value);
                     } else {
                         reject("pack option '" + key + "' is not supported by the lowbit_linear lowering");
                     }
@@ -52,8 +55,16 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
                 } else if (var == "k") {
                     s.kChunk = static_cast<int>(d.factor);
                     kChunkSet = true;
+                } else if (var == "m") {
+                    if (params.input != dsl::ActKind::QInt8PerToken)
+                        reject("'split m' (tiles of rows) is supported for int8 activations only");
+                    if (d.factor > minRows(schedule->bucket))
+                        reject("split m " + std::to_string(d.factor) + " needs at least that many rows; bucket=" +
+                               dsl::toString(schedule->bucket) + " starts at M=" +
+                               std::to_string(minRows(schedule->bucket)) + " (write the schedule for bucket=prefill)");
+                    s.mTile = static_cast<int>(d.factor);
                 } else {
-                    reject("lowbit_linear splits n or k; got 'split " + var + "' (rows m are looped one at a time)");
+                    reject("lowbit_linear splits m, n or k; got 'split " + var + "'");
                 }
                 break;
             case K::Unroll:
@@ -68,10 +79,7 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
                 reject("'threads' is chosen at run time (kf_linear_run's num_threads), not in a schedule");
                 break;
             case K::Prefetch:
-                if (d.factor % 2 != 0)
-                    reject("prefetch distance is counted in k and must be even for int4 (two k per byte), got " +
-                           std::to_string(d.factor));
-                s.prefetch = static_cast<int>(d.factor / 2);
+                s.prefetch = static_cast<int>(d.factor);
                 break;
             case K::Reorder:
                 reject("the lowbit_linear lowering has a fixed loop order (n tiles, m, k); 'reorder' is not supported");
@@ -89,18 +97,28 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
     if (s.nBlock % s.interleave != 0)
         throw CodegenError(loc, "split n " + std::to_string(s.nBlock) + " must be a multiple of pack interleave=" +
                                     std::to_string(s.interleave));
+    const bool base3 = params.weight.kind == dsl::WeightKind::Ternary && params.weight.ternaryBase3;
+    const int kBlock = base3 ? 20 : 32;
     if (params.group != 0) {
         if (kChunkSet && s.kChunk != params.group)
             throw CodegenError(loc, "split k must equal the scale group (" + std::to_string(params.group) +
                                         ") for grouped scales, got " + std::to_string(s.kChunk));
         s.kChunk = params.group;
-    } else if (s.kChunk % 2 != 0 || s.kChunk < 2) {
-        throw CodegenError(loc, "split k must be an even number of k, got " + std::to_string(s.kChunk));
+    } else {
+        if (!kChunkSet && base3) s.kChunk = 160;
+        if (s.kChunk % kBlock != 0)
+            throw CodegenError(loc, "split k must be a multiple of the packed k-block (" + std::to_string(kBlock) +
+                                        "), got " + std::to_string(s.kChunk));
     }
-    if ((s.kChunk / 2) % s.unrollK != 0)
-        throw CodegenError(loc, "unroll k " + std::to_string(s.unrollK) + " must divide the k-pairs of a chunk (" +
-                                    std::to_string(s.kChunk / 2) + ")");
+    if (s.unrollK != 1 && (s.unrollK % kBlock != 0 || s.kChunk % s.unrollK != 0))
+        throw CodegenError(loc, "unroll k " + std::to_string(s.unrollK) + " must be a multiple of the packed k-block (" +
+                                    std::to_string(kBlock) + ") that divides the k-chunk (" + std::to_string(s.kChunk) +
+                                    ")");
     return s;
+}
+
+int minRows(dsl::Bucket bucket) {
+    return bucket == dsl::Bucket::Prefill ? 32 : bucket == dsl::Bucket::SmallBatch ? 9 : 1;
 }
 
 int kAlign(const dsl::LowbitLinearParams &params, const LinearSchedule &s) {

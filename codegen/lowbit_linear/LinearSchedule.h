@@ -13,13 +13,14 @@
 namespace kf::codegen::lowbit {
 
 struct LinearSchedule {
-    int interleave = 16;   // pack weight interleave=: output rows per packed tile
+    int interleave = 16;   // pack weight interleave=: output rows per packed tile (multiple of 16)
     int vector = 16;       // vectorize n: f32 lanes per vector
     int nBlock = 256;      // split n: output rows per parallel task
-    int kChunk = 256;      // split k: k per f32 partial sum (per-channel scales); = group otherwise
-    int unrollK = 1;       // unroll k: k-pairs unrolled in the inner loop
+    int kChunk = 256;      // split k: k per partial sum (per-channel scales); = group otherwise
+    int unrollK = 1;       // unroll k: k unrolled in the inner loop (1, or a multiple of the packed k-block)
     bool parallel = true;  // parallel n
-    int prefetch = 32;     // prefetch weight <k>: k-pairs (k / 2) ahead the weights are prefetched; 0 = off
+    int mTile = 1;         // split m: rows of x per step (int8 prefill: weights decoded once per tile of rows)
+    int prefetch = 64;     // prefetch weight <k>: k ahead the weights are prefetched (whole k-blocks); 0 = off
 };
 
 LinearSchedule defaultSchedule(const targets::TargetInfo &target);
@@ -28,6 +29,9 @@ LinearSchedule defaultSchedule(const targets::TargetInfo &target);
 // lowering cannot honour.
 LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl::Schedule *schedule,
                                const targets::TargetInfo &target);
+
+// Smallest M of a bucket (1 for any / decode, 9 small, 32 prefill).
+int minRows(dsl::Bucket bucket);
 
 // Multiple K is padded to (the group, or kChunk per channel).
 int kAlign(const dsl::LowbitLinearParams &params, const LinearSchedule &s);

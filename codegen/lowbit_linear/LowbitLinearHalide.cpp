@@ -21,110 +21,303 @@ kf_scale_type runtimeScaleType(dsl::ScalarType t) {
     return t == dsl::ScalarType::F16 ? KF_SCALE_F16 : t == dsl::ScalarType::BF16 ? KF_SCALE_BF16 : KF_SCALE_F32;
 }
 
-void checkSupported(const dsl::KernelSpec &kernel, const dsl::LowbitLinearParams &p,
-                    const targets::TargetInfo &target) {
-    const std::string where = " for " + std::string(target.name);
-    if (target.arch == targets::Arch::Cuda)
-        throw CodegenError(kernel.loc, "no lowering of lowbit_linear" + where + " yet (CUDA lowering is planned)");
-    if (!(p.weight.kind == dsl::WeightKind::Int && p.weight.bits == 4))
-        throw CodegenError(kernel.loc, "no lowering of lowbit_linear with " + dsl::formatName(p.weight) +
-                                           " weights" + where + " yet (int4 is supported)");
-    if (p.input != dsl::ActKind::F32)
-        throw CodegenError(kernel.loc, std::string("no lowering of lowbit_linear with ") + dsl::toString(p.input) +
-                                           " activations" + where + " yet (f32 is supported)");
-    if (p.bias) throw CodegenError(kernel.loc, "no lowering of lowbit_linear with bias" + where + " yet");
-    if (p.output != dsl::ScalarType::F32)
-        throw CodegenError(kernel.loc, "no lowering of lowbit_linear with a non-f32 output" + where + " yet");
+int codesPerByte(const rt::PlaneLayout &p) { return p.width == 0 ? 5 : 8 / p.width; }
+int chunksPerBlock(const rt::PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
+int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
+
+// Level L(c) = (a * c + b) / d with integers a, d and b (b = -z for uint):
+// FORMATS.md's level tables in the form the integer path accumulates exactly.
+//   binary (ParetoQ 1-bit)      {-1,+1}:         2c - 1
+//   ternary (BitNet b1.58)      {-1,0,+1}:       c - 1
+//   seq2 (ParetoQ SEQ)          {-1.5..1.5}:     (2c - 3) / 2
+//   intN (ParetoQ LSQ, LLM-QAT) -2^(N-1)..:      c - 2^(N-1)
+//   uintN (GPTQ-style)          c - z
+struct AffineLevels {
+    int a, b, d;
+};
+
+AffineLevels affineLevels(const dsl::WeightFormat &w) {
+    switch (w.kind) {
+    case dsl::WeightKind::Binary: return {2, -1, 1};
+    case dsl::WeightKind::Ternary: return {1, -1, 1};
+    case dsl::WeightKind::Seq2: return {2, -3, 2};
+    case dsl::WeightKind::Int: return {1, -(1 << (w.bits - 1)), 1};
+    case dsl::WeightKind::Uint: return {1, 0, 1};  // b = -z per scale, added by the caller
+    case dsl::WeightKind::Codebook: break;
+    }
+    return {1, 0, 1};
 }
 
+// round half away from zero (FORMATS.md), as Halide's round() is half-to-even.
+Expr roundAway(Expr v) { return select(v < 0, -floor(-v + 0.5f), floor(v + 0.5f)); }
+
 }  // namespace
+
+rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &p, const LinearSchedule &s) {
+    rt::LinearLayout L{};
+    L.bits = p.weight.bits;
+    L.interleave = s.interleave;
+    L.group = p.group;
+    L.scaleType = runtimeScaleType(p.scaleType);
+    L.codeView = p.input == dsl::ActKind::QInt8PerToken ? 1 : 0;
+    if (p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3) {
+        L.kBlock = 20;
+        L.numPlanes = 1;
+        L.planes[0] = {0, 0};
+    } else {
+        L.kBlock = 32;
+        int shift = 0;
+        for (int width : {8, 4, 2, 1})
+            if (L.bits - shift >= width) {
+                L.planes[L.numPlanes++] = {width, shift};
+                shift += width;
+            }
+    }
+    L.kAlign = p.group ? p.group : s.kChunk;
+    return L;
+}
 
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &s,
                                    const targets::TargetInfo &target) {
     const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
-    checkSupported(kernel, p, target);
+    const std::string where = " for " + std::string(target.name);
+    if (target.arch == targets::Arch::Cuda)
+        throw CodegenError(kernel.loc, "no lowering of lowbit_linear" + where + " yet (CUDA lowering is planned)");
+    if (p.output != dsl::ScalarType::F32)
+        throw CodegenError(kernel.loc, "no lowering of lowbit_linear with a non-f32 output" + where + " yet");
+    const bool int8 = p.input == dsl::ActKind::QInt8PerToken;
+    const bool codebook = p.weight.kind == dsl::WeightKind::Codebook;
+    if (int8 && codebook)
+        throw CodegenError(kernel.loc, "int8 activations need levels that are integers up to a scale; " +
+                                           dsl::formatName(p.weight) + " (a codebook) is not: use f32 or bf16 input");
 
-    const int I = s.interleave;
-    const int levelOffset = 1 << (p.weight.bits - 1);  // int4: level = code - 8 (FORMATS.md)
-    const int pairsPerChunk = kAlign(p, s) / 2;
+    const rt::LinearLayout L = layoutFor(p, s);
+    if (L.kAlign % L.kBlock != 0)
+        throw CodegenError(kernel.loc, "the scale group / k-chunk (" + std::to_string(L.kAlign) +
+                                           ") must be a multiple of the packed k-block (" + std::to_string(L.kBlock) +
+                                           (L.kBlock == 20 ? "; ternary base-3 packing needs per-channel scales with "
+                                                             "'split k' a multiple of 20)"
+                                                           : ")"));
+    const int I = L.interleave;
+    const int quadsPerBlock = L.kBlock / 4;
+    const int blocksPerChunk = L.kAlign / L.kBlock;
+    const AffineLevels lv = affineLevels(p.weight);
 
-    ImageParam packed(UInt(8), 3, "packed");             // (i, pair, tile)
-    ImageParam scales(halideScaleType(p.scaleType), 3, "scales");  // (i, group, tile)
-    ImageParam x(Float(32), 2, "x");                     // (k, m)
+    // Inputs, in the bridge's canonical order.
+    std::vector<ImageParam> planes;
+    for (int pi = 0; pi < L.numPlanes; ++pi)
+        planes.emplace_back(int8 ? UInt(8) : UInt(32), int8 ? 5 : 4, "plane" + std::to_string(pi));
+    ImageParam scales(halideScaleType(p.scaleType), 3, "scales");  // (i, col, tile)
+    ImageParam zeroPoints(UInt(8), 3, "zero_points");
+    ImageParam table(Float(32), p.weight.perChannelCodebook ? 3 : 1, "codebook");
+    ImageParam bias(Float(32), 2, "bias");  // (i, tile)
+    ImageParam x(p.input == dsl::ActKind::BF16 ? BFloat(16) : Float(32), 2, "x");  // (k, m)
 
     Var i("i"), h("h"), c("c"), t("t"), m("m");
-    Func part("part"), acc("acc"), out("out");
+    Expr numChunks = x.dim(0).extent() / L.kAlign;
 
-    // part(i, h, c, t, m): f32 dot of chunk c (a scale group, or kChunk k for
-    // per-channel scales) for row t*I+i over the k of nibble h (k = 2*pair + h).
-    RDom rp(0, pairsPerChunk, "rp");
-    Expr pair = c * pairsPerChunk + rp;
-    // Widen the byte once; the high nibble of a zero-extended byte is a shift.
-    Expr byte = cast<int32_t>(packed(i, pair, t));
-    Expr code = select(h == 0, byte & 0x0F, byte >> 4);
-    part(i, h, c, t, m) = 0.0f;
-    part(i, h, c, t, m) += x(2 * pair + h, m) * cast<float>(code);
+    // The code of row t*I+i at k = kBlock*blk + 4*quad + j, from its planes.
+    // quad is a reduction variable that the schedule unrolls, so the plane
+    // coordinates and shifts below fold to constants.
+    auto codeAt = [&](Expr j, Expr quad, Expr blk) {
+        Expr code;
+        for (int pi = 0; pi < L.numPlanes; ++pi) {
+            const rt::PlaneLayout &pl = L.planes[pi];
+            const int cpb = codesPerByte(pl);
+            Expr u = quad / cpb, sl = quad % cpb;
+            Expr pow3sl = select(sl == 0, 1, sl == 1, 3, sl == 2, 9, sl == 3, 27, 81);
+            Expr bits;
+            if (int8) {
+                Expr byte = planes[pi](j, i, u, blk, t);
+                bits = pl.width == 0 ? (byte / cast<uint8_t>(pow3sl)) % cast<uint8_t>(3)
+                                     : (byte >> cast<uint8_t>(pl.width * sl)) & cast<uint8_t>((1 << pl.width) - 1);
+                if (pl.shift) bits = bits << cast<uint8_t>(pl.shift);
+            } else {
+                Expr word = planes[pi](i, u, blk, t);
+                bits = pl.width == 0 ? ((word >> cast<uint32_t>(8 * j)) & cast<uint32_t>(0xFF)) / cast<uint32_t>(pow3sl) %
+                                           cast<uint32_t>(3)
+                                     : (word >> cast<uint32_t>(8 * j + pl.width * sl)) & cast<uint32_t>((1 << pl.width) - 1);
+                if (pl.shift) bits = bits << cast<uint32_t>(pl.shift);
+            }
+            code = code.defined() ? (code | bits) : bits;
+        }
+        return code;
+    };
 
-    // sum_k x * (c - offset) = sum_k x * c - offset * sum_k x: the level offset
-    // is applied once per chunk, not once per weight.
-    Func xsum("xsum");
-    xsum(c, m) = 0.0f;
-    xsum(c, m) += x(2 * pair, m) + x(2 * pair + 1, m);
+    auto scaleAt = [&](Expr col) { return cast<float>(scales(i, col, t)); };
+    // b of L(c) = (a c + b) / d for row i, chunk col (uint: -z).
+    auto levelOffset = [&](Expr col) -> Expr {
+        if (p.weight.kind == dsl::WeightKind::Uint) return -cast<int32_t>(zeroPoints(i, col, t));
+        return lv.b;
+    };
 
-    Expr numChunks = packed.dim(1).extent() / pairsPerChunk;
+    Func acc("acc"), out("out");
+    Func part("part"), xsum("xsum"), iacc("iacc"), dot("dot");
+    Func amax("amax"), q("q");
     RDom rc(0, numChunks, "rc");
-    Expr chunkSum = part(i, 0, rc, t, m) + part(i, 1, rc, t, m) - static_cast<float>(levelOffset) * xsum(rc, m);
-    acc(i, t, m) = 0.0f;
-    if (p.group) {
-        acc(i, t, m) += cast<float>(scales(i, rc, t)) * chunkSum;
-        out(i, t, m) = acc(i, t, m);
+    RDom rf(0, 2, 0, quadsPerBlock, 0, blocksPerChunk, "rf");  // f32 path: j / 2, quad, block
+    RDom ri(0, 4, 0, quadsPerBlock, 0, blocksPerChunk, "ri");  // int8 path: j, quad, block
+    const bool perChannel = p.group == 0;
+
+    if (!int8) {
+        // f32 FMAs. part(i, h, ...) splits the k of a chunk by lane parity j % 2
+        // so each row vector has two independent accumulator chains.
+        Expr j = 2 * rf.x + h;
+        Expr blk = c * blocksPerChunk + rf.z;
+        Expr code = codeAt(j, rf.y, blk);
+        // Codes are masked to `bits` bits by construction; tell bounds inference.
+        Expr entry = unsafe_promise_clamped(cast<int32_t>(code), 0, (1 << L.bits) - 1);
+        Expr w = codebook ? (p.weight.perChannelCodebook ? table(i, entry, t) : table(entry)) : cast<float>(code);
+        Expr contrib = cast<float>(x(blk * L.kBlock + 4 * rf.y + j, m)) * w;
+        part(i, h, c, t, m) = 0.0f;
+        part(i, h, c, t, m) += contrib;
+
+        RDom rk(0, L.kAlign, "rk");
+        xsum(c, m) = 0.0f;
+        xsum(c, m) += cast<float>(x(c * L.kAlign + rk, m));
+
+        Expr dotc = part(i, 0, rc, t, m) + part(i, 1, rc, t, m);
+        Expr chunk = codebook ? dotc
+                              : (static_cast<float>(lv.a) * dotc + cast<float>(levelOffset(perChannel ? Expr(0) : Expr(rc))) * xsum(rc, m)) /
+                                    static_cast<float>(lv.d);
+        acc(i, t, m) = 0.0f;
+        acc(i, t, m) += perChannel ? chunk : scaleAt(rc) * chunk;
+        Expr result = perChannel ? acc(i, t, m) * scaleAt(0) : acc(i, t, m);
+        out(i, t, m) = p.bias ? result + bias(i, t) : result;
     } else {
-        acc(i, t, m) += chunkSum;
-        out(i, t, m) = acc(i, t, m) * cast<float>(scales(i, 0, t));
+        // Dynamic int8 per token (FORMATS.md): s_x = max|x| / 127, q = round(x / s_x).
+        RDom rx(0, x.dim(0).extent(), "rx");
+        amax(m) = 0.0f;
+        amax(m) = max(amax(m), abs(x(rx, m)));
+        Expr sx = amax(m) / 127.0f;
+        Var k("k");
+        q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(x(k, m) / sx)), -127.0f, 127.0f), 0.0f));
+
+        // u8 codes x s8 activations, 4 k per dword lane: vpdpbusd / sdot shape.
+        dot(i, c, t, m) = 0;
+        Expr blk = c * blocksPerChunk + ri.z;
+        // x86 VNNI multiplies u8 x s8 (vpdpbusd): the codes go in as they are.
+        // ARM dotprod multiplies s8 x s8 (sdot): codes go in as c - 2^(b-1)
+        // (in s8 for every b <= 8) and the offset comes back through sum(q).
+        const bool signedCodes = target.arch == targets::Arch::Arm64;
+        const int codeOffset = signedCodes ? 1 << (L.bits - 1) : 0;
+        Expr codeOperand = signedCodes
+                               ? cast<int32_t>(reinterpret<int8_t>(cast<uint8_t>(codeAt(ri.x, ri.y, blk) - cast<uint8_t>(codeOffset))))
+                               : cast<int32_t>(codeAt(ri.x, ri.y, blk));
+        Expr sum = codeOperand * cast<int32_t>(q(blk * L.kBlock + 4 * ri.y + ri.x, m));
+        dot(i, c, t, m) += sum;
+        RDom rk(0, L.kAlign, "rk");
+        Func qsum("qsum");
+        qsum(c, m) = 0;
+        qsum(c, m) += cast<int32_t>(q(c * L.kAlign + rk, m));
+
+        // a * sum(q c) + b * sum(q) is exact in int32 for every format and K < 2^31 / (127 * 510).
+        Expr chunk = lv.a * (dot(i, rc, t, m) + codeOffset * qsum(rc, m)) + levelOffset(perChannel ? Expr(0) : Expr(rc)) * qsum(rc, m);
+        if (perChannel) {
+            iacc(i, t, m) = 0;
+            iacc(i, t, m) += chunk;
+            acc(i, t, m) = cast<float>(iacc(i, t, m)) * scaleAt(0);
+        } else {
+            acc(i, t, m) = 0.0f;
+            acc(i, t, m) += scaleAt(rc) * cast<float>(chunk);
+        }
+        Expr result = acc(i, t, m) * (sx / static_cast<float>(lv.d));
+        out(i, t, m) = p.bias ? result + bias(i, t) : result;
+
+        amax.compute_root();
+        q.compute_root().vectorize(k, 16, TailStrategy::GuardWithIf);
+        qsum.compute_root();
+        // Schedule of the integer dot: rows vectorized by 16, the 4 k of a
+        // lane reduced atomically (HALIDE-NOTES.md: what makes LLVM emit vpdpbusd).
+        dot.compute_at(perChannel ? iacc : acc, rc);
+        dot.vectorize(i, 16);
+        Var io("io"), ii("ii");
+        // With a tile of rows (split m), m is innermost and unrolled: the
+        // decoded weight vectors are shared by the rows' dot products.
+        dot.update().reorder(ri.x, i, m, ri.y, ri.z).atomic().vectorize(ri.x).split(i, io, ii, 16).vectorize(ii).unroll(io).unroll(ri.y);
+        if (s.mTile > 1) dot.update().unroll(m);
     }
 
     // Constant tile geometry: the kernel's contract with the runtime's packing.
-    packed.dim(0).set_bounds(0, I).set_stride(1);
-    packed.dim(1).set_stride(I);
+    for (size_t pi = 0; pi < planes.size(); ++pi) {
+        const int chunks = chunksPerBlock(L.planes[pi]);
+        if (int8) {
+            planes[pi].dim(0).set_bounds(0, 4).set_stride(1);
+            planes[pi].dim(1).set_bounds(0, I).set_stride(4);
+            planes[pi].dim(2).set_bounds(0, chunks).set_stride(4 * I);
+            planes[pi].dim(3).set_stride(4 * I * chunks);
+        } else {
+            planes[pi].dim(0).set_bounds(0, I).set_stride(1);
+            planes[pi].dim(1).set_bounds(0, chunks).set_stride(I);
+            planes[pi].dim(2).set_stride(I * chunks);
+        }
+    }
     scales.dim(0).set_bounds(0, I).set_stride(1);
     scales.dim(1).set_stride(I);
+    zeroPoints.dim(0).set_bounds(0, I).set_stride(1);
+    zeroPoints.dim(1).set_stride(I);
+    bias.dim(0).set_bounds(0, I).set_stride(1);
     x.dim(0).set_stride(1);
     out.output_buffer().dim(0).set_bounds(0, I).set_stride(1);
     out.output_buffer().dim(1).set_stride(I);
 
     // Schedule: tiles of I rows (blocks of them in parallel), then rows m, so
-    // the accumulators have constant size (I x 2 floats) and live in
-    // registers, and a tile's weights stay in L1/L2 across the rows of x.
-    Var tb("tb"), io("io"), ii("ii");
+    // the accumulators have constant size and live in registers, and a
+    // tile's weights stay in L1/L2 across the rows of x.
+    Var tb("tb"), io("io"), ii("ii"), mo("mo"), mi("mi");
     out.split(i, io, ii, s.vector).vectorize(ii).unroll(io).reorder(ii, io, m, t);
-    if (s.parallel) out.split(t, tb, t, s.nBlock / I, TailStrategy::GuardWithIf).parallel(tb);
-    acc.compute_at(out, m);
-    acc.split(i, io, ii, s.vector).vectorize(ii).unroll(io);
-    // Group loop outside the vector lanes (HALIDE-NOTES.md: without this
-    // reorder the chunk loop sits inside the vector loop and spills).
-    acc.update().reorder(i, rc).split(i, io, ii, s.vector).vectorize(ii).unroll(io);
-    part.compute_at(acc, rc);
-    xsum.compute_at(acc, rc);
-    part.split(i, io, ii, s.vector).vectorize(ii).unroll(io).unroll(h);
-    // Software prefetch of the weights `prefetch` k-pairs ahead. Measured on
-    // this project's CI machine (Sapphire Rapids class VM): without it the
-    // hardware prefetcher leaves the f32 kernel latency-bound at ~0.15 of read
-    // bandwidth; with 32 pairs ahead it runs near its hot-cache speed. The
-    // prefetch hangs on the outermost k-pair loop that is still a loop.
-    auto upd = part.update().reorder(i, h, rp);
-    if (s.unrollK > 1) {
-        RVar rpo("rpo"), rpi("rpi");
-        upd.split(rp, rpo, rpi, s.unrollK).unroll(rpi);
-        if (s.prefetch > 0)
-            upd.prefetch(packed, rpo, rpo, std::max(1, s.prefetch / s.unrollK), PrefetchBoundStrategy::NonFaulting);
-    } else if (s.prefetch > 0) {
-        upd.prefetch(packed, rp, rp, s.prefetch, PrefetchBoundStrategy::NonFaulting);
+    Var rowLoop = m;  // where the per-row (or per-tile-of-rows) accumulators live
+    if (s.mTile > 1) {
+        // The bucket guarantees M >= mTile, so the last tile shifts inwards.
+        out.split(m, mo, mi, s.mTile, TailStrategy::ShiftInwards).reorder(ii, io, mi, mo, t);
+        rowLoop = mo;
     }
-    upd.split(i, io, ii, s.vector).vectorize(ii).unroll(io).unroll(h);
+    if (s.parallel) out.split(t, tb, t, s.nBlock / I, TailStrategy::GuardWithIf).parallel(tb);
+    if (!int8) {
+        acc.compute_at(out, m);
+        acc.split(i, io, ii, s.vector).vectorize(ii).unroll(io);
+        // Chunk loop outside the vector lanes (HALIDE-NOTES.md: otherwise the
+        // chunk loop sits inside the vector loop and spills).
+        acc.update().reorder(i, rc).split(i, io, ii, s.vector).vectorize(ii).unroll(io);
+        part.compute_at(acc, rc);
+        xsum.compute_at(acc, rc);
+        part.split(i, io, ii, s.vector).vectorize(ii).unroll(io).unroll(h);
+        auto upd = part.update();
+        upd.reorder(i, h, rf.x, rf.y, rf.z).unroll(rf.x).unroll(rf.y);
+        // Software prefetch of the weights `prefetch` k ahead. Measured on this
+        // project's CI machine (Sapphire Rapids class VM): without it the
+        // hardware prefetcher leaves the f32 kernel latency-bound at ~0.25 of
+        // read bandwidth. The prefetch hangs on the block loop that remains.
+        RVar blockLoop = rf.z;
+        if (s.unrollK > 1) {
+            RVar rbo("rbo"), rbi("rbi");
+            upd.split(rf.z, rbo, rbi, s.unrollK / L.kBlock).unroll(rbi);
+            blockLoop = rbo;
+        }
+        if (s.prefetch > 0) {
+            const int ahead = std::max(1, s.prefetch / (L.kBlock * std::max(1, s.unrollK / L.kBlock)));
+            for (auto &pl : planes) upd.prefetch(pl, blockLoop, blockLoop, ahead, PrefetchBoundStrategy::NonFaulting);
+        }
+        upd.split(i, io, ii, s.vector).vectorize(ii).unroll(io).unroll(h);
+    } else {
+        if (perChannel) {
+            iacc.compute_at(out, rowLoop).vectorize(i, 16);
+            iacc.update().reorder(i, m, rc).vectorize(i, 16);
+            acc.compute_at(out, rowLoop).vectorize(i, 16);
+        } else {
+            acc.compute_at(out, rowLoop).vectorize(i, 16);
+            acc.update().reorder(i, m, rc).vectorize(i, 16);
+        }
+    }
 
-    LinearPipeline result{Pipeline(out), {packed, scales, x}, {}};
-    result.layout = rt::LinearLayout{p.weight.bits, I, kAlign(p, s), p.group, levelOffset, runtimeScaleType(p.scaleType)};
-    return result;
+    std::vector<Argument> args;
+    for (auto &pl : planes) args.push_back(pl);
+    args.push_back(scales);
+    if (p.weight.kind == dsl::WeightKind::Uint) args.push_back(zeroPoints);
+    if (codebook) args.push_back(table);
+    if (p.bias) args.push_back(bias);
+    args.push_back(x);
+    return LinearPipeline{Pipeline(out), args, L};
 }
 
 }  // namespace kf::codegen::lowbit

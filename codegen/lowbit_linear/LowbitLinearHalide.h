@@ -1,8 +1,10 @@
 // \file
-// lowbit_linear -> Halide: y[m, n] = sum_k x[m, k] * s[n, g(k)] * (c[n, k] - offset)
-// over the packed layout of kforge/detail/Linear.h, with the resolved
-// schedule applied. Handles int4 codes, per-group or per-channel f32/f16/bf16
-// scales, f32 activations, any M >= 1.
+// lowbit_linear -> Halide over the packed layout of kforge/detail/Linear.h,
+// with the resolved schedule applied. Every weight format of FORMATS.md
+// (binary, ternary in 2-bit or base-3 planes, seq2, intN, uintN with zero
+// points, codebooks), per-group or per-channel f32/f16/bf16 scales, optional
+// bias, f32 or bf16 activations (f32 FMAs), or dynamic int8 activations
+// (integer dot products, exact int32 accumulators before the final scale).
 #pragma once
 
 #include <Halide.h>
@@ -19,12 +21,14 @@ namespace kf::codegen::lowbit {
 
 struct LinearPipeline {
     Halide::Pipeline pipeline;
-    std::vector<Halide::Argument> args;  // packed, scales, x  (output last)
+    std::vector<Halide::Argument> args;  // in the bridge's canonical order (output implicit, last)
     rt::LinearLayout layout;
 };
 
-// Throws CodegenError for what this lowering does not cover (the message says
-// which format / activation / target is missing).
+// Planes a b-bit code is split into (or the base-3 plane), per the layout doc.
+rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &params, const LinearSchedule &schedule);
+
+// Throws CodegenError for what this lowering does not cover.
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &schedule,
                                    const targets::TargetInfo &target);
 

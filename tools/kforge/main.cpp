@@ -83,16 +83,19 @@ int cmdLower(const std::string &file, const std::string &target, const std::stri
     int printed = 0;
     for (const auto &k : module->kernels) {
         if (!kernel.empty() && k.name != kernel) continue;
-        codegen::LoweredVariant v = codegen::lowerKernel(*module, k, *t);
-        std::cout << "// kernel " << k.name << " -> " << v.symbol << " (" << t->halideTarget << ")\n";
-        const fs::path out = tmp / (v.symbol + (emit == "asm" ? ".s" : ".stmt"));
-        if (emit == "asm")
-            v.pipeline.compile_to_assembly(out.string(), v.args, v.symbol, codegen::halideTarget(*t));
-        else
-            v.pipeline.compile_to_lowered_stmt(out.string(), v.args, Halide::StmtOutputFormat::Text,
-                                               codegen::halideTarget(*t));
-        std::cout << slurp(out);
-        ++printed;
+        for (codegen::LoweredVariant &v : codegen::lowerKernel(*module, k, *t)) {
+            std::cout << "// kernel " << k.name << " -> " << v.symbol << " (" << t->halideTarget
+                      << (v.bucket == dsl::Bucket::Any ? "" : std::string(", bucket=") + dsl::toString(v.bucket))
+                      << ")\n";
+            const fs::path out = tmp / (v.symbol + (emit == "asm" ? ".s" : ".stmt"));
+            if (emit == "asm")
+                v.pipeline.compile_to_assembly(out.string(), v.args, v.symbol, codegen::halideTarget(*t));
+            else
+                v.pipeline.compile_to_lowered_stmt(out.string(), v.args, Halide::StmtOutputFormat::Text,
+                                                   codegen::halideTarget(*t));
+            std::cout << slurp(out);
+            ++printed;
+        }
     }
     fs::remove_all(tmp);
     if (!printed) throw codegen::CodegenError("no kernel named '" + kernel + "' in " + file);
@@ -111,7 +114,8 @@ int cmdEmit(const std::string &file, const std::vector<std::string> &targetArgs,
         const targets::TargetInfo *t = resolveTarget(n);
         if (std::find(opt.targets.begin(), opt.targets.end(), t) == opt.targets.end()) opt.targets.push_back(t);
     }
-    codegen::emitLibrary(*module, opt, codegen::defaultToolchain(), std::cerr);
+    const auto arch = opt.targets.empty() ? targets::Arch::X86_64 : opt.targets.front()->arch;
+    codegen::emitLibrary(*module, opt, codegen::toolchainFor(arch), std::cerr);
     return 0;
 }
 

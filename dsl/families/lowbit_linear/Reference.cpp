@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace kf::families::lowbit {
 
@@ -36,6 +37,7 @@ double bfloat16ToDouble(uint16_t b) {
 }
 
 namespace {
+
 double scaleAt(dsl::ScalarType t, const void *scales, int64_t index) {
     switch (t) {
     case dsl::ScalarType::F32: return static_cast<const float *>(scales)[index];
@@ -44,21 +46,74 @@ double scaleAt(dsl::ScalarType t, const void *scales, int64_t index) {
     default: throw std::invalid_argument("scales must be f32, f16 or bf16");
     }
 }
+
+double activation(const dsl::LowbitLinearParams &p, const void *x, int64_t index) {
+    if (p.input == dsl::ActKind::BF16) return bfloat16ToDouble(static_cast<const uint16_t *>(x)[index]);
+    return static_cast<const float *>(x)[index];
+}
+
 }  // namespace
+
+double referenceWeight(const dsl::LowbitLinearParams &p, int64_t K, const ReferenceWeights &w, int64_t n, int64_t k) {
+    const int64_t g = p.group ? p.group : K;
+    const int64_t groups = (K + g - 1) / g;
+    const int64_t col = n * groups + k / g;
+    const double s = scaleAt(p.scaleType, w.scales, col);
+    const unsigned c = w.codes[n * K + k];
+    switch (p.weight.kind) {
+    case dsl::WeightKind::Uint: return s * (static_cast<double>(c) - w.zeroPoints[col]);
+    case dsl::WeightKind::Codebook: {
+        const int64_t entries = int64_t(1) << p.weight.bits;
+        return s * w.codebook[(p.weight.perChannelCodebook ? n * entries : 0) + c];
+    }
+    default: return s * referenceLevel(p.weight, c);
+    }
+}
+
+float referenceActScale(const float *xRow, int64_t K) {
+    float amax = 0.0f;
+    for (int64_t k = 0; k < K; ++k) amax = std::fmax(amax, std::fabs(xRow[k]));
+    return amax / 127.0f;
+}
+
+int referenceActCode(float x, float sx) {
+    if (sx == 0.0f) return 0;
+    const float v = x / sx;
+    const float r = v < 0 ? -std::floor(-v + 0.5f) : std::floor(v + 0.5f);
+    return static_cast<int>(std::fmin(127.0f, std::fmax(-127.0f, r)));
+}
+
+void referenceLinear(const dsl::LowbitLinearParams &p, int64_t M, int64_t N, int64_t K, const void *x,
+                     const ReferenceWeights &w, double *y) {
+    // Activations as the kernel's arithmetic sees them: x, or q with its s_x.
+    std::vector<double> act(static_cast<size_t>(M * K)), sx(static_cast<size_t>(M), 1.0);
+    for (int64_t m = 0; m < M; ++m) {
+        if (p.input == dsl::ActKind::QInt8PerToken) {
+            const float *xr = static_cast<const float *>(x) + m * K;
+            const float s = referenceActScale(xr, K);
+            for (int64_t k = 0; k < K; ++k) act[m * K + k] = referenceActCode(xr[k], s);
+            sx[m] = s;
+        } else {
+            for (int64_t k = 0; k < K; ++k) act[m * K + k] = activation(p, x, m * K + k);
+        }
+    }
+    std::vector<double> wrow(static_cast<size_t>(K));
+    for (int64_t n = 0; n < N; ++n) {
+        for (int64_t k = 0; k < K; ++k) wrow[k] = referenceWeight(p, K, w, n, k);
+        for (int64_t m = 0; m < M; ++m) {
+            double sum = 0;
+            for (int64_t k = 0; k < K; ++k) sum += act[m * K + k] * wrow[k];
+            y[m * N + n] = sx[m] * sum + (w.bias ? w.bias[n] : 0.0);
+        }
+    }
+}
 
 void referenceLinear(const dsl::LowbitLinearParams &p, int64_t M, int64_t N, int64_t K, const float *x,
                      const uint8_t *codes, const void *scales, double *y) {
-    const int64_t g = p.group ? p.group : K;
-    const int64_t groups = (K + g - 1) / g;
-    for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-            double sum = 0;
-            for (int64_t k = 0; k < K; ++k) {
-                const double w = scaleAt(p.scaleType, scales, n * groups + k / g) * referenceLevel(p.weight, codes[n * K + k]);
-                sum += static_cast<double>(x[m * K + k]) * w;
-            }
-            y[m * N + n] = sum;
-        }
+    ReferenceWeights w;
+    w.codes = codes;
+    w.scales = scales;
+    referenceLinear(p, M, N, K, x, w, y);
 }
 
 }  // namespace kf::families::lowbit

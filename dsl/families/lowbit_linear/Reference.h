@@ -16,15 +16,38 @@ namespace kf::families::lowbit {
 //   ternary {-1, 0, +1}               ParetoQ 1.58-bit, BitNet b1.58
 //   seq2    {-1.5, -0.5, 0.5, 1.5}    ParetoQ SEQ 2-bit
 //   intN    {-2^(N-1) .. 2^(N-1)-1}   ParetoQ LSQ, LLM-QAT
-// (uintN with a zero point and codebooks need per-weight data: not here.)
+// uintN (c - z) and codebooks (table[c]) need per-weight data: referenceWeight.
 double referenceLevel(const dsl::WeightFormat &format, unsigned code);
 
 // IEEE binary16 / bfloat16 bit patterns to double, exactly.
 double halfToDouble(uint16_t bits);
 double bfloat16ToDouble(uint16_t bits);
 
-// y[m][n] = sum_k x[m][k] * s[n][k / g] * L(codes[n][k])   (g = K per channel)
-// codes [N][K] one per byte, scales [N][ceil(K/g)] of params.scaleType.
+// A layer's tensors as a QAT checkpoint stores them (G = ceil(K / group), or 1).
+struct ReferenceWeights {
+    const uint8_t *codes = nullptr;       // [N][K]
+    const void *scales = nullptr;         // [N][G] of params.scaleType
+    const uint8_t *zeroPoints = nullptr;  // [N][G] (uintN)
+    const float *codebook = nullptr;      // [2^b] or [N][2^b] (codebook)
+    const float *bias = nullptr;          // [N] (bias)
+};
+
+// w[n][k] = s[n][k / g] * L(c), s * (c - z) or s * table[c].
+double referenceWeight(const dsl::LowbitLinearParams &params, int64_t K, const ReferenceWeights &w, int64_t n,
+                       int64_t k);
+
+// Dynamic int8 per token (FORMATS.md, "Activations"), in f32 as a kernel
+// computes it: s_x = max|x| / 127, q = round(x / s_x), half away from zero.
+float referenceActScale(const float *xRow, int64_t K);
+int referenceActCode(float x, float sx);
+
+// y[m][n] = sum_k x[m][k] * w[n][k] (+ bias[n]).
+// x is f32, or bf16 bit patterns for bf16 input. For int8 input the sum runs
+// over the quantized activations: y = s_x * sum_k q[m][k] * w[n][k] (+ bias).
+void referenceLinear(const dsl::LowbitLinearParams &params, int64_t M, int64_t N, int64_t K, const void *x,
+                     const ReferenceWeights &w, double *y);
+
+// The same for codes + scales only (formats without zero points or codebooks).
 void referenceLinear(const dsl::LowbitLinearParams &params, int64_t M, int64_t N, int64_t K, const float *x,
                      const uint8_t *codes, const void *scales, double *y);
 

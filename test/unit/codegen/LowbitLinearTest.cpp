@@ -1,7 +1,9 @@
-// Every kernel of test/kernels/lowbit_int4.kf x every variant in the emitted
-// library, against the scalar reference written from FORMATS.md
-// (dsl/families/lowbit_linear/Reference.h). The kernel list and parameters come
-// from the kernel file itself, so adding a kernel there adds its tests.
+// Every kernel of an emitted library x every variant in it, against the
+// scalar reference written from FORMATS.md (dsl/families/lowbit_linear/
+// Reference.h). The kernel list and parameters come from the kernel file
+// itself (KFORGE_TEST_KERNELS), so adding a kernel there — or to the family's
+// instantiation list the kernel files are generated from — adds its tests.
+// The library is named by KFORGE_TEST_LIB, its header by KFORGE_TEST_HEADER.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,11 @@
 
 #include "dsl/Load.h"
 #include "dsl/families/lowbit_linear/Reference.h"
-#include "kforge_test_lowbit.h"
+
+#include KFORGE_TEST_HEADER  // "kforge_<lib>.h"
+#define KF_CAT2(a, b, c) a##b##c
+#define KF_CAT(a, b, c) KF_CAT2(a, b, c)
+#define KF_TEST_KERNELS_FN KF_CAT(kf_, KFORGE_TEST_LIB, _kernels)
 
 namespace {
 
@@ -36,7 +42,7 @@ const kf::dsl::Module &kernelFile() {
 
 const kf_kernel_def *defOf(const std::string &name) {
     int count = 0;
-    const kf_kernel_def *const *all = kf_test_lowbit_kernels(&count);
+    const kf_kernel_def *const *all = KF_TEST_KERNELS_FN(&count);
     for (int i = 0; i < count; ++i) {
         kf_linear_info info;
         if (kf_linear_query(all[i], &info) == KF_OK && name == info.kernel_name) return all[i];
@@ -47,39 +53,92 @@ const kf_kernel_def *defOf(const std::string &name) {
 std::vector<Case> allCases() {
     std::vector<Case> cases;
     int count = 0;
-    const kf_kernel_def *const *all = kf_test_lowbit_kernels(&count);
+    const kf_kernel_def *const *all = KF_TEST_KERNELS_FN(&count);
     for (int i = 0; i < count; ++i) {
         kf_linear_info info;
         kf_linear_query(all[i], &info);
-        for (int v = 0; v < info.num_variants; ++v) cases.push_back({info.kernel_name, v});
+        // One case per target (its bucket-any variant); bucket variants run
+        // through the same layer when M falls in their bucket.
+        for (int v = 0; v < info.num_variants; ++v)
+            if (kf_variant_bucket(all[i], v) == 0) cases.push_back({info.kernel_name, v});
     }
     return cases;
 }
 
-// Random scales as bit patterns of the declared type, magnitudes 2^-10..2^-2.
+uint16_t bf16Of(float v) {
+    uint32_t f;
+    std::memcpy(&f, &v, 4);
+    return static_cast<uint16_t>(f >> 16);  // truncation: any bf16 pattern is valid input
+}
+
+// Random scales as bit patterns of the declared type, magnitudes 2^-10..2^-3.
 std::vector<uint8_t> randomScales(kf::dsl::ScalarType t, size_t count, std::mt19937 &rng) {
     std::uniform_int_distribution<int> exp(-10, -3), sign(0, 1);
     std::uniform_real_distribution<float> mant(1.0f, 2.0f);
     std::vector<uint8_t> bytes(count * (t == kf::dsl::ScalarType::F32 ? 4 : 2));
     for (size_t i = 0; i < count; ++i) {
-        float v = std::ldexp(mant(rng), exp(rng)) * (sign(rng) ? -1.0f : 1.0f);
+        const float v = std::ldexp(mant(rng), exp(rng)) * (sign(rng) ? -1.0f : 1.0f);
         uint32_t f;
         std::memcpy(&f, &v, 4);
         if (t == kf::dsl::ScalarType::F32) {
             std::memcpy(&bytes[i * 4], &f, 4);
         } else if (t == kf::dsl::ScalarType::BF16) {
-            uint16_t b = static_cast<uint16_t>(f >> 16);  // truncation: any bf16 pattern is valid input
+            const uint16_t b = bf16Of(v);
             std::memcpy(&bytes[i * 2], &b, 2);
         } else {
             // f16 with the same exponent range: sign | (exp + 15) << 10 | mantissa bits.
             int e;
             std::frexp(v, &e);
-            uint16_t h = static_cast<uint16_t>((f >> 31) << 15 | (e - 1 + 15) << 10 | ((f >> 13) & 0x3FF));
+            const uint16_t h = static_cast<uint16_t>((f >> 31) << 15 | (e - 1 + 15) << 10 | ((f >> 13) & 0x3FF));
             std::memcpy(&bytes[i * 2], &h, 2);
         }
     }
     return bytes;
 }
+
+// A random layer of the kernel's format, in the checkpoint layout.
+struct Layer {
+    std::vector<uint8_t> codes, scales, zeroPoints;
+    std::vector<float> codebook, bias;
+
+    Layer(const LowbitLinearParams &p, int64_t N, int64_t K, std::mt19937 &rng) {
+        const unsigned levels = p.weight.kind == kf::dsl::WeightKind::Binary    ? 2
+                                : p.weight.kind == kf::dsl::WeightKind::Ternary ? 3
+                                                                                : 1u << p.weight.bits;
+        std::uniform_int_distribution<unsigned> code(0, levels - 1);
+        codes.resize(static_cast<size_t>(N * K));
+        for (auto &c : codes) c = static_cast<uint8_t>(code(rng));
+        const int64_t cols = p.group ? (K + p.group - 1) / p.group : 1;
+        scales = randomScales(p.scaleType, static_cast<size_t>(N * cols), rng);
+        std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+        if (p.weight.kind == kf::dsl::WeightKind::Uint) {
+            zeroPoints.resize(static_cast<size_t>(N * cols));
+            for (auto &z : zeroPoints) z = static_cast<uint8_t>(code(rng));
+        }
+        if (p.weight.kind == kf::dsl::WeightKind::Codebook) {
+            codebook.resize(static_cast<size_t>((p.weight.perChannelCodebook ? N : 1) * levels));
+            for (auto &v : codebook) v = unit(rng);
+        }
+        if (p.bias) {
+            bias.resize(static_cast<size_t>(N));
+            for (auto &v : bias) v = unit(rng);
+        }
+    }
+    template <typename T>
+    static T *ptr(std::vector<T> &v) { return v.empty() ? nullptr : v.data(); }
+    kf_linear_weights api() {
+        return {codes.data(), scales.data(), ptr(zeroPoints), ptr(codebook), ptr(bias)};
+    }
+    kf::families::lowbit::ReferenceWeights reference() {
+        kf::families::lowbit::ReferenceWeights w;
+        w.codes = codes.data();
+        w.scales = scales.data();
+        w.zeroPoints = ptr(zeroPoints);
+        w.codebook = ptr(codebook);
+        w.bias = ptr(bias);
+        return w;
+    }
+};
 
 class LowbitLinear : public ::testing::TestWithParam<Case> {
   protected:
@@ -95,7 +154,7 @@ class LowbitLinear : public ::testing::TestWithParam<Case> {
         params_ = std::get<LowbitLinearParams>(spec->params);
     }
 
-    // Packs random weights of N x K, runs M rows at `threads`, compares.
+    // Packs a random layer of N x K, runs M rows at `threads`, compares.
     void check(int64_t M, int64_t N, int64_t K, uint32_t seed, int threads = 0) {
         SCOPED_TRACE("M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
                      " seed=" + std::to_string(seed) + " threads=" + std::to_string(threads));
@@ -105,21 +164,29 @@ class LowbitLinear : public ::testing::TestWithParam<Case> {
             << kf_last_error();
         EXPECT_STREQ(kf_linear_variant(layer), kf_variant_name(def_, GetParam().variant));
 
-        std::vector<uint8_t> codes(N * K);
-        std::uniform_int_distribution<int> code(0, 15);
-        for (auto &c : codes) c = static_cast<uint8_t>(code(rng));
-        const int64_t groups = params_.group ? (K + params_.group - 1) / params_.group : 1;
-        std::vector<uint8_t> scales = randomScales(params_.scaleType, N * groups, rng);
-        std::vector<float> x(M * K);
+        Layer w(params_, N, K, rng);
         std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
+        std::vector<float> x(static_cast<size_t>(M * K));
         for (auto &v : x) v = xd(rng);
+        std::vector<uint16_t> xb;
+        const void *xArg = x.data();
+        if (params_.input == kf::dsl::ActKind::BF16) {
+            for (float v : x) xb.push_back(bf16Of(v));
+            xArg = xb.data();
+        }
 
-        ASSERT_EQ(kf_linear_pack(layer, codes.data(), scales.data()), KF_OK) << kf_last_error();
-        std::vector<float> y(M * N, NAN);
-        ASSERT_EQ(kf_linear_run(layer, x.data(), M, y.data(), threads), KF_OK) << kf_last_error();
+        const kf_linear_weights api = w.api();
+        ASSERT_EQ(kf_linear_pack_weights(layer, &api), KF_OK) << kf_last_error();
+        // The variant for M is one of this target's (its bucket's, or the any one).
+        const std::string target = std::string(kf_variant_name(def_, GetParam().variant)).substr(
+            std::string(kf_variant_name(def_, GetParam().variant)).rfind("__"));
+        const std::string used = kf_linear_variant_for_rows(layer, M);
+        EXPECT_EQ(used.substr(used.rfind("__")), target) << used;
+        std::vector<float> y(static_cast<size_t>(M * N), NAN);
+        ASSERT_EQ(kf_linear_run(layer, xArg, M, y.data(), threads), KF_OK) << kf_last_error();
 
-        std::vector<double> ref(M * N);
-        kf::families::lowbit::referenceLinear(params_, M, N, K, x.data(), codes.data(), scales.data(), ref.data());
+        std::vector<double> ref(static_cast<size_t>(M * N));
+        kf::families::lowbit::referenceLinear(params_, M, N, K, xArg, w.reference(), ref.data());
         double err = 0, norm = 0;
         for (int64_t i = 0; i < M * N; ++i) {
             err += (y[i] - ref[i]) * (y[i] - ref[i]);
@@ -127,11 +194,19 @@ class LowbitLinear : public ::testing::TestWithParam<Case> {
         }
         EXPECT_LE(std::sqrt(err), 1e-5 * std::sqrt(norm)) << "relative error " << std::sqrt(err / norm);
 
-        // Bit-exact round trip of what was packed.
-        std::vector<uint8_t> codesBack(codes.size()), scalesBack(scales.size());
-        ASSERT_EQ(kf_linear_unpack(layer, codesBack.data(), scalesBack.data()), KF_OK);
-        EXPECT_EQ(codesBack, codes);
-        EXPECT_EQ(scalesBack, scales);
+        // Bit-exact round trip of everything that was packed.
+        Layer back = w;
+        for (auto *v : {&back.codes, &back.scales, &back.zeroPoints}) std::fill(v->begin(), v->end(), 0xAB);
+        for (auto *v : {&back.codebook, &back.bias}) std::fill(v->begin(), v->end(), -7.0f);
+        ASSERT_EQ(kf_linear_unpack_weights(layer, back.codes.data(), back.scales.data(), Layer::ptr(back.zeroPoints),
+                                           Layer::ptr(back.codebook), Layer::ptr(back.bias)),
+                  KF_OK)
+            << kf_last_error();
+        EXPECT_EQ(back.codes, w.codes);
+        EXPECT_EQ(back.scales, w.scales);
+        EXPECT_EQ(back.zeroPoints, w.zeroPoints);
+        EXPECT_EQ(back.codebook, w.codebook);
+        EXPECT_EQ(back.bias, w.bias);
         kf_linear_destroy(layer);
     }
 
@@ -152,38 +227,40 @@ TEST_P(LowbitLinear, EdgeShapes) {
     check(2, 3, 2, 4);        // N below one vector
     check(1, 17, 33, 5);      // one past a vector / a group of 32
     check(5, 129, 300, 6);    // several rows
-    check(1, 300, 1000, 7, 1);
-    check(1, 300, 1000, 7, 2);
+    check(1, 200, 600, 7, 1);
+    check(1, 200, 600, 7, 2);
+    check(12, 40, 100, 8);    // small-batch bucket
+    check(35, 50, 130, 9);    // prefill bucket, rows not a multiple of an M tile
 }
 
 TEST_P(LowbitLinear, RandomShapes) {
     if (info_.n) GTEST_SKIP() << "fixed-shape kernel";
-    std::mt19937 rng(::testing::UnitTest::GetInstance()->random_seed() + 12345u);
-    std::uniform_int_distribution<int64_t> m(1, 6), n(1, 400), k(1, 800);
-    for (int i = 0; i < 6; ++i) check(m(rng), n(rng), k(rng), static_cast<uint32_t>(rng()));
+    const uint32_t seed = ::testing::UnitTest::GetInstance()->random_seed() + 12345u;
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int64_t> m(1, 6), n(1, 300), k(1, 700);
+    for (int i = 0; i < 3; ++i) check(m(rng), n(rng), k(rng), static_cast<uint32_t>(rng()));
 }
 
 TEST_P(LowbitLinear, ThreadCountsAgreeBitwise) {
-    const int64_t N = info_.n ? info_.n : 1000, K = info_.k ? info_.k : 512;
+    const int64_t N = info_.n ? info_.n : 600, K = info_.k ? info_.k : 512;
     kf_linear *layer = nullptr;
     ASSERT_EQ(kf_linear_create(def_, N, K, kf_variant_name(def_, GetParam().variant), &layer), KF_OK);
     std::mt19937 rng(99);
-    std::vector<uint8_t> codes(N * K);
-    for (auto &c : codes) c = static_cast<uint8_t>(rng() & 15);
-    const int64_t groups = params_.group ? (K + params_.group - 1) / params_.group : 1;
-    std::vector<uint8_t> scales = randomScales(params_.scaleType, N * groups, rng);
-    std::vector<float> x(2 * K, 0.5f), y1(2 * N), y2(2 * N);
-    ASSERT_EQ(kf_linear_pack(layer, codes.data(), scales.data()), KF_OK);
-    ASSERT_EQ(kf_linear_run(layer, x.data(), 2, y1.data(), 1), KF_OK);
-    ASSERT_EQ(kf_linear_run(layer, x.data(), 2, y2.data(), 2), KF_OK);
+    Layer w(params_, N, K, rng);
+    const kf_linear_weights api = w.api();
+    ASSERT_EQ(kf_linear_pack_weights(layer, &api), KF_OK) << kf_last_error();
+    std::vector<float> x(static_cast<size_t>(2 * K), 0.5f), y1(static_cast<size_t>(2 * N)), y2(y1.size());
+    std::vector<uint16_t> xb(x.size(), bf16Of(0.5f));
+    const void *xArg = params_.input == kf::dsl::ActKind::BF16 ? static_cast<const void *>(xb.data()) : x.data();
+    ASSERT_EQ(kf_linear_run(layer, xArg, 2, y1.data(), 1), KF_OK);
+    ASSERT_EQ(kf_linear_run(layer, xArg, 2, y2.data(), 2), KF_OK);
     EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
     kf_linear_destroy(layer);
 }
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
-    std::string s = info.param.kernel + "__" + kf_variant_name(defOf(info.param.kernel), info.param.variant);
-    s = s.substr(0, s.find("__")) + "__" + s.substr(s.rfind("__") + 2);  // kernel__target
-    return s;
+    const std::string symbol = kf_variant_name(defOf(info.param.kernel), info.param.variant);
+    return info.param.kernel + "__" + symbol.substr(symbol.rfind("__") + 2);  // kernel__target
 }
 
 INSTANTIATE_TEST_SUITE_P(Emitted, LowbitLinear, ::testing::ValuesIn(allCases()), caseName);

@@ -46,15 +46,15 @@ schedule k for x86-avx512 {
   pack weight interleave=32
   vectorize n 16
   split n 128
-  unroll k 4
+  unroll k 64
   prefetch weight 256
 }
 )");
     auto s = lowbit::resolveSchedule(paramsOf(m), &m.schedules[0], *targets::find("x86-avx512"));
     EXPECT_EQ(s.interleave, 32);
     EXPECT_EQ(s.nBlock, 128);
-    EXPECT_EQ(s.unrollK, 4);
-    EXPECT_EQ(s.prefetch, 128);  // k-pairs
+    EXPECT_EQ(s.unrollK, 64);
+    EXPECT_EQ(s.prefetch, 256);  // k ahead
 }
 
 void expectRejected(const std::string &schedule, const std::string &fragment) {
@@ -71,19 +71,21 @@ void expectRejected(const std::string &schedule, const std::string &fragment) {
 TEST(LinearSchedule, RejectsWhatItCannotHonour) {
     expectRejected("schedule k for x86-avx512 {\n  vectorize k 16\n}\n", "vectorizes over n only");
     expectRejected("schedule k for x86-avx512 {\n  split k 64\n}\n", "must equal the scale group (128)");
-    expectRejected("schedule k for x86-avx512 {\n  pack weight interleave=8\n}\n", "multiple of the vector width");
+    expectRejected("schedule k for x86-avx512 {\n  pack weight interleave=8\n}\n", "multiple of 16 rows");
+    expectRejected("schedule k for x86-avx512 {\n  pack weight interleave=16\n  vectorize n 32\n}\n", "multiple of the vector width");
+    expectRejected("schedule k for x86-avx512 {\n  unroll k 4\n}\n", "multiple of the packed k-block (32)");
     expectRejected("schedule k for x86-avx512 {\n  split n 96\n}\n", "multiple of pack interleave=64");
     expectRejected("schedule k for x86-avx512 {\n  reorder n k m\n}\n", "'reorder' is not supported");
     expectRejected("schedule k for x86-avx512 {\n  threads 2\n}\n", "chosen at run time");
-    expectRejected("schedule k for x86-avx512 {\n  prefetch weight 33\n}\n", "must be even for int4");
 }
 
 TEST(Lowering, SymbolsFollowTheGrammarAndFamiliesWithoutLoweringFail) {
     auto m = load(kKernel);
     for (const char *t : {"x86-avx2", "x86-avx512", "x86-avx512vnni"}) {
-        LoweredVariant v = lowerKernel(m, m.kernels[0], *targets::find(t));
-        EXPECT_TRUE(isValidKernelSymbol(v.symbol)) << v.symbol;
-        EXPECT_EQ(v.layout.group, 128);
+        std::vector<LoweredVariant> vs = lowerKernel(m, m.kernels[0], *targets::find(t));
+        ASSERT_EQ(vs.size(), 1u);
+        EXPECT_TRUE(isValidKernelSymbol(vs[0].symbol)) << vs[0].symbol;
+        EXPECT_EQ(vs[0].layout.group, 128);
     }
     auto sparse = load(R"(
 kernel s : sparse_rank_linear {
@@ -100,6 +102,64 @@ kernel s : sparse_rank_linear {
     } catch (const CodegenError &e) {
         EXPECT_NE(std::string(e.what()).find("no lowering of sparse_rank_linear for x86-avx512"), std::string::npos)
             << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace kf::codegen
+
+namespace kf::codegen {
+namespace {
+
+const char *kInt8Kernel = R"(
+kernel q : lowbit_linear {
+  weight int4 shape=[N, K] scale=f16 group=128
+  input int8
+  output f32
+}
+)";
+
+TEST(Buckets, EachScheduledBucketIsAVariantSharingTheLayout) {
+    auto m = load(std::string(kInt8Kernel) + R"(
+schedule q for x86-avx512vnni bucket=prefill {
+  split m 4
+}
+schedule q for x86-avx512vnni bucket=decode {
+  prefetch weight 128
+}
+)");
+    auto vs = lowerKernel(m, m.kernels[0], *targets::find("x86-avx512vnni"));
+    ASSERT_EQ(vs.size(), 3u);
+    EXPECT_EQ(vs[0].bucket, dsl::Bucket::Any);
+    EXPECT_EQ(vs[1].bucket, dsl::Bucket::Decode);
+    EXPECT_EQ(vs[2].bucket, dsl::Bucket::Prefill);
+    EXPECT_NE(vs[2].symbol.find("_4x64x128__"), std::string::npos) << vs[2].symbol;  // M tile in the name
+    EXPECT_EQ(vs[1].layout.interleave, vs[0].layout.interleave);
+}
+
+TEST(Buckets, RejectsLayoutMismatchAndTilesLargerThanTheBucket) {
+    auto mismatch = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=prefill {\n"
+                                                    "  pack weight interleave=32\n}\n");
+    try {
+        lowerKernel(mismatch, mismatch.kernels[0], *targets::find("x86-avx512vnni"));
+        ADD_FAILURE() << "layout mismatch accepted";
+    } catch (const CodegenError &e) {
+        EXPECT_NE(std::string(e.what()).find("the buckets of a target share one packed layout"), std::string::npos)
+            << e.what();
+    }
+    auto decodeTile = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=decode {\n  split m 4\n}\n");
+    try {
+        lowerKernel(decodeTile, decodeTile.kernels[0], *targets::find("x86-avx512vnni"));
+        ADD_FAILURE() << "split m 4 accepted for decode";
+    } catch (const CodegenError &e) {
+        EXPECT_NE(std::string(e.what()).find("bucket=decode starts at M=1"), std::string::npos) << e.what();
+    }
+    auto f32Tile = load(std::string(kKernel) + "schedule k for x86-avx512 bucket=prefill {\n  split m 4\n}\n");
+    try {
+        lowerKernel(f32Tile, f32Tile.kernels[0], *targets::find("x86-avx512"));
+        ADD_FAILURE() << "split m accepted for f32 activations";
+    } catch (const CodegenError &e) {
+        EXPECT_NE(std::string(e.what()).find("int8 activations only"), std::string::npos) << e.what();
     }
 }
 

@@ -13,32 +13,55 @@
 
 namespace kf::rt {
 
-// Packed layout of a lowbit_linear variant: tiles of `interleave` output rows.
-// For 4-bit codes, byte (i, p, t) at offset (t * kPad/2 + p) * interleave + i
-// holds row t*interleave+i's codes for k = 2p (low nibble) and 2p+1 (high nibble).
-// Scales are laid out (i, g, t) the same way: scale of row t*interleave+i, group g.
-// K is padded to a multiple of kAlign (the group, or the k-chunk for
-// per-channel scales); the padding's activations are zero, so its codes never
-// contribute.
-struct LinearLayout {
-    int bits;           // bits per code (4)
-    int interleave;     // output rows per tile
-    int kAlign;         // K padded to a multiple of this
-    int group;          // K per scale; 0 = per output channel
-    int levelOffset;    // level = code - levelOffset (int4: 8)
-    kf_scale_type scaleType;
+// One plane of the codes. A b-bit code is split into planes of 8, 4, 2 or 1
+// bits, widest first holding the low bits (3 = 2+1, 5 = 4+1, 6 = 4+2,
+// 7 = 4+2+1), so every code streams at exactly b bits. Ternary codes may
+// instead use one base-3 plane: five codes per byte, c_s = (byte / 3^s) % 3.
+struct PlaneLayout {
+    int width;  // bits per code in this plane: 8, 4, 2, 1; 0 = base 3
+    int shift;  // position of the plane's bits in the code
 };
 
-// Arguments of one call, in the padded shapes the kernel sees.
+// Packed layout of a lowbit_linear variant (both f32 and int8 kernels):
+//   - rows in tiles of `interleave` (a multiple of 16) rows;
+//   - K in blocks of kBlock k (32; 20 for base 3); one block of one plane of
+//     width w is w chunks (base 3: 1) of interleave rows x 4 bytes: the 4
+//     bytes of a row are contiguous (one dword lane = one row), rows next;
+//   - byte j of a row in chunk u holds the codes of k = kBlock*p + 4*cpb*u +
+//     4*s + j for s = 0..cpb-1 (cpb = 8/w codes per byte, 5 for base 3), code
+//     s in bits [w*s, w*s + w) (base 3: digit s);
+//   - per tile: blocks in k order; planes are separate arrays.
+// Scales, zero points (uint8) and per-channel codebooks are laid out
+// [tile][column][row in tile]; a per-tensor codebook is [2^bits]; bias is
+// [tile][row in tile] f32. K is padded to a multiple of kAlign (the group, or
+// the k-chunk of per-channel scales) with zero activations, rows to whole
+// tiles, so padding never reaches a result.
+struct LinearLayout {
+    int bits;           // bits per code
+    int interleave;     // rows per tile, multiple of 16
+    int kBlock;         // k per block: 32, or 20 for base 3
+    int kAlign;         // K padded to a multiple of this (multiple of kBlock)
+    int group;          // K per scale; 0 = per output channel
+    kf_scale_type scaleType;
+    int numPlanes;
+    PlaneLayout planes[3];
+    int codeView;       // how the kernel reads planes: 0 = uint32 per row (f32), 1 = bytes (int8 dot)
+};
+
+// Arguments of one call, in the padded shapes the kernel sees. Absent inputs
+// are null.
 struct LinearArgs {
-    const uint8_t *packed;  // [nTiles][kPad/2][interleave]
-    const void *scales;     // [nTiles][numScaleCols][interleave]
-    const float *x;         // [m][xStride], kPad valid columns
-    float *y;               // [m][yStride], nTiles*interleave valid columns
+    const uint8_t *planes[3];
+    const void *scales;           // [nTiles][numScaleCols][interleave]
+    const uint8_t *zeroPoints;    // same shape, uint8
+    const float *codebook;        // [2^bits] or [nTiles][2^bits][interleave]
+    const float *bias;            // [nTiles][interleave]
+    const void *x;                // [m][xStride], kPad valid columns (f32 or bf16)
+    float *y;                     // [m][yStride], nTiles*interleave valid columns
     int64_t m;
     int64_t kPad;
     int64_t nTiles;
-    int64_t numScaleCols;   // ceil(K / group) (1 for per-channel)
+    int64_t numScaleCols;         // ceil(K / group) (1 for per-channel)
     int64_t xStride;
     int64_t yStride;
 };
@@ -46,11 +69,15 @@ struct LinearArgs {
 // Returns 0 on success; on failure sets the error message (kf::rt::setError).
 using LinearKernelFn = int (*)(const LinearArgs &);
 
+// Shape buckets on M (rows of x): decode 1..8, small 9..31, prefill >= 32.
+enum LinearBucket { kBucketAny = 0, kBucketDecode = 1, kBucketSmall = 2, kBucketPrefill = 3 };
+
 struct LinearVariant {
     const char *symbol;     // kf_linear_..._<tile>__<target>
     const char *target;     // target registry name
-    LinearLayout layout;
+    LinearLayout layout;    // the same for every bucket of a target
     LinearKernelFn run;
+    int bucket;             // LinearBucket this variant serves; each target has one kBucketAny
 };
 
 }  // namespace kf::rt
@@ -59,11 +86,16 @@ struct LinearVariant {
 struct kf_kernel_def {
     const char *name;           // kernel name in the kernel file
     const char *family;         // "lowbit_linear"
-    const char *weightFormat;   // "int4"
+    const char *weightFormat;   // "int4", "ternary", "uint3", "codebook4", ...
     int bits;
     int64_t n, k;               // declared; 0 = dynamic
     int group;                  // 0 = per channel
     kf_scale_type scaleType;
+    kf_weight_kind weightKind;
+    kf_act_type actType;
+    int hasBias;
+    int codebookPerChannel;
+    int ternaryBase3;
     const kf::rt::LinearVariant *variants;
     int numVariants;
 };
