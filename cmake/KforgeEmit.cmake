@@ -32,4 +32,6 @@ function(kforge_emit_library lib)
     set_property(TARGET kforge::${lib} PROPERTY INTERFACE_LINK_OPTIONS -fsanitize=${KFORGE_SANITIZE})
   endif()
   add_dependencies(kforge::${lib} kforge_emit_${lib})
+  # The targets, in variant order (tests that name variants read it).
+  set_property(TARGET kforge::${lib} PROPERTY KFORGE_TARGETS "${ARG_TARGETS}")
 endfunction()

@@ -19,21 +19,36 @@ packages=(
   qemu-user                  # runs arm64 kernels on an x86 host
   g++-aarch64-linux-gnu      # cross-compiles arm64 test programs
 )
+# arm64 libraries that emitted arm64 libraries and their tests link (Debian
+# multiarch: installed side by side with the amd64 ones, used by the cross
+# compiler above). The arm64 architecture is added to dpkg when missing.
+foreign_arch=arm64
+foreign_packages=(
+  libtbb-dev:arm64           # TBB for the arm64 kforge runtime
+  libgtest-dev:arm64         # GoogleTest for the arm64 unit tests (run under qemu)
+)
 
+native_arch="$(dpkg --print-architecture)"
 is_installed() {
-  # dpkg -s also succeeds for removed-but-not-purged packages; check the state.
-  dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+  # "pkg" means the native (or arch: all) package, "pkg:arch" that architecture's.
+  # dpkg-query -W rather than dpkg -s: the latter refuses a bare name once two
+  # architectures of it are installed, and accepts removed-but-not-purged ones.
+  local name="${1%%:*}" arch="$native_arch"
+  [[ "$1" == *:* ]] && arch="${1#*:}"
+  local status
+  status="$(dpkg-query -W -f='${Architecture} ${db:Status-Abbrev}\n' "$name" 2>/dev/null || true)"
+  grep -Eq "^($arch|all) ii" <<<"$status"
 }
 
 missing=()
-for pkg in "${packages[@]}"; do
+for pkg in "${packages[@]}" "${foreign_packages[@]}"; do
   if ! is_installed "$pkg"; then
     missing+=("$pkg")
   fi
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "install-deps: all ${#packages[@]} packages already installed"
+  echo "install-deps: all $((${#packages[@]} + ${#foreign_packages[@]})) packages already installed"
   exit 0
 fi
 
@@ -44,6 +59,12 @@ elif command -v sudo >/dev/null 2>&1; then
 else
   echo "install-deps: missing packages (${missing[*]}) and not root, no sudo" >&2
   exit 1
+fi
+
+if [[ "$native_arch" != "$foreign_arch" ]] &&
+  ! dpkg --print-foreign-architectures | grep -qx "$foreign_arch"; then
+  echo "install-deps: dpkg --add-architecture $foreign_arch"
+  "${as_root[@]}" dpkg --add-architecture "$foreign_arch"
 fi
 
 echo "install-deps: installing ${missing[*]}"

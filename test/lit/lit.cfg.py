@@ -21,3 +21,8 @@ for line in out.splitlines()[1:]:
     fields = line.split()
     if len(fields) >= 2 and fields[1] == "yes":
         config.available_features.add("target-" + fields[0])
+
+# "kforge-arm64": this build made the aarch64 runtime archives (KFORGE_ARM64),
+# so `kforge emit` can write arm64 libraries.
+if config.kforge_arm64.upper() in ("ON", "TRUE", "YES", "1"):
+    config.available_features.add("kforge-arm64")
