@@ -2,8 +2,9 @@
 """The lowbit_linear instantiation list: what the tests (and benches) cover.
 
 Every weight format of FORMATS.md x every scale granularity x every activation
-kind, with the scale type (f32, f16, bf16) and the bias rotating across the
-list. Combinations the family does not allow are left out (they have their
+kind, with the scale type (f32, f16, bf16), the bias and the x86 schedule's
+tile (16, 32 or 64 rows; the default tiles are also covered by the hand-written
+test/kernels/lowbit_int4.kf) rotating across the list. Combinations the family does not allow are left out (they have their
 own error tests): ternary base-3 packing needs per-channel scales; codebooks
 cannot take int8 activations.
 
@@ -20,6 +21,8 @@ FORMATS = [
 GRANULARITIES = ["32", "64", "128", "256", "channel"]
 SCALE_TYPES = ["f32", "f16", "bf16"]
 ACTS = {"f32": "f32", "bf16": "bf16", "int8": "int8"}
+# Tiles per x86 target, rotated: (target, f32 lanes, interleaves).
+X86_TILES = [("x86-avx2", 8, [16, 32]), ("x86-avx512", 16, [16, 32, 64]), ("x86-avx512vnni", 16, [64, 16, 32])]
 
 
 def kernels(act):
@@ -50,6 +53,10 @@ def kernels(act):
             if index % 4 == 0:
                 lines.append("  bias f32")
             lines.append("}")
+            for target, lanes, tiles in X86_TILES:
+                tile = tiles[index % len(tiles)]
+                lines += ["", f"schedule {name} for {target} {{", f"  pack weight interleave={tile}",
+                          f"  vectorize n {lanes}", f"  split n {2 * tile}", "  parallel n", "}"]
             yield "\n".join(lines)
 
 
