@@ -1,0 +1,498 @@
+#include "BenchCommon.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "dsl/Load.h"
+#include "dsl/families/lowbit_linear/Reference.h"
+
+namespace kfbench {
+
+std::string dims(Shape s) { return std::to_string(s.n) + "x" + std::to_string(s.k); }
+
+std::size_t llcBytes() {
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index3/size");
+    unsigned long long v = 0;
+    char unit = 0;
+    if (!(in >> v)) return 0;
+    in >> unit;
+    if (unit == 'K') v <<= 10;
+    if (unit == 'M') v <<= 20;
+    if (unit == 'G') v <<= 30;
+    return static_cast<std::size_t>(v);
+}
+
+std::size_t streamBytes() {
+    if (const char *env = std::getenv("KFORGE_BENCH_STREAM_MIB"); env && *env)
+        return std::max<std::size_t>(1, std::strtoull(env, nullptr, 10)) * kMiB;
+    return std::max(256 * kMiB, 2 * llcBytes());
+}
+
+std::vector<int> threadCounts() {
+    std::vector<int> t{1, 2};
+    int hw = static_cast<int>(std::thread::hardware_concurrency());
+    if (hw > 2) t.push_back(hw);
+    return t;
+}
+
+// ---- the read roofline ---------------------------------------------------
+
+namespace {
+uint64_t sumWords(const uint64_t *p, std::size_t n) {
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += p[i];
+        a1 += p[i + 1];
+        a2 += p[i + 2];
+        a3 += p[i + 3];
+    }
+    for (; i < n; ++i) a0 += p[i];
+    return a0 + a1 + a2 + a3;
+}
+}  // namespace
+
+ReadRoofline::ReadRoofline(std::size_t bytes) : words_(bytes / sizeof(uint64_t)), buf_(new uint64_t[words_]) {
+    for (std::size_t i = 0; i < words_; ++i) buf_[i] = i;  // every page really mapped
+}
+
+double ReadRoofline::pass(int threads) {
+    std::vector<uint64_t> sums(static_cast<std::size_t>(threads));
+    auto slice = [&](int t) {
+        std::size_t lo = words_ * t / threads, hi = words_ * (t + 1) / threads;
+        sums[static_cast<std::size_t>(t)] = sumWords(buf_.get() + lo, hi - lo);
+    };
+    auto t0 = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 1; t < threads; ++t) workers.emplace_back(slice, t);
+    slice(0);
+    for (auto &w : workers) w.join();
+    double s = secondsSince(t0);
+    uint64_t total = 0;
+    for (uint64_t v : sums) total += v;
+    benchmark::DoNotOptimize(total);
+    return s;
+}
+
+ReadRoofline &roofline() {
+    static ReadRoofline r(streamBytes());
+    return r;
+}
+
+// ---- numbers -------------------------------------------------------------
+
+uint16_t floatToHalf(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
+    if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);
+    if (a >= 0x47800000u) return static_cast<uint16_t>(sign | 0x7c00u);
+    if (a < 0x38800000u) {
+        float af;
+        std::memcpy(&af, &a, sizeof af);
+        return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::lrint(af * 16777216.0f)));
+    }
+    uint32_t h = (a - 0x38000000u) >> 13, rem = a & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
+    return static_cast<uint16_t>(sign | h);
+}
+
+float halfToFloat(uint16_t h) {
+    // Bit manipulation (the baseline converts one scale per group per call).
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    if (e == 31) {
+        bits = sign | 0x7f800000u | (m << 13);
+    } else if (e != 0) {
+        bits = sign | ((e + 112) << 23) | (m << 13);
+    } else if (m == 0) {
+        bits = sign;
+    } else {  // subnormal: normalise
+        e = 113;
+        while (!(m & 0x400u)) {
+            m <<= 1;
+            --e;
+        }
+        bits = sign | (e << 23) | ((m & 0x3ffu) << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+std::string statusText(kf_status st) { return std::string(kf_status_name(st)) + ": " + kf_last_error(); }
+
+// ---- the kernel file -----------------------------------------------------
+
+dsl::LowbitLinearParams kernelParams(const std::string &path, const std::string &name) {
+    static std::map<std::string, std::unique_ptr<dsl::Module>> modules;
+    auto &mod = modules[path];
+    if (!mod) {
+        auto r = dsl::loadFile(path, {});
+        if (!r.ok()) {
+            std::fprintf(stderr, "cannot load kernel file %s\n", path.c_str());
+            std::exit(1);
+        }
+        mod = std::make_unique<dsl::Module>(*r.module);
+    }
+    const auto *spec = mod->findKernel(name);
+    if (!spec || !std::holds_alternative<dsl::LowbitLinearParams>(spec->params)) {
+        std::fprintf(stderr, "%s: no lowbit_linear kernel '%s'\n", path.c_str(), name.c_str());
+        std::exit(1);
+    }
+    return std::get<dsl::LowbitLinearParams>(spec->params);
+}
+
+unsigned levelCount(const dsl::WeightFormat &w) {
+    return w.kind == dsl::WeightKind::Binary ? 2 : w.kind == dsl::WeightKind::Ternary ? 3 : 1u << w.bits;
+}
+
+std::vector<float> levelTable(const dsl::WeightFormat &w) {
+    std::vector<float> t(levelCount(w));
+    for (unsigned c = 0; c < t.size(); ++c)
+        t[c] = static_cast<float>(kf::families::lowbit::referenceLevel(w, c));
+    return t;
+}
+
+const char *actName(dsl::ActKind a) {
+    return a == dsl::ActKind::F32 ? "f32" : a == dsl::ActKind::BF16 ? "bf16" : "int8";
+}
+
+// ---- a random layer ------------------------------------------------------
+
+Layer::Layer(const dsl::LowbitLinearParams &p, Shape s, int64_t maxM)
+    : shape(s), group(p.group ? p.group : static_cast<int>(s.k)), groups((s.k + group - 1) / group) {
+    std::mt19937_64 rng(0x6b666f726765ull ^ static_cast<uint64_t>(s.n * 131 + s.k) ^
+                        (static_cast<uint64_t>(levelCount(p.weight)) << 40));
+    const uint64_t levels = levelCount(p.weight);
+    codes.resize(static_cast<std::size_t>(s.n * s.k));
+    // Uniform in [0, levels) from 16 bits of a 64-bit draw at a time.
+    std::size_t i = 0;
+    while (i < codes.size()) {
+        uint64_t r = rng();
+        for (int j = 0; j < 4 && i < codes.size(); ++j, r >>= 16)
+            codes[i++] = static_cast<uint8_t>(((r & 0xffffu) * levels) >> 16);
+    }
+    std::uniform_real_distribution<float> scale(0.005f, 0.015f), in(-1.0f, 1.0f);
+    scales.resize(static_cast<std::size_t>(s.n * groups));
+    for (auto &v : scales) v = floatToHalf(scale(rng));
+    x.resize(static_cast<std::size_t>(maxM * s.k));
+    for (auto &v : x) v = in(rng);
+}
+
+double relativeError(const dsl::LowbitLinearParams &p, const Layer &w, int64_t M, const float *y,
+                     const std::vector<int64_t> &rows) {
+    const int64_t N = w.shape.n, K = w.shape.k;
+    std::vector<int64_t> which;
+    for (int64_t m : rows)
+        if (m >= 0 && m < M && std::find(which.begin(), which.end(), m) == which.end()) which.push_back(m);
+    if (rows.empty())
+        for (int64_t m = 0; m < M; ++m) which.push_back(m);
+    const int64_t R = static_cast<int64_t>(which.size());
+    std::vector<float> xs(static_cast<std::size_t>(R * K));  // the checked rows of x
+    for (int64_t r = 0; r < R; ++r)
+        std::copy_n(w.x.data() + which[r] * K, K, xs.data() + r * K);
+    // The reference decodes one weight at a time (slow): blocks of output rows
+    // on every hardware thread, each block one call (weights decoded once for
+    // all checked rows of x). The weights are row-major, so a block of rows is
+    // a layer of its own.
+    constexpr int64_t kBlock = 128;
+    const int64_t blocks = (N + kBlock - 1) / kBlock;
+    std::vector<double> err2(static_cast<std::size_t>(blocks)), ref2(static_cast<std::size_t>(blocks));
+    tbb::parallel_for(int64_t{0}, blocks, [&](int64_t b) {
+        const int64_t n0 = b * kBlock, nb = std::min(kBlock, N - n0);
+        kf::families::lowbit::ReferenceWeights rw;
+        rw.codes = w.codes.data() + n0 * K;
+        rw.scales = w.scales.data() + n0 * w.groups;
+        std::vector<double> ref(static_cast<std::size_t>(R * nb));
+        kf::families::lowbit::referenceLinear(p, R, nb, K, xs.data(), rw, ref.data());
+        double e = 0, r2 = 0;
+        for (int64_t r = 0; r < R; ++r)
+            for (int64_t n = 0; n < nb; ++n) {
+                const double v = ref[static_cast<std::size_t>(r * nb + n)];
+                const double d = double(y[which[r] * N + n0 + n]) - v;
+                e += d * d;
+                r2 += v * v;
+            }
+        err2[static_cast<std::size_t>(b)] = e;
+        ref2[static_cast<std::size_t>(b)] = r2;
+    });
+    double e = 0, r2 = 0;
+    for (int64_t b = 0; b < blocks; ++b) {
+        e += err2[static_cast<std::size_t>(b)];
+        r2 += ref2[static_cast<std::size_t>(b)];
+    }
+    return std::sqrt(e / std::max(r2, 1e-300));
+}
+
+// ---- working sets --------------------------------------------------------
+
+std::unique_ptr<WorkingSet> gWorkingSet;
+std::string gWorkingSetKey;
+
+LayerSet::LayerSet(const kf_kernel_def *def, const dsl::LowbitLinearParams &p, Shape shape,
+                   const std::string &variant, int64_t maxM)
+    : params(p), w(p, shape, maxM), y(static_cast<std::size_t>(maxM * shape.n)) {
+    // The first layer tells the packed size, hence how many layers to stream.
+    auto create = [&]() -> kf_linear * {
+        kf_linear *layer = nullptr;
+        if (kf_status st = kf_linear_create(def, shape.n, shape.k, variant.c_str(), &layer); st != KF_OK) {
+            error = "kf_linear_create: " + statusText(st);
+            return nullptr;
+        }
+        layers.push_back(layer);
+        return layer;
+    };
+    if (!create()) return;
+    packedBytes = kf_linear_packed_bytes(layers[0]);
+    if (packedBytes == 0) {
+        error = "kf_linear_packed_bytes returned 0";
+        return;
+    }
+    const std::size_t count = std::max<std::size_t>(1, (streamBytes() + packedBytes - 1) / packedBytes);
+    while (layers.size() < count)
+        if (!create()) return;
+    // kf_linear_pack is a scalar loop over codes (~10 ns per code on this
+    // machine): pack the layers on every hardware thread.
+    const kf_linear_weights api{w.codes.data(), w.scales.data(), nullptr, nullptr, nullptr};
+    std::vector<std::string> errors(layers.size());
+    tbb::parallel_for(std::size_t{0}, layers.size(), [&](std::size_t i) {
+        if (kf_status st = kf_linear_pack_weights(layers[i], &api); st != KF_OK)
+            errors[i] = "kf_linear_pack_weights: " + statusText(st);
+    });
+    for (const std::string &e : errors)
+        if (!e.empty()) {
+            error = e;
+            return;
+        }
+}
+
+LayerSet::~LayerSet() {
+    for (kf_linear *l : layers) kf_linear_destroy(l);
+}
+
+const std::string &LayerSet::check(int64_t M, const std::vector<int64_t> &rows) {
+    auto it = checked.find(M);
+    if (it != checked.end()) return it->second;
+    std::string &result = checked[M];
+    std::fill(y.begin(), y.begin() + M * w.shape.n, NAN);
+    if (kf_status st = kf_linear_run(layers[0], w.x.data(), M, y.data(), 0); st != KF_OK) {
+        result = "kf_linear_run: " + statusText(st);
+        return result;
+    }
+    if (double err = relativeError(params, w, M, y.data(), rows); !(err <= 1e-5)) {
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "result does not match the reference at M=%lld: rel err %.3g > 1e-5",
+                      static_cast<long long>(M), err);
+        result = msg;
+    }
+    return result;
+}
+
+// ---- baselines -----------------------------------------------------------
+
+namespace {
+tbb::task_arena &arena(int threads) {
+    static std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
+    auto &a = arenas[threads];
+    if (!a) a = std::make_unique<tbb::task_arena>(threads);
+    return *a;
+}
+}  // namespace
+
+void parallelFor(int threads, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &fn) {
+    if (threads <= 1) return fn(0, n);
+    arena(threads).execute([&] {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
+                          [&](const tbb::blocked_range<int64_t> &r) { fn(r.begin(), r.end()); });
+    });
+}
+
+namespace {
+// Rows [lo, hi) of W; up to four rows of x per pass over a row of W.
+void denseRows(const float *w, const float *x, float *y, int64_t M, Shape s, int64_t lo, int64_t hi) {
+    const int64_t K = s.k, N = s.n;
+    for (int64_t r = lo; r < hi; ++r) {
+        const float *row = w + r * K;
+        int64_t m = 0;
+        for (; m + 4 <= M; m += 4) {
+            const float *x0 = x + m * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+            for (int64_t c = 0; c < K; ++c) {
+                const float v = row[c];
+                a0 += v * x0[c];
+                a1 += v * x1[c];
+                a2 += v * x2[c];
+                a3 += v * x3[c];
+            }
+            y[m * N + r] = a0;
+            y[(m + 1) * N + r] = a1;
+            y[(m + 2) * N + r] = a2;
+            y[(m + 3) * N + r] = a3;
+        }
+        for (; m < M; ++m) {
+            const float *xm = x + m * K;
+            float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+            for (int64_t c = 0; c < K; ++c) acc += row[c] * xm[c];
+            y[m * N + r] = acc;
+        }
+    }
+}
+}  // namespace
+
+void denseGemm(const float *w, const float *x, float *y, int64_t M, Shape s, int threads) {
+    parallelFor(threads, s.n, 64, [&](int64_t lo, int64_t hi) { denseRows(w, x, y, M, s, lo, hi); });
+}
+
+DenseSet::DenseSet(Shape s, int64_t maxM)
+    : x(static_cast<std::size_t>(maxM * s.k)), y(static_cast<std::size_t>(maxM * s.n)) {
+    std::size_t elems = static_cast<std::size_t>(s.n * s.k), bytes = elems * sizeof(float);
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> d(-0.1f, 0.1f);
+    for (auto &v : x) v = d(rng);
+    auto first = std::make_unique<float[]>(elems);
+    for (std::size_t i = 0; i < elems; ++i) first[i] = d(rng);
+    for (std::size_t have = bytes; have < streamBytes(); have += bytes) {
+        auto m = std::make_unique<float[]>(elems);
+        std::memcpy(m.get(), first.get(), bytes);  // distinct memory, same values
+        mats.push_back(std::move(m));
+    }
+    mats.insert(mats.begin(), std::move(first));
+}
+
+DequantSet::DequantSet(const dsl::LowbitLinearParams &p, Shape s, int64_t maxM)
+    : shape(s), w(p, s, maxM), codeBits(levelCount(p.weight) <= 4 ? 2 : 4) {
+    scales = w.scales;
+    y.assign(static_cast<std::size_t>(maxM * s.n), 0.0f);
+    // K is a multiple of the codes per byte for every benchmark shape.
+    const int perByte = 8 / codeBits;
+    std::vector<uint8_t> packed(static_cast<std::size_t>(s.n * s.k / perByte));
+    for (std::size_t i = 0; i < packed.size(); ++i) {
+        uint8_t b = 0;
+        for (int j = 0; j < perByte; ++j) b |= static_cast<uint8_t>(w.codes[i * perByte + j] << (codeBits * j));
+        packed[i] = b;
+    }
+    const std::vector<float> levels = levelTable(p.weight);
+    lut.resize(256 * perByte);
+    for (int b = 0; b < 256; ++b)
+        for (int j = 0; j < perByte; ++j) {
+            unsigned c = (b >> (codeBits * j)) & ((1u << codeBits) - 1);
+            lut[b * perByte + j] = c < levels.size() ? levels[c] : 0.0f;
+        }
+    bytesPerLayer = packed.size() + scales.size() * sizeof(uint16_t);
+    std::size_t want = streamBytes();
+    codes.push_back(std::move(packed));
+    while (bytesPerLayer * codes.size() < want) codes.push_back(codes.front());
+    dense = std::make_unique<float[]>(static_cast<std::size_t>(s.n * s.k));
+    std::memset(dense.get(), 0, static_cast<std::size_t>(s.n * s.k) * sizeof(float));
+}
+
+void DequantSet::dequantize(std::size_t layer, int threads) {
+    const uint8_t *src = codes[layer].data();
+    const int perByte = 8 / codeBits;
+    const int64_t K = shape.k;
+    parallelFor(threads, shape.n, 64, [&](int64_t lo, int64_t hi) {
+        for (int64_t r = lo; r < hi; ++r) {
+            float *out = dense.get() + r * K;
+            const uint8_t *in = src + r * K / perByte;
+            for (int64_t g = 0; g < w.groups; ++g) {
+                const float sc = halfToFloat(scales[static_cast<std::size_t>(r * w.groups + g)]);
+                const int64_t c0 = g * w.group, c1 = std::min(K, c0 + w.group);
+                for (int64_t c = c0; c < c1; c += perByte) {
+                    const float *l = &lut[static_cast<std::size_t>(in[c / perByte]) * perByte];
+                    for (int j = 0; j < perByte; ++j) out[c + j] = sc * l[j];
+                }
+            }
+        }
+    });
+}
+
+void DequantSet::run(std::size_t layer, int64_t M, int threads) {
+    dequantize(layer, threads);
+    denseGemm(dense.get(), w.x.data(), y.data(), M, shape, threads);
+}
+
+// ---- the timed loop ------------------------------------------------------
+
+double timeStreaming(benchmark::State &state, int threads, std::size_t bytesPerCall,
+                     const std::function<bool(std::size_t)> &call) {
+    ReadRoofline &read = roofline();
+    double readSeconds = read.pass(threads);
+    std::size_t i = 0;
+    auto t0 = Clock::now();
+    for (auto _ : state) {
+        if (!call(i++)) break;
+    }
+    double seconds = secondsSince(t0);
+    readSeconds += read.pass(threads);
+    if (state.error_occurred() || state.iterations() == 0) return 0;
+    // Plain values, not Counter::kIsRate (which would print "GB/s=.../s"); the
+    // loop timed here is the one the benchmark's real-time column times.
+    double gbs = double(bytesPerCall) * double(state.iterations()) / seconds * 1e-9;
+    double readGbs = 2.0 * double(read.bytes()) / readSeconds * 1e-9;
+    state.counters["GB/s"] = gbs;
+    state.counters["read_GB/s"] = readGbs;
+    state.counters["roofline_ratio"] = gbs / readGbs;
+    return seconds / double(state.iterations());
+}
+
+// ---- main ----------------------------------------------------------------
+
+namespace {
+int gFailures = 0;
+}
+
+void fail(benchmark::State &state, const std::string &message) {
+    ++gFailures;
+    state.SkipWithError(message.c_str());
+}
+
+int benchMain(int argc, char **argv, const char *defaultMinTime,
+              const std::map<std::string, std::function<void(const std::string &)>> &flags,
+              const std::function<std::string()> &registerAll) {
+    std::vector<char *> args;
+    bool haveMinTime = false, haveFilter = false;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (i > 0) {
+            std::string name = a.substr(0, a.find('='));
+            auto f = flags.find(name);
+            if (f != flags.end()) {
+                f->second(a.size() > name.size() ? a.substr(name.size() + 1) : "");
+                continue;
+            }
+            haveMinTime |= a.rfind("--benchmark_min_time", 0) == 0;
+            haveFilter |= a.rfind("--benchmark_filter", 0) == 0 || a.rfind("--benchmark_list_tests", 0) == 0;
+        }
+        args.push_back(argv[i]);
+    }
+    // Registration first: it needs no benchmark flag and gives the default filter.
+    const std::string defaultFilter = registerAll();
+    std::string minTime = std::string("--benchmark_min_time=") + defaultMinTime;
+    std::string filter = "--benchmark_filter=" + defaultFilter;
+    if (!haveMinTime) args.insert(args.begin() + 1, minTime.data());
+    if (!haveFilter && !defaultFilter.empty()) args.insert(args.begin() + 1, filter.data());
+    int n = static_cast<int>(args.size());
+    benchmark::Initialize(&n, args.data());
+    if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+    benchmark::AddCustomContext("stream_MiB", std::to_string(streamBytes() / kMiB));
+    benchmark::AddCustomContext("llc_MiB", std::to_string(llcBytes() / kMiB));
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    if (gFailures) std::fprintf(stderr, "%d benchmark(s) failed (see their error_message)\n", gFailures);
+    return gFailures ? 1 : 0;
+}
+
+}  // namespace kfbench
