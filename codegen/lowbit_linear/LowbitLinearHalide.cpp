@@ -236,6 +236,18 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         // decoded weight vectors are shared by the rows' dot products.
         dot.update().reorder(ri.x, i, m, ri.y, ri.z).atomic().vectorize(ri.x).split(i, io, ii, 16).vectorize(ii).unroll(io).unroll(ri.y);
         if (s.mTile > 1) dot.update().unroll(m);
+        // unroll k and the software prefetch as on the f32 path, on the block loop.
+        RVar blockLoop = ri.z;
+        if (s.unrollK > 1) {
+            RVar rbo("rbo"), rbi("rbi");
+            dot.update().split(ri.z, rbo, rbi, s.unrollK / L.kBlock).unroll(rbi);
+            blockLoop = rbo;
+        }
+        if (s.prefetch > 0) {
+            const int ahead = std::max(1, s.prefetch / (L.kBlock * std::max(1, s.unrollK / L.kBlock)));
+            for (auto &pl : planes)
+                dot.update().prefetch(pl, blockLoop, blockLoop, ahead, PrefetchBoundStrategy::NonFaulting);
+        }
     }
 
     // Constant tile geometry: the kernel's contract with the runtime's packing.
