@@ -47,8 +47,10 @@ inline std::vector<std::string> variantsOf(const Kernel &k, Shape s, bool all) {
     if (all) {
         kf_linear_info info{};
         kf_linear_query(k.def, &info);
+        // One per target: bucket variants are picked by M inside the layer.
         for (int v = 0; v < info.num_variants; ++v)
-            if (kf_variant_supported(k.def, v)) out.push_back(kf_variant_name(k.def, v));
+            if (kf_variant_supported(k.def, v) && kf_variant_bucket(k.def, v) == 0)
+                out.push_back(kf_variant_name(k.def, v));
         return out;
     }
     kf_linear *layer = nullptr;
