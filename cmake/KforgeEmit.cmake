@@ -1,10 +1,16 @@
-# kforge_emit_library(<lib> KERNELS <file.kf> TARGETS <target>...)
+# kforge_emit_library(<lib> KERNELS <file.kf> TARGETS <target>... [KFORGE <path>])
+#
+# KFORGE: the kforge executable to run (default: this build's `kforge` target;
+# the aarch64 test project passes the host build's).
 #
 # Runs `kforge emit` at build time and defines the imported target
 # kforge::<lib> (static library, include dirs and link dependencies), the same
 # way a consumer would use the emitted lib/cmake package.
 function(kforge_emit_library lib)
-  cmake_parse_arguments(ARG "" "KERNELS" "TARGETS" ${ARGN})
+  cmake_parse_arguments(ARG "" "KERNELS;KFORGE" "TARGETS" ${ARGN})
+  if(NOT ARG_KFORGE)
+    set(ARG_KFORGE kforge)
+  endif()
   if(NOT ARG_KERNELS OR NOT ARG_TARGETS)
     message(FATAL_ERROR "kforge_emit_library(${lib}): KERNELS and TARGETS are required")
   endif()
@@ -16,8 +22,8 @@ function(kforge_emit_library lib)
   endforeach()
   add_custom_command(
     OUTPUT "${archive}" "${out}/include/kforge_${lib}.h"
-    COMMAND kforge emit "${ARG_KERNELS}" ${target_args} -o "${out}" --name ${lib}
-    DEPENDS kforge kforge_runtime kforge_targets kforge_halide_bridge "${ARG_KERNELS}"
+    COMMAND ${ARG_KFORGE} emit "${ARG_KERNELS}" ${target_args} -o "${out}" --name ${lib}
+    DEPENDS ${ARG_KFORGE} kforge_runtime kforge_targets kforge_halide_bridge "${ARG_KERNELS}"
     COMMENT "kforge emit ${lib} (${ARG_TARGETS})"
     VERBATIM)
   add_custom_target(kforge_emit_${lib} DEPENDS "${archive}")
