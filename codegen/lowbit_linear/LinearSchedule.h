@@ -21,6 +21,7 @@ struct LinearSchedule {
     bool parallel = true;  // parallel n
     int mTile = 1;         // split m: rows of x per step (int8 prefill: weights decoded once per tile of rows)
     int prefetch = 64;     // prefetch weight <k>: k ahead the weights are prefetched (whole k-blocks); 0 = off
+                           // (default 64 for f32/bf16 activations, 0 for int8: measured)
 };
 
 LinearSchedule defaultSchedule(const targets::TargetInfo &target);
