@@ -203,6 +203,14 @@ void fail(benchmark::State &state, const std::string &message);
 // default filter, as it may depend on the variants this CPU runs), plus our
 // own flags: `flags` maps "--name" to a setter that receives the value after
 // '=' ("" for a bare flag). Returns 1 when a benchmark called fail().
+// Registers a benchmark timed in wall-clock milliseconds, as every kforge bench is.
+template <class... Args>
+void add(const std::string &name, Args &&...args) {
+    benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+}
+
 int benchMain(int argc, char **argv, const char *defaultMinTime,
               const std::map<std::string, std::function<void(const std::string &)>> &flags,
               const std::function<std::string()> &registerAll);

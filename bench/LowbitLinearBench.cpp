@@ -109,13 +109,6 @@ void benchKernel(benchmark::State &state, const Kernel &k, Shape s, const std::s
         state.counters["speedup_vs_dequant"] = d->second / perCall;
 }
 
-template <class... Args>
-void add(const std::string &name, Args &&...args) {
-    benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
-}
-
 // The full matrix, ordered so that each working set is built once: for each
 // shape, the dense baseline at every M and thread count, then per format its
 // dequant baseline and each kernel variant at every M and thread count.

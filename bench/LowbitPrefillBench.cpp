@@ -73,13 +73,6 @@ void benchKernel(benchmark::State &state, const Kernel &k, Shape s, const std::s
     state.counters[int8 ? "vnni_peak_ratio" : "fma_peak_ratio"] = peak > 0 ? ops / peak : 0.0;
 }
 
-template <class... Args>
-void add(const std::string &name, Args &&...args) {
-    benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
-}
-
 // The full matrix; returns the default filter (see the file comment).
 std::string registerAll() {
     for (int t : threadCounts()) {

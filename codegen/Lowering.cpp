@@ -25,9 +25,8 @@ LoweredVariant lowerLowbitLinear(const dsl::KernelSpec &kernel, const dsl::Sched
                    (p.group ? "g" + std::to_string(p.group) : std::string("c")) + dsl::toString(p.scaleType);
     parts.epilogue = p.bias ? "bias" : "";
     parts.tileM = s.mTile;
-    parts.tileN = s.interleave;
-    parts.tileK = lowbit::kAlign(p, s);
     parts.tileN = lp.layout.interleave;
+    parts.tileK = lp.layout.kAlign;
     parts.target = target.symbolSuffix;
     return LoweredVariant{kernelSymbol(parts), &target, lp.pipeline, lp.args, lp.layout};
 }

@@ -127,8 +127,5 @@ int minRows(dsl::Bucket bucket) {
     return bucket == dsl::Bucket::Prefill ? 32 : bucket == dsl::Bucket::SmallBatch ? 9 : 1;
 }
 
-int kAlign(const dsl::LowbitLinearParams &params, const LinearSchedule &s) {
-    return params.group ? params.group : s.kChunk;
-}
 
 }  // namespace kf::codegen::lowbit

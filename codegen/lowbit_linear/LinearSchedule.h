@@ -34,7 +34,5 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
 // Smallest M of a bucket (1 for any / decode, 9 small, 32 prefill).
 int minRows(dsl::Bucket bucket);
 
-// Multiple K is padded to (the group, or kChunk per channel).
-int kAlign(const dsl::LowbitLinearParams &params, const LinearSchedule &s);
 
 }  // namespace kf::codegen::lowbit
