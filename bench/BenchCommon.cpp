@@ -47,41 +47,13 @@ std::vector<int> threadCounts() {
 
 // ---- the read roofline ---------------------------------------------------
 
-namespace {
-uint64_t sumWords(const uint64_t *p, std::size_t n) {
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a0 += p[i];
-        a1 += p[i + 1];
-        a2 += p[i + 2];
-        a3 += p[i + 3];
-    }
-    for (; i < n; ++i) a0 += p[i];
-    return a0 + a1 + a2 + a3;
-}
-}  // namespace
-
 ReadRoofline::ReadRoofline(std::size_t bytes) : words_(bytes / sizeof(uint64_t)), buf_(new uint64_t[words_]) {
     for (std::size_t i = 0; i < words_; ++i) buf_[i] = i;  // every page really mapped
 }
 
 double ReadRoofline::pass(int threads) {
-    std::vector<uint64_t> sums(static_cast<std::size_t>(threads));
-    auto slice = [&](int t) {
-        std::size_t lo = words_ * t / threads, hi = words_ * (t + 1) / threads;
-        sums[static_cast<std::size_t>(t)] = sumWords(buf_.get() + lo, hi - lo);
-    };
-    auto t0 = Clock::now();
-    std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t) workers.emplace_back(slice, t);
-    slice(0);
-    for (auto &w : workers) w.join();
-    double s = secondsSince(t0);
-    uint64_t total = 0;
-    for (uint64_t v : sums) total += v;
-    benchmark::DoNotOptimize(total);
-    return s;
+    const double bandwidth = kf::perf::readBandwidth(buf_.get(), bytes(), threads);
+    return bandwidth > 0 ? double(bytes()) / bandwidth : 0.0;
 }
 
 ReadRoofline &roofline() {
@@ -263,16 +235,15 @@ LayerSet::LayerSet(const kf_kernel_def *def, const dsl::LowbitLinearParams &p, S
     while (layers.size() < count)
         if (!create()) return;
     // kf_linear_pack is a scalar loop over codes (~10 ns per code on this
-    // machine): pack the layers on every hardware thread.
+    // machine): pack the first layer, copy its packed weights to the others.
     const kf_linear_weights api{w.codes.data(), w.scales.data(), nullptr, nullptr, nullptr};
-    std::vector<std::string> errors(layers.size());
-    tbb::parallel_for(std::size_t{0}, layers.size(), [&](std::size_t i) {
-        if (kf_status st = kf_linear_pack_weights(layers[i], &api); st != KF_OK)
-            errors[i] = "kf_linear_pack_weights: " + statusText(st);
-    });
-    for (const std::string &e : errors)
-        if (!e.empty()) {
-            error = e;
+    if (kf_status st = kf_linear_pack_weights(layers[0], &api); st != KF_OK) {
+        error = "kf_linear_pack_weights: " + statusText(st);
+        return;
+    }
+    for (std::size_t i = 1; i < layers.size(); ++i)
+        if (kf_status st = kf_linear_copy_weights(layers[i], layers[0]); st != KF_OK) {
+            error = "kf_linear_copy_weights: " + statusText(st);
             return;
         }
 }

@@ -4,7 +4,8 @@
 // roofline measured next to every timed loop, random layers in the
 // checkpoint layout with their double-precision check, packed layer sets that
 // stream from DRAM, the dense f32 and dequantize-then-multiply baselines, and
-// the int8 / f32 compute peaks (BenchPeak.cpp).
+// the int8 / f32 compute peaks (kforge_perf: perf/Ceilings.h, shared with the
+// autotuner).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "dsl/Spec.h"
+#include "perf/Ceilings.h"
 
 namespace kfbench {
 
@@ -48,7 +50,8 @@ std::vector<int> threadCounts();
 // ---- the read roofline ---------------------------------------------------
 
 // A buffer as large as the streamed weights, read with `threads` threads (a
-// plain sum of uint64 words, 4 accumulators, contiguous slices per thread).
+// plain sum of uint64 words, 4 accumulators, contiguous slices per thread:
+// kf::perf::readBandwidth).
 class ReadRoofline {
 public:
     explicit ReadRoofline(std::size_t bytes);
@@ -182,15 +185,11 @@ struct DequantSet : WorkingSet {
 double timeStreaming(benchmark::State &state, int threads, std::size_t bytesPerCall,
                      const std::function<bool(std::size_t)> &call);
 
-// ---- compute peaks (BenchPeak.cpp; 0 when the CPU lacks the instructions) ----
+// ---- compute peaks (perf/Ceilings.h; 0 when the CPU lacks the instructions) ----
 
-// Ops/s of a register-resident loop of independent _mm512_dpbusd_epi32 (int8
-// ops, 2 per multiply-add; vnni) or _mm512_fmadd_ps (f32 flops, 2 per lane)
-// on `threads` std::threads at once, the best of `runs` runs of >= 0.05 s
-// each; 0 when the CPU lacks the instructions.
-double computePeak(bool vnni, int threads, int runs);
-double vnniPeakOps(int threads);   // computePeak(true, threads, 3)
-double fmaPeakFlops(int threads);  // computePeak(false, threads, 3)
+using kf::perf::computePeak;   // (vnni, threads, runs): best of `runs` runs, ops/s
+using kf::perf::fmaPeakFlops;  // computePeak(false, threads, 3)
+using kf::perf::vnniPeakOps;   // computePeak(true, threads, 3)
 
 // Marks the benchmark as an error (SkipWithError) and makes benchMain return 1,
 // so a smoke test fails on a reference mismatch.

@@ -1,6 +1,10 @@
 #include "codegen/Lowering.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstdio>
+#include <iterator>
 
 #include "codegen/CodegenError.h"
 #include "codegen/Naming.h"
@@ -9,6 +13,21 @@
 namespace kf::codegen {
 
 namespace {
+
+// "s" + 8 hex digits of a hash of the resolved schedule, or "" when it is the
+// target's default (Naming.h: schedules never share a symbol).
+std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSchedule &defaults) {
+    const int fields[] = {s.interleave, s.vector, s.nBlock, s.kChunk, s.unrollK, s.parallel ? 1 : 0, s.mTile, s.prefetch};
+    const int base[] = {defaults.interleave, defaults.vector,  defaults.nBlock, defaults.kChunk,
+                        defaults.unrollK,    defaults.parallel ? 1 : 0, defaults.mTile, defaults.prefetch};
+    if (std::equal(std::begin(fields), std::end(fields), std::begin(base))) return "";
+    uint32_t h = 2166136261u;  // FNV-1a over the fields' bytes
+    for (int f : fields)
+        for (int b = 0; b < 4; ++b) h = (h ^ ((static_cast<uint32_t>(f) >> (8 * b)) & 0xffu)) * 16777619u;
+    char tag[16];
+    std::snprintf(tag, sizeof tag, "s%08x", h);
+    return tag;
+}
 
 LoweredVariant lowerLowbitLinear(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
                                  const targets::TargetInfo &target) {
@@ -28,13 +47,30 @@ LoweredVariant lowerLowbitLinear(const dsl::KernelSpec &kernel, const dsl::Sched
     parts.tileN = lp.layout.interleave;
     parts.tileK = lp.layout.kAlign;
     parts.target = target.symbolSuffix;
+    parts.scheduleTag = scheduleTag(s, lowbit::resolveSchedule(p, nullptr, target));
     return LoweredVariant{kernelSymbol(parts), &target, lp.pipeline, lp.args, lp.layout};
+}
+
+// What lowerLowbitLinear rejects before it builds the pipeline: the schedule
+// (resolveSchedule) and a target with no lowering at all.
+void checkLowbitLinear(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
+    if (target.arch == targets::Arch::Cuda)
+        throw CodegenError(kernel.loc, std::string("no lowering of lowbit_linear for ") + target.name +
+                                           " yet (CUDA lowering is planned)");
+    lowbit::resolveSchedule(std::get<dsl::LowbitLinearParams>(kernel.params), &schedule, target);
 }
 
 // One line per family that has a lowering.
 constexpr std::array<FamilyLowering, 1> kLowerings{{
-    {dsl::Family::LowbitLinear, lowerLowbitLinear},
+    {dsl::Family::LowbitLinear, lowerLowbitLinear, checkLowbitLinear},
 }};
+
+const FamilyLowering &loweringOf(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
+    for (const FamilyLowering &l : kLowerings)
+        if (l.family == kernel.family) return l;
+    throw CodegenError(kernel.loc, std::string("no lowering of ") + dsl::toString(kernel.family) + " for " +
+                                       target.name + " yet");
+}
 
 }  // namespace
 
@@ -47,12 +83,7 @@ const dsl::Schedule *findSchedule(const dsl::Module &module, const std::string &
 
 std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::KernelSpec &kernel,
                                         const targets::TargetInfo &target) {
-    const FamilyLowering *lowering = nullptr;
-    for (const FamilyLowering &l : kLowerings)
-        if (l.family == kernel.family) lowering = &l;
-    if (!lowering)
-        throw CodegenError(kernel.loc, std::string("no lowering of ") + dsl::toString(kernel.family) + " for " +
-                                           target.name + " yet");
+    const FamilyLowering *lowering = &loweringOf(kernel, target);
     std::vector<LoweredVariant> variants;
     for (dsl::Bucket b : {dsl::Bucket::Any, dsl::Bucket::Decode, dsl::Bucket::SmallBatch, dsl::Bucket::Prefill}) {
         const dsl::Schedule *s = findSchedule(module, kernel.name, target.name, b);
@@ -71,6 +102,10 @@ std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::Ke
         variants.push_back(std::move(v));
     }
     return variants;
+}
+
+void checkSchedule(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
+    loweringOf(kernel, target).check(kernel, schedule, target);
 }
 
 Halide::Target halideTarget(const targets::TargetInfo &target, bool withRuntime) {

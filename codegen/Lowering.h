@@ -29,6 +29,9 @@ struct LoweredVariant {
 struct FamilyLowering {
     dsl::Family family;
     LoweredVariant (*lower)(const dsl::KernelSpec &, const dsl::Schedule *, const targets::TargetInfo &);
+    // Throws CodegenError where `lower` would reject the schedule, without
+    // building anything in Halide (the tuner prunes its space with it).
+    void (*check)(const dsl::KernelSpec &, const dsl::Schedule &, const targets::TargetInfo &);
 };
 
 // The schedule of `kernel` for `target` and `bucket`, or null.
@@ -41,6 +44,11 @@ const dsl::Schedule *findSchedule(const dsl::Module &module, const std::string &
 // Throws CodegenError when the family or target has no lowering.
 std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::KernelSpec &kernel,
                                         const targets::TargetInfo &target);
+
+// Throws CodegenError when the kernel's family lowering would reject
+// `schedule` for `target` (or the family has no lowering there). Builds no
+// Halide pipeline: cheap enough to call for every point of a tune space.
+void checkSchedule(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target);
 
 // The Halide target for compiling a kernel object: the registry's chain, with
 // the Halide runtime left out (emit adds one shared runtime object).

@@ -1,8 +1,11 @@
 // \file
 // Generated kernel symbols, one grammar for all (STYLE.md, "Names"):
-//   kf_<family>_<dst>_<act>_<weight>[_<epilogue>]_<MxNxK tile>__<target>
+//   kf_<family>_<dst>_<act>_<weight>[_<epilogue>]_<MxNxK tile>__<target>[__s<8 hex>]
 // e.g. kf_linear_f32_f32_int4g128f16_1x64x128__x86_avx512. What is computed
-// comes before "__", where it runs after it.
+// comes before "__", where it runs after it; a schedule that differs from the
+// target's defaults in more than the tile adds a tag (a hash of the resolved
+// schedule), so two schedules never share a symbol and a tuned variant is
+// recognisable by name.
 #pragma once
 
 #include <string>
@@ -17,6 +20,7 @@ struct SymbolParts {
     std::string epilogue;  // "" or e.g. "bias"
     int tileM = 1, tileN = 0, tileK = 0;
     std::string target;    // TargetInfo::symbolSuffix
+    std::string scheduleTag;  // "" (defaults) or "s" + 8 hex digits
 };
 
 std::string kernelSymbol(const SymbolParts &parts);

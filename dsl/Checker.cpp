@@ -46,14 +46,18 @@ Module checkModule(const FileAst &ast, const std::string &fileName, const CheckO
         std::optional<FamilyParams> params;
     };
     std::map<std::string, Declared> declared;
+    if (options.context)
+        for (const KernelSpec &k : options.context->kernels)
+            declared[k.name] = Declared{nullptr, findFamily(toString(k.family)), k.params};
     for (const auto &k : ast.kernels) {
         const FamilyDef *family = findFamily(k.family);
         if (!family)
             sink.error(k.familyLoc, "unknown kernel family '" + k.family + "'; expected one of " + familyNames());
         auto prev = declared.find(k.name);
         if (prev != declared.end())
-            sink.error(k.nameLoc, "duplicate kernel '" + k.name + "' (first defined at " +
-                                      at(prev->second.decl->nameLoc) + ")");
+            sink.error(k.nameLoc, "duplicate kernel '" + k.name + "' (first defined " +
+                                      (prev->second.decl ? "at " + at(prev->second.decl->nameLoc) : "in the kernel file") +
+                                      ")");
         // An unterminated body has already been reported; checking it would add
         // noise about statements that are merely cut off.
         if (!family || !k.body.closed) {

@@ -18,6 +18,10 @@ namespace kf::dsl {
 struct CheckOptions {
     // Target registry names schedules may name; empty = accept any.
     std::vector<std::string> knownTargets;
+    // Kernels declared elsewhere that schedules in the text may name (not
+    // copied into the result): a tuning record's schedule text is checked
+    // against the kernel file it was tuned from.
+    const Module *context = nullptr;
 };
 
 // The Module for `ast`. Everything wrong is reported to `sink`; the result is

@@ -1,4 +1,4 @@
-// The lowbit_linear C ABI: create, pack, unpack, run, queries.
+// The lowbit_linear C ABI: create, pack, unpack, copy, run, queries.
 #include <tbb/task_arena.h>
 
 #include <cstdlib>
@@ -23,6 +23,7 @@ struct kf_linear {
     const kf::rt::LinearVariant *variant = nullptr;
     kf::rt::LinearGeometry geom{};
     uint8_t *storage = nullptr;  // 64-byte aligned; the pointers below point into it
+    size_t storageBytes = 0;     // all of it: what kf_linear_copy_weights copies
     uint8_t *planes[3] = {nullptr, nullptr, nullptr};
     void *scales = nullptr;
     uint8_t *zeroPoints = nullptr;
@@ -98,19 +99,16 @@ kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *
     const auto &g = layer->geom;
     const auto &L = layer->layout();
     const unsigned top = maxCode(*layer->def);
-    for (int64_t i = 0; i < g.n * g.k; ++i)
-        if (w->codes[i] > top)
-            return fail(KF_ERR_INVALID_ARGUMENT,
-                        std::string(fn) + ": code " + std::to_string(w->codes[i]) + " at row " +
-                            std::to_string(i / g.k) + ", column " + std::to_string(i % g.k) + " is out of range for " +
-                            layer->def->weightFormat + " weights (max " + std::to_string(top) + ")");
+    if (const int64_t i = kf::rt::firstAbove(w->codes, g.n * g.k, top); i < g.n * g.k)
+        return fail(KF_ERR_INVALID_ARGUMENT,
+                    std::string(fn) + ": code " + std::to_string(w->codes[i]) + " at row " + std::to_string(i / g.k) +
+                        ", column " + std::to_string(i % g.k) + " is out of range for " + layer->def->weightFormat +
+                        " weights (max " + std::to_string(top) + ")");
     if (w->zero_points)
-        for (int64_t i = 0; i < g.n * g.numScaleCols; ++i)
-            if (w->zero_points[i] > top)
-                return fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": zero point " +
-                                                         std::to_string(w->zero_points[i]) + " at row " +
-                                                         std::to_string(i / g.numScaleCols) + " is out of range (max " +
-                                                         std::to_string(top) + ")");
+        if (const int64_t i = kf::rt::firstAbove(w->zero_points, g.n * g.numScaleCols, top); i < g.n * g.numScaleCols)
+            return fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": zero point " + std::to_string(w->zero_points[i]) +
+                                                     " at row " + std::to_string(i / g.numScaleCols) +
+                                                     " is out of range (max " + std::to_string(top) + ")");
     kf::rt::packCodes(L, g, w->codes, layer->planes);
     kf::rt::packRowTable(g, g.numScaleCols, kf::rt::scaleElemBytes(L.scaleType), w->scales, layer->scales);
     if (w->zero_points) kf::rt::packRowTable(g, g.numScaleCols, 1, w->zero_points, layer->zeroPoints);
@@ -123,6 +121,16 @@ kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *
     if (w->bias) kf::rt::packRowTable(g, 1, sizeof(float), w->bias, layer->bias);
     layer->isPacked = true;
     return KF_OK;
+}
+
+// Layouts that pack the same codes into the same bytes.
+bool sameLayout(const kf::rt::LinearLayout &a, const kf::rt::LinearLayout &b) {
+    if (a.bits != b.bits || a.interleave != b.interleave || a.kBlock != b.kBlock || a.kAlign != b.kAlign ||
+        a.group != b.group || a.scaleType != b.scaleType || a.numPlanes != b.numPlanes || a.codeView != b.codeView)
+        return false;
+    for (int p = 0; p < a.numPlanes; ++p)
+        if (a.planes[p].width != b.planes[p].width || a.planes[p].shift != b.planes[p].shift) return false;
+    return true;
 }
 
 }  // namespace
@@ -204,7 +212,8 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
                                           (def->codebookPerChannel ? g.rowsPadded() : 1)
                                     : 0);
     reserve(6, def->hasBias ? sizeof(float) * g.rowsPadded() : 0);
-    layer->storage = static_cast<uint8_t *>(std::aligned_alloc(64, total ? total : 64));
+    layer->storageBytes = total ? total : 64;
+    layer->storage = static_cast<uint8_t *>(std::aligned_alloc(64, layer->storageBytes));
     if (!layer->storage)
         return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: cannot allocate " + std::to_string(total) + " bytes");
     for (int p = 0; p < L.numPlanes; ++p) layer->planes[p] = layer->storage + offsets[p];
@@ -245,6 +254,26 @@ kf_status kf_linear_pack(kf_linear *layer, const uint8_t *codes, const void *sca
         return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_pack: kernel '") + layer->def->name +
                                                  "' has zero points, a codebook or a bias: use kf_linear_pack_weights");
     return packWeights(layer, &w, "kf_linear_pack");
+}
+
+kf_status kf_linear_copy_weights(kf_linear *dst, const kf_linear *src) {
+    kf::rt::clearError();
+    if (!dst || !src) return fail(KF_ERR_NULL_POINTER, "kf_linear_copy_weights: dst and src must not be NULL");
+    if (dst->def != src->def)
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_copy_weights: dst is a layer of kernel '") +
+                                                 dst->def->name + "', src of kernel '" + src->def->name +
+                                                 "' (both must come from the same kernel def)");
+    if (dst->geom.n != src->geom.n || dst->geom.k != src->geom.k)
+        return fail(KF_ERR_INVALID_ARGUMENT, "kf_linear_copy_weights: dst is " + std::to_string(dst->geom.n) + "x" +
+                                                 std::to_string(dst->geom.k) + ", src " + std::to_string(src->geom.n) +
+                                                 "x" + std::to_string(src->geom.k) + " (shapes must match)");
+    if (!sameLayout(dst->layout(), src->layout()) || dst->storageBytes != src->storageBytes)
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_copy_weights: variants ") + dst->variant->symbol +
+                                                 " and " + src->variant->symbol + " pack weights differently");
+    if (!src->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_copy_weights: src has not been packed");
+    if (dst != src) std::memcpy(dst->storage, src->storage, src->storageBytes);
+    dst->isPacked = true;
+    return KF_OK;
 }
 
 kf_status kf_linear_unpack_weights(const kf_linear *layer, uint8_t *codes, void *scales, uint8_t *zero_points,

@@ -1,6 +1,9 @@
 #include "runtime/Pack.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
+#include <vector>
 
 namespace kf::rt {
 
@@ -10,6 +13,8 @@ namespace {
 
 int codesPerByte(const PlaneLayout &p) { return p.width == 0 ? 5 : 8 / p.width; }
 int chunksPerBlock(const PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
+
+// ---- Reference path: one code at a time through slotOf (any layout, any byte order).
 
 // Byte offset of (row i of tile t, k) in a plane, and the code's slot s in that byte.
 struct Slot {
@@ -30,26 +35,7 @@ Slot slotOf(const LinearLayout &L, const LinearGeometry &g, const PlaneLayout &p
 
 int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
 
-}  // namespace
-
-size_t LinearGeometry::planeBytes(const PlaneLayout &p) const {
-    // kPad k per row at width bits (base 3: 4 bytes per 20 k).
-    const int64_t bytesPerRow = p.width == 0 ? kPad / 5 : kPad * p.width / 8;
-    return static_cast<size_t>(rowsPadded() * bytesPerRow);
-}
-
-LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k) {
-    LinearGeometry g;
-    g.n = n;
-    g.k = k;
-    g.interleave = layout.interleave;
-    g.nTiles = (n + layout.interleave - 1) / layout.interleave;
-    g.kPad = (k + layout.kAlign - 1) / layout.kAlign * layout.kAlign;
-    g.numScaleCols = layout.group ? (k + layout.group - 1) / layout.group : 1;
-    return g;
-}
-
-void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]) {
+void packCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]) {
     for (int pi = 0; pi < L.numPlanes; ++pi) std::memset(planes[pi], 0, g.planeBytes(L.planes[pi]));
     for (int64_t row = 0; row < g.n; ++row) {
         const int64_t t = row / g.interleave, i = row % g.interleave;
@@ -69,7 +55,7 @@ void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *co
     }
 }
 
-void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes) {
+void unpackCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes) {
     for (int64_t row = 0; row < g.n; ++row) {
         const int64_t t = row / g.interleave, i = row % g.interleave;
         for (int64_t k = 0; k < g.k; ++k) {
@@ -85,6 +71,194 @@ void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *
             }
             codes[row * g.k + k] = static_cast<uint8_t>(c);
         }
+    }
+}
+
+// ---- Fast path: a row at a time, a whole block of a plane per step, four
+// codes per 32-bit word (byte j of a word = dword lane byte j, little-endian).
+//
+// In a block of 32 codes c[0..31], chunk u of a w-bit plane (cpb = 8/w codes
+// per byte) is one 32-bit word per row whose byte j holds c[4*(cpb*u + s) + j]
+// in bits [w*s, w*s + w): with q(x) = the 4 codes c[x..x+3] as a word,
+//   word_u = OR_s ((q(4*(cpb*u + s)) >> shift) & mask_w per byte) << (w*s),
+// no bit crossing a byte since shift + w <= 8. Base 3 (20 codes, one chunk):
+//   word = q(0) + 3 q(4) + 9 q(8) + 27 q(12) + 81 q(16), each byte <= 242
+// for codes <= 2. Rows past n and K past k pack as zero codes.
+
+inline uint32_t load32(const uint8_t *p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+inline void store32(uint8_t *p, uint32_t v) { std::memcpy(p, &v, 4); }
+
+constexpr uint32_t kEachByte = 0x01010101u;
+
+bool fastPathApplies(const LinearLayout &L) {
+    if constexpr (std::endian::native != std::endian::little) return false;
+    for (int pi = 0; pi < L.numPlanes; ++pi) {
+        const PlaneLayout &p = L.planes[pi];
+        if (p.width == 0) {
+            if (L.kBlock != 20 || L.numPlanes != 1 || p.shift != 0) return false;
+        } else if (L.kBlock != 32 || (p.width != 1 && p.width != 2 && p.width != 4 && p.width != 8) ||
+                   p.shift < 0 || p.shift + p.width > 8) {
+            return false;
+        }
+    }
+    return L.numPlanes >= 1 && L.numPlanes <= 3;
+}
+
+// One row of a W-bit plane: src = the row's kPad codes (blocks of 32), dst =
+// the row's lane in its tile's first chunk; chunks follow chunkBytes apart.
+template <int W>
+void packRowPlane(const uint8_t *src, int64_t blocks, int shift, uint8_t *dst, size_t chunkBytes) {
+    constexpr int cpb = 8 / W;
+    constexpr uint32_t mask = ((1u << W) - 1) * kEachByte;
+    for (int64_t b = 0; b < blocks; ++b, src += 32)
+        for (int u = 0; u < W; ++u, dst += chunkBytes) {
+            uint32_t word = 0;
+            for (int s = 0; s < cpb; ++s) word |= ((load32(src + 4 * (cpb * u + s)) >> shift) & mask) << (W * s);
+            store32(dst, word);
+        }
+}
+
+void packRowBase3(const uint8_t *src, int64_t blocks, uint8_t *dst, size_t chunkBytes) {
+    for (int64_t b = 0; b < blocks; ++b, src += 20, dst += chunkBytes)
+        store32(dst, load32(src) + 3 * load32(src + 4) + 9 * load32(src + 8) + 27 * load32(src + 12) +
+                         81 * load32(src + 16));
+}
+
+// Inverse of packRowPlane into dst = the row's kPad codes; the first plane
+// stores, later planes OR their bits in.
+template <int W, bool First>
+void unpackRowPlaneAs(const uint8_t *src, int64_t blocks, int shift, size_t chunkBytes, uint8_t *dst) {
+    constexpr int cpb = 8 / W;
+    constexpr uint32_t mask = ((1u << W) - 1) * kEachByte;
+    for (int64_t b = 0; b < blocks; ++b, dst += 32)
+        for (int u = 0; u < W; ++u, src += chunkBytes) {
+            const uint32_t word = load32(src);
+            for (int s = 0; s < cpb; ++s) {
+                uint8_t *out = dst + 4 * (cpb * u + s);
+                const uint32_t part = ((word >> (W * s)) & mask) << shift;
+                store32(out, First ? part : load32(out) | part);
+            }
+        }
+}
+
+template <int W>
+void unpackRowPlane(const uint8_t *src, int64_t blocks, int shift, size_t chunkBytes, bool first, uint8_t *dst) {
+    if (first)
+        unpackRowPlaneAs<W, true>(src, blocks, shift, chunkBytes, dst);
+    else
+        unpackRowPlaneAs<W, false>(src, blocks, shift, chunkBytes, dst);
+}
+
+// Base-3 digits of every byte: kDigits[b][s] = (b / 3^s) % 3 (as the reference
+// path computes them, also for bytes > 242).
+struct Base3Digits {
+    uint8_t d[256][5];
+    constexpr Base3Digits() : d{} {
+        for (int b = 0; b < 256; ++b)
+            for (int s = 0, q = b; s < 5; ++s, q /= 3) d[b][s] = static_cast<uint8_t>(q % 3);
+    }
+};
+constexpr Base3Digits kDigits;
+
+void unpackRowBase3(const uint8_t *src, int64_t blocks, size_t chunkBytes, uint8_t *dst) {
+    for (int64_t b = 0; b < blocks; ++b, src += chunkBytes, dst += 20)
+        for (int j = 0; j < 4; ++j) {
+            const uint8_t *digits = kDigits.d[src[j]];
+            for (int s = 0; s < 5; ++s) dst[4 * s + j] = digits[s];
+        }
+}
+
+// Where row `row`'s lane of its tile's first chunk lies in a plane.
+size_t rowLaneOffset(const LinearGeometry &g, const PlaneLayout &p, int64_t blocks, int64_t row) {
+    const int64_t t = row / g.interleave, i = row % g.interleave;
+    return static_cast<size_t>((t * blocks * chunksPerBlock(p)) * 4 * g.interleave + 4 * i);
+}
+
+}  // namespace
+
+size_t LinearGeometry::planeBytes(const PlaneLayout &p) const {
+    // kPad k per row at width bits (base 3: 4 bytes per 20 k).
+    const int64_t bytesPerRow = p.width == 0 ? kPad / 5 : kPad * p.width / 8;
+    return static_cast<size_t>(rowsPadded() * bytesPerRow);
+}
+
+LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k) {
+    LinearGeometry g;
+    g.n = n;
+    g.k = k;
+    g.interleave = layout.interleave;
+    g.nTiles = (n + layout.interleave - 1) / layout.interleave;
+    g.kPad = (k + layout.kAlign - 1) / layout.kAlign * layout.kAlign;
+    g.numScaleCols = layout.group ? (k + layout.group - 1) / layout.group : 1;
+    return g;
+}
+
+int64_t firstAbove(const uint8_t *v, int64_t count, unsigned top) {
+    constexpr int64_t kChunk = 4096;
+    for (int64_t base = 0; base < count; base += kChunk) {
+        const uint8_t *p = v + base;
+        const int64_t len = std::min(kChunk, count - base);
+        uint8_t m = 0;
+        for (int64_t i = 0; i < len; ++i) m = std::max(m, p[i]);  // no early exit: vectorizes
+        if (m > top)
+            for (int64_t i = 0; i < len; ++i)
+                if (p[i] > top) return base + i;
+    }
+    return count;
+}
+
+// Every row of every tile (padding rows as zero codes), every block of the
+// row (K padding as zero codes): each plane byte is written exactly once.
+void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]) {
+    if (!fastPathApplies(L)) return packCodesBySlot(L, g, codes, planes);
+    const int64_t blocks = g.kPad / L.kBlock;
+    const size_t chunkBytes = 4 * static_cast<size_t>(g.interleave);
+    std::vector<uint8_t> padded(static_cast<size_t>(g.kPad), 0);  // a row with its K padding, or a padding row
+    for (int64_t row = 0; row < g.rowsPadded(); ++row) {
+        const uint8_t *src = padded.data();
+        if (row < g.n && g.k == g.kPad)
+            src = codes + row * g.k;
+        else if (row < g.n)
+            std::memcpy(padded.data(), codes + row * g.k, static_cast<size_t>(g.k));  // tail stays zero
+        else if (row == g.n && g.k != g.kPad)
+            std::memset(padded.data(), 0, static_cast<size_t>(g.k));
+        for (int pi = 0; pi < L.numPlanes; ++pi) {
+            const PlaneLayout &p = L.planes[pi];
+            uint8_t *dst = planes[pi] + rowLaneOffset(g, p, blocks, row);
+            switch (p.width) {
+            case 0: packRowBase3(src, blocks, dst, chunkBytes); break;
+            case 1: packRowPlane<1>(src, blocks, p.shift, dst, chunkBytes); break;
+            case 2: packRowPlane<2>(src, blocks, p.shift, dst, chunkBytes); break;
+            case 4: packRowPlane<4>(src, blocks, p.shift, dst, chunkBytes); break;
+            default: packRowPlane<8>(src, blocks, p.shift, dst, chunkBytes); break;
+            }
+        }
+    }
+}
+
+void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes) {
+    if (!fastPathApplies(L)) return unpackCodesBySlot(L, g, planes, codes);
+    const int64_t blocks = g.kPad / L.kBlock;
+    const size_t chunkBytes = 4 * static_cast<size_t>(g.interleave);
+    std::vector<uint8_t> padded(g.k == g.kPad ? 0 : static_cast<size_t>(g.kPad));
+    for (int64_t row = 0; row < g.n; ++row) {
+        uint8_t *dst = g.k == g.kPad ? codes + row * g.k : padded.data();
+        for (int pi = 0; pi < L.numPlanes; ++pi) {
+            const PlaneLayout &p = L.planes[pi];
+            const uint8_t *src = planes[pi] + rowLaneOffset(g, p, blocks, row);
+            switch (p.width) {
+            case 0: unpackRowBase3(src, blocks, chunkBytes, dst); break;
+            case 1: unpackRowPlane<1>(src, blocks, p.shift, chunkBytes, pi == 0, dst); break;
+            case 2: unpackRowPlane<2>(src, blocks, p.shift, chunkBytes, pi == 0, dst); break;
+            case 4: unpackRowPlane<4>(src, blocks, p.shift, chunkBytes, pi == 0, dst); break;
+            default: unpackRowPlane<8>(src, blocks, p.shift, chunkBytes, pi == 0, dst); break;
+            }
+        }
+        if (g.k != g.kPad) std::memcpy(codes + row * g.k, padded.data(), static_cast<size_t>(g.k));
     }
 }
 

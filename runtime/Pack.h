@@ -26,9 +26,15 @@ struct LinearGeometry {
 LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k);
 size_t scaleElemBytes(kf_scale_type t);
 
-// codes: [n][k] one code per byte, each < 2^bits (checked by the caller).
+// codes: [n][k] one code per byte, each < 2^bits (base 3: <= 2; checked by
+// the caller, e.g. with firstAbove). Works a row and a whole block at a time in
+// layout order; layouts it does not know go one code at a time.
 void packCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]);
 void unpackCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes);
+
+// Index of the first byte of v[0, count) above `top`, or count if none: a
+// vectorizable max per 4 KiB chunk, a scan only of a chunk that fails.
+int64_t firstAbove(const uint8_t *v, int64_t count, unsigned top);
 
 // A per-row table [n][cols] of `elemBytes` elements -> [tile][col][row in tile]
 // (padding rows zero), and back.

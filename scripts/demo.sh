@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The demo: build the kforge CLI, emit the int4 GEMV library of
-# examples/gemv/gemv.kf for x86-avx2 and for this host's best target, compile
-# examples/gemv/main.c against it with plain `cc` + pkg-config, and run it.
+# The demo: build the kforge CLI, tune the int4 GEMV of examples/gemv/gemv.kf
+# on this machine (decode bucket, a 2-minute budget: KFORGE_DEMO_BUDGET), emit
+# its library for x86-avx2 and for this host's best target with the tuned
+# schedule in the dispatch table, compile examples/gemv/main.c against it with
+# plain `cc` + pkg-config, and run it.
 # Exits with the example's status (0: the kernel matches the reference).
 set -euo pipefail
 # shellcheck source=scripts/build.sh
@@ -20,8 +22,16 @@ if [[ "$host" != "x86-avx2" ]]; then
 fi
 
 rm -rf "$out"
-echo "demo: kforge emit examples/gemv/gemv.kf ${targets[*]} (host = ${host:-unknown}) -o $out"
-"$kforge" emit examples/gemv/gemv.kf "${targets[@]}" -o "$out"
+mkdir -p "$out"
+# The database lives next to the build, so a second demo run resumes (measures
+# nothing twice) and only spends its budget on what is left.
+db="$KFORGE_BUILD_DIR/demo-tune.db"
+budget="${KFORGE_DEMO_BUDGET:-2m}"
+echo "demo: kforge tune examples/gemv/gemv.kf --target host --buckets decode --budget $budget --db $db"
+"$kforge" tune examples/gemv/gemv.kf --target host --buckets decode --budget "$budget" --db "$db"
+
+echo "demo: kforge emit examples/gemv/gemv.kf ${targets[*]} (host = ${host:-unknown}) --db $db -o $out"
+"$kforge" emit examples/gemv/gemv.kf "${targets[@]}" --db "$db" -o "$out"
 
 export PKG_CONFIG_PATH="$out/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 read -r -a pc_flags <<<"$(pkg-config --cflags --libs kforge_gemv)"

@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev           # bench/
   libgtest-dev libgmock-dev  # test/
   libsqlite3-dev             # tuning database
+  libxgboost-dev             # the tuner's cost model (gradient-boosted trees)
   libcli11-dev libfmt-dev nlohmann-json3-dev
   llvm-14-tools              # lit.py + FileCheck for test/lit
   qemu-user                  # runs arm64 kernels on an x86 host

@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
 
@@ -230,10 +232,15 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
     });
 
     timer.run("compile Halide runtime", [&] {
-        const std::string path = (obj / "halide_runtime.o").string();
+        const std::string path = opt.runtimeObject.empty() ? (obj / "halide_runtime.o").string() : opt.runtimeObject;
         // The architecture's baseline: the runtime (allocation, errors, threads)
         // must run on every CPU the library's dispatch may pick.
-        Halide::compile_standalone_runtime(path, Halide::Target(baselineHalideTarget(opt.targets[0]->arch)));
+        if (opt.runtimeObject.empty() || !fs::exists(path)) {
+            // Written under another name and renamed: parallel builds may share the path.
+            const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+            Halide::compile_standalone_runtime(tmp, Halide::Target(baselineHalideTarget(opt.targets[0]->arch)));
+            fs::rename(tmp, path);
+        }
         objects.push_back(path);
     });
 
@@ -259,6 +266,18 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
         writeFile(script, mri.str());
         runTool({tc.ar, "-M"}, "merging archives with ar", script.string());
     });
+
+    if (opt.sharedLibrary)
+        timer.run("link shared library", [&] {
+            const fs::path archive = lib / ("libkforge_" + opt.libName + ".a");
+            // -Bsymbolic: the library's own runtime, whatever the loading process defines.
+            std::vector<std::string> argv{tc.cxx, "-shared", "-Wl,-Bsymbolic", "-o",
+                                          (lib / ("libkforge_" + opt.libName + ".so")).string(), "-Wl,--whole-archive",
+                                          archive.string(), "-Wl,--no-whole-archive"};
+            std::istringstream extra(tc.extraLibs + " -ltbb -lpthread -ldl -lm");
+            for (std::string flag; extra >> flag;) argv.push_back(flag);
+            runTool(argv, "linking the shared library");
+        });
 
     writeFile(inc / ("kforge_" + opt.libName + ".h"), headerSource(opt.libName, module.file, kernels));
     fs::copy_file(tc.runtimeHeader, inc / "kforge" / "kforge.h", fs::copy_options::overwrite_existing);

@@ -24,6 +24,10 @@ struct EmitOptions {
     std::string libName;                               // C identifier
     std::vector<const targets::TargetInfo *> targets;  // at least one, one architecture
     bool timePasses = false;                           // per-stage times on `log`
+    // Tuner builds: reuse this Halide runtime object when it exists (compile
+    // it there when it does not), and also link lib/libkforge_<lib>.so.
+    std::string runtimeObject;
+    bool sharedLibrary = false;
 };
 
 // Throws CodegenError on any failure (with the failing tool's output).

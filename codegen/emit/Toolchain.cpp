@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -72,7 +73,14 @@ Toolchain toolchainFor(targets::Arch arch) {
 
 int runCommand(const std::vector<std::string> &argv, std::string &output, const std::string &stdinPath) {
     namespace fs = std::filesystem;
-    const fs::path log = fs::temp_directory_path() / ("kforge-cmd-" + std::to_string(getpid()) + ".log");
+    // One log per call: the tuner's builder runs commands from several threads.
+    static std::atomic<unsigned> calls{0};
+    const fs::path log = fs::temp_directory_path() /
+                         ("kforge-cmd-" + std::to_string(getpid()) + "-" + std::to_string(calls++) + ".log");
+    // Everything the child needs is built before fork (no allocation after it).
+    std::vector<char *> args;
+    for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
     pid_t pid = fork();
     if (pid < 0) {
         output = "fork failed";
@@ -88,9 +96,6 @@ int runCommand(const std::vector<std::string> &argv, std::string &output, const 
             int in = open(stdinPath.c_str(), O_RDONLY);
             if (in >= 0) dup2(in, 0);
         }
-        std::vector<char *> args;
-        for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
-        args.push_back(nullptr);
         execvp(args[0], args.data());
         _exit(127);
     }

@@ -260,7 +260,7 @@ int main(int argc, char **argv) {
 
     CHECK(kf_linear_create(def, 0, 0, NULL, &layer)); /* NULL: the best variant for this CPU */
     CHECK(kf_linear_pack(layer, codes, scales));
-    printf("variant: %s\n", kf_linear_variant(layer));
+    printf("variant: %s (M = 1 runs %s)\n", kf_linear_variant(layer), kf_linear_variant_for_rows(layer, 1));
 
     /* One thread and all threads must both match the reference. */
     for (pass = 0; pass < 2; ++pass) {

@@ -2,6 +2,8 @@
 //   kforge check FILE                         parse + check, report diagnostics
 //   kforge lower FILE --target T --emit=...   print the spec, lowered Halide stmt or assembly
 //   kforge emit FILE --target T... -o DIR     static library + C header
+//   kforge tune FILE --target T [--budget 10m] [--db PATH]   autotune into the database
+//   kforge db list|best|show|export|import    read and share the tuning database
 //   kforge targets                            the target registry, marked for this machine
 #include <CLI/CLI.hpp>
 #include <Halide.h>
@@ -13,9 +15,17 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "autotune/Builder.h"
+#include "autotune/Database.h"
+#include "autotune/DbCommand.h"
+#include "autotune/Fingerprint.h"
+#include "autotune/Runner.h"
+#include "autotune/TunedModule.h"
+#include "autotune/Tuner.h"
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
 #include "codegen/emit/Emit.h"
+#include "codegen/lowbit_linear/LinearSchedule.h"
 #include "dsl/Load.h"
 #include "dsl/SpecJson.h"
 #include "targets/Target.h"
@@ -102,8 +112,32 @@ int cmdLower(const std::string &file, const std::string &target, const std::stri
     return 0;
 }
 
+// The tuning records emit uses: --db PATH (must exist), else $KFORGE_TUNE_DB
+// or ./kforge-tune.db when present; --no-db ignores them.
+void applyTuningRecords(dsl::Module &module, const std::vector<const targets::TargetInfo *> &targets,
+                        const std::string &dbArg, bool noDb) {
+    if (noDb) return;
+    const std::string path = dbArg.empty() ? autotune::defaultDatabasePath() : dbArg;
+    if (!fs::exists(path)) {
+        if (!dbArg.empty()) throw codegen::CodegenError("--db " + dbArg + ": no such tuning database");
+        std::cerr << "note: no tuning database (" << path << "); every kernel uses its default schedule\n";
+        return;
+    }
+    autotune::Database db(path);
+    const autotune::TuningApplied applied =
+        autotune::applyTuning(module, targets, db, autotune::machineFingerprint());
+    for (const auto &line : applied.tuned) std::cerr << "tuned: " << line << "\n";
+    for (const auto &line : applied.notes) std::cerr << "note: " << line << "\n";
+    if (!applied.untuned.empty()) {
+        std::string list;
+        for (const auto &u : applied.untuned) list += (list.empty() ? "" : ", ") + u;
+        std::cerr << "note: no tuning record in " << path << " for " << applied.untuned.size()
+                  << " kernel/target pair(s), default schedules: " << list << "\n";
+    }
+}
+
 int cmdEmit(const std::string &file, const std::vector<std::string> &targetArgs, const std::string &outDir,
-            const std::string &name, bool timePasses) {
+            const std::string &name, bool timePasses, const std::string &dbArg, bool noDb) {
     auto module = load(file);
     if (!module) return 1;
     codegen::EmitOptions opt;
@@ -114,6 +148,7 @@ int cmdEmit(const std::string &file, const std::vector<std::string> &targetArgs,
         const targets::TargetInfo *t = resolveTarget(n);
         if (std::find(opt.targets.begin(), opt.targets.end(), t) == opt.targets.end()) opt.targets.push_back(t);
     }
+    applyTuningRecords(*module, opt.targets, dbArg, noDb);
     const auto arch = opt.targets.empty() ? targets::Arch::X86_64 : opt.targets.front()->arch;
     codegen::emitLibrary(*module, opt, codegen::toolchainFor(arch), std::cerr);
     return 0;
@@ -130,6 +165,85 @@ int cmdTargets() {
                     t->description, t == best ? "  [host]" : "");
     }
     return 0;
+}
+
+// "90s", "10m", "1h", "1h30m", "600" (seconds) -> seconds; < 0 when malformed.
+double parseDuration(const std::string &text) {
+    double total = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t used = 0;
+        double v;
+        try {
+            v = std::stod(text.substr(i), &used);
+        } catch (const std::exception &) {
+            return -1;
+        }
+        i += used;
+        const char unit = i < text.size() ? text[i++] : 's';
+        if (unit == 'h') v *= 3600;
+        else if (unit == 'm') v *= 60;
+        else if (unit != 's') return -1;
+        total += v;
+    }
+    return text.empty() ? -1 : total;
+}
+
+std::vector<std::string> splitList(const std::string &text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    for (std::string item; std::getline(ss, item, ',');)
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+std::optional<dsl::Bucket> bucketNamed(const std::string &name) {
+    if (name == "decode") return dsl::Bucket::Decode;
+    if (name == "small") return dsl::Bucket::SmallBatch;
+    if (name == "prefill") return dsl::Bucket::Prefill;
+    return std::nullopt;
+}
+
+bool parseTuneArgs(autotune::TuneOptions &o, const std::string &budget, const std::string &buckets,
+                   const std::string &shapes, const std::string &rows, double streamMiB) {
+    if (!budget.empty() && (o.budgetSeconds = parseDuration(budget)) <= 0) {
+        std::cerr << "kforge tune: --budget " << budget << ": expected a duration such as 90s, 10m or 1h\n";
+        return false;
+    }
+    if (!buckets.empty()) {
+        o.buckets.clear();
+        for (const std::string &b : splitList(buckets)) {
+            auto bucket = bucketNamed(b);
+            if (!bucket) {
+                std::cerr << "kforge tune: --buckets: unknown bucket '" << b << "'; expected decode, small or prefill\n";
+                return false;
+            }
+            o.buckets.push_back(*bucket);
+        }
+    }
+    for (const std::string &s : splitList(shapes)) {
+        long long n = 0, k = 0;
+        char x = 0, extra = 0;
+        if (std::sscanf(s.c_str(), "%lld%c%lld%c", &n, &x, &k, &extra) != 3 || x != 'x' || n < 1 || k < 1) {
+            std::cerr << "kforge tune: --shapes: '" << s << "' is not NxK (e.g. 11008x4096)\n";
+            return false;
+        }
+        o.shapes.push_back({n, k});
+    }
+    for (const std::string &r : splitList(rows)) {
+        const auto eq = r.find('=');
+        auto bucket = bucketNamed(r.substr(0, eq));
+        long long m = 0;
+        if (eq == std::string::npos || !bucket || std::sscanf(r.c_str() + eq + 1, "%lld", &m) != 1 ||
+            m < codegen::lowbit::minRows(*bucket) || (*bucket == dsl::Bucket::Decode && m > 8) ||
+            (*bucket == dsl::Bucket::SmallBatch && m > 31)) {
+            std::cerr << "kforge tune: --rows: '" << r << "': expected decode=1..8, small=9..31 or prefill=32..\n";
+            return false;
+        }
+        o.rows[*bucket] = m;
+    }
+    if (streamMiB >= 0) o.streamBytes = static_cast<int64_t>(streamMiB * 1048576.0);
+    return true;
 }
 
 }  // namespace
@@ -160,14 +274,63 @@ int main(int argc, char **argv) {
     emit->add_option("--name", libName, "library name (default: the file's stem)");
     emit->add_flag("--time-passes", timePasses, "print the time of each emit stage");
 
+    std::string dbPath;
+    bool noDb = false;
+    emit->add_option("--db", dbPath, "tuning database whose best records become the dispatch table "
+                                     "(default: $KFORGE_TUNE_DB, or ./kforge-tune.db when present)");
+    emit->add_flag("--no-db", noDb, "ignore tuning records: default schedules");
+
+    autotune::TuneOptions tuneOpt;
+    std::string budget, buckets, shapes, rows;
+    double streamMiB = -1;
+    auto *tune = app.add_subcommand("tune", "Autotune the kernels of a file for targets and shape buckets");
+    tune->add_option("file", tuneOpt.file, "kernel file (.kf)")->required()->check(CLI::ExistingFile);
+    tune->add_option("--target,-t", tuneOpt.targets, "targets to tune (repeatable; default host)");
+    tune->add_option("--kernel,-k", tuneOpt.kernels, "only these kernels (repeatable)");
+    tune->add_option("--buckets", buckets, "shape buckets, comma-separated (default decode,small,prefill)");
+    tune->add_option("--shapes", shapes, "NxK shapes for kernels with dynamic N/K, comma-separated (e.g. 11008x4096)");
+    tune->add_option("--rows", rows, "M per bucket, e.g. decode=1,small=16,prefill=128 (the defaults)");
+    tune->add_option("--budget", budget, "time budget of the whole run, e.g. 90s, 10m, 1h (default: none)");
+    tune->add_option("--db", tuneOpt.database, "tuning database (default: $KFORGE_TUNE_DB or ./kforge-tune.db)");
+    tune->add_option("--strategy", tuneOpt.strategy, "auto, exhaustive, random or evolutionary")->capture_default_str();
+    tune->add_option("--seed", tuneOpt.seed, "seed of the random and evolutionary searches")->capture_default_str();
+    tune->add_option("--fraction", tuneOpt.fraction, "measure at most this share of each space (0-1)")
+        ->check(CLI::Range(0.0, 1.0));
+    tune->add_option("--max-trials", tuneOpt.maxTrials, "measure at most this many candidates per task");
+    tune->add_option("--jobs,-j", tuneOpt.jobs, "parallel builds (default: hardware threads)");
+    tune->add_option("--threads", tuneOpt.threads, "threads a candidate runs on (default: hardware threads)");
+    tune->add_option("--stream-mib", streamMiB, "MiB of weights cycled per memory-bound measurement "
+                                                "(default max(256, 2 x last-level cache))");
+    tune->add_option("--timeout", tuneOpt.timeoutSeconds, "seconds a candidate may run, check included")
+        ->capture_default_str();
+    tune->add_flag("--json", tuneOpt.json, "JSON lines on stdout instead of the progress display");
+    tune->add_option("--work-dir", tuneOpt.workDir, "where candidates are built (default: a temporary directory)");
+
+    std::vector<std::string> hidden;
+    auto *tuneWorker = app.add_subcommand("tune-worker", "")->group("");  // runner's child process
+    tuneWorker->add_option("args", hidden)->expected(2);
+    auto *tuneBuild = app.add_subcommand("tune-build", "")->group("");    // builder's child process
+    tuneBuild->add_option("args", hidden)->expected(6);
+
+    autotune::addDbCommand(app);
     app.add_subcommand("targets", "List registered targets and which this machine runs");
 
     CLI11_PARSE(app, argc, argv);
     try {
         if (*check) return cmdCheck(file);
         if (*lower) return cmdLower(file, target, emitKind, kernel);
-        if (*emit) return cmdEmit(file, targetList, outDir, libName, timePasses);
-        return cmdTargets();
+        if (*emit) return cmdEmit(file, targetList, outDir, libName, timePasses, dbPath, noDb);
+        if (*tuneWorker) return autotune::workerMain(hidden[0], hidden[1]);
+        if (*tuneBuild)
+            return autotune::buildMain(hidden[0], hidden[1], hidden[2], hidden[3], hidden[4], hidden[5], std::cout,
+                                       std::cerr);
+        if (*tune) {
+            if (!parseTuneArgs(tuneOpt, budget, buckets, shapes, rows, streamMiB)) return 1;
+            tuneOpt.kforge = {fs::canonical("/proc/self/exe").string()};
+            return autotune::tune(tuneOpt, std::cout, std::cerr);
+        }
+        if (app.got_subcommand("targets")) return cmdTargets();
+        return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";
     } catch (const Halide::CompileError &e) {

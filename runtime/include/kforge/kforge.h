@@ -127,6 +127,14 @@ kf_status kf_linear_pack_weights(kf_linear *layer, const kf_linear_weights *weig
 kf_status kf_linear_unpack_weights(const kf_linear *layer, uint8_t *codes, void *scales, uint8_t *zero_points,
                                    float *codebook, float *bias);
 
+/* Copy the packed weights of src (codes, scales, zero points, codebook, bias)
+ * into dst, as they are: replicating a layer without packing it again, e.g. a
+ * benchmark streaming many copies of one layer from memory. Both layers must
+ * come from the same kernel def with the same shape and a variant of the same
+ * packed layout (KF_ERR_INVALID_ARGUMENT otherwise); src must be packed
+ * (KF_ERR_NOT_PACKED). dst is packed afterwards. */
+kf_status kf_linear_copy_weights(kf_linear *dst, const kf_linear *src);
+
 /* The paper quantizer of the kernel's format, from float weights w [N][K]
  * (FORMATS: mean-abs scale for binary / ternary, abs-max / (2^(b-1)-1) for
  * INT, abs-max / 1.5 for SEQ2, min-max with a zero point for UINT; codes

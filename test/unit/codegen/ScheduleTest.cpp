@@ -135,6 +135,11 @@ schedule q for x86-avx512vnni bucket=decode {
     EXPECT_EQ(vs[2].bucket, dsl::Bucket::Prefill);
     EXPECT_NE(vs[2].symbol.find("_4x64x128__"), std::string::npos) << vs[2].symbol;  // M tile in the name
     EXPECT_EQ(vs[1].layout.interleave, vs[0].layout.interleave);
+    // Same tile, other prefetch: the symbols differ (emit compiles one object
+    // per symbol, so equal names would run the bucket-any code for decode).
+    EXPECT_NE(vs[1].symbol, vs[0].symbol);
+    EXPECT_TRUE(isValidKernelSymbol(vs[1].symbol)) << vs[1].symbol;
+    EXPECT_EQ(vs[0].symbol.find("__s"), std::string::npos) << "defaults carry no schedule tag: " << vs[0].symbol;
 }
 
 TEST(Buckets, RejectsLayoutMismatchAndTilesLargerThanTheBucket) {

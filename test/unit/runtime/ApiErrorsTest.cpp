@@ -108,4 +108,80 @@ TEST_F(Api, QueryDescribesTheDeclaredKernel) {
     kf_linear_destroy(layer);
 }
 
+TEST_F(Api, CopyWeightsErrors) {
+    kf_linear *other = nullptr;
+    ASSERT_EQ(kf_linear_create(def_, 32, 256, nullptr, &other), KF_OK) << kf_last_error();
+    expectError(kf_linear_copy_weights(nullptr, layer_), KF_ERR_NULL_POINTER, "kf_linear_copy_weights");
+    expectError(kf_linear_copy_weights(other, nullptr), KF_ERR_NULL_POINTER, "must not be NULL");
+    expectError(kf_linear_copy_weights(other, layer_), KF_ERR_NOT_PACKED, "src has not been packed");
+    pack();
+    kf_linear *wide = nullptr, *g32 = nullptr;
+    ASSERT_EQ(kf_linear_create(def_, 64, 256, nullptr, &wide), KF_OK);
+    expectError(kf_linear_copy_weights(wide, layer_), KF_ERR_INVALID_ARGUMENT, "shapes must match");
+    ASSERT_EQ(kf_linear_create(kf_test_lowbit_int4_g32_f32(), 32, 256, nullptr, &g32), KF_OK);
+    expectError(kf_linear_copy_weights(g32, layer_), KF_ERR_INVALID_ARGUMENT, "same kernel def");
+    // The message names both kernels.
+    EXPECT_NE(std::string(kf_last_error()).find("int4_g32_f32"), std::string::npos) << kf_last_error();
+    // A failed copy leaves dst unpacked.
+    float x[256] = {}, y[32];
+    expectError(kf_linear_run(g32, x, 1, y, 0), KF_ERR_NOT_PACKED, "kf_linear_pack first");
+    // Variants of other targets: refused when their packed layouts differ
+    // (different packed sizes imply different layouts).
+    int count = 0;
+    kf_linear_info info;
+    ASSERT_EQ(kf_linear_query(def_, &info), KF_OK);
+    for (int v = 0; v < info.num_variants; ++v) {
+        if (!kf_variant_supported(def_, v) || kf_variant_bucket(def_, v) != 0) continue;
+        kf_linear *t = nullptr;
+        ASSERT_EQ(kf_linear_create(def_, 32, 256, kf_variant_name(def_, v), &t), KF_OK) << kf_last_error();
+        if (kf_linear_packed_bytes(t) != kf_linear_packed_bytes(layer_)) {
+            expectError(kf_linear_copy_weights(t, layer_), KF_ERR_INVALID_ARGUMENT, "pack weights differently");
+            ++count;
+        }
+        kf_linear_destroy(t);
+    }
+    RecordProperty("layouts_refused", count);
+    kf_linear_destroy(other);
+    kf_linear_destroy(wide);
+    kf_linear_destroy(g32);
+}
+
+// A copied layer computes exactly what its source does (codes, scales, bias),
+// for every M bucket, and unpacks to the same tensors.
+TEST(CopyWeights, CopyRunsLikeTheSource) {
+    const kf_kernel_def *def = kf_test_lowbit_w4a8_buckets();  // int4 g64 f16, int8 activations, bias
+    const int64_t N = 40, K = 192, G = K / 64;
+    std::vector<uint8_t> codes(N * K);
+    std::vector<uint16_t> scales(N * G);
+    std::vector<float> bias(N);
+    for (int64_t i = 0; i < N * K; ++i) codes[i] = static_cast<uint8_t>((i * 7 + i / 13) % 16);
+    for (int64_t i = 0; i < N * G; ++i) scales[i] = static_cast<uint16_t>(0x2000 + 37 * i);  // small f16 scales
+    for (int64_t i = 0; i < N; ++i) bias[i] = 0.25f * static_cast<float>(i % 5) - 0.5f;
+    kf_linear *src = nullptr, *dst = nullptr;
+    ASSERT_EQ(kf_linear_create(def, N, K, nullptr, &src), KF_OK) << kf_last_error();
+    ASSERT_EQ(kf_linear_create(def, N, K, nullptr, &dst), KF_OK) << kf_last_error();
+    const kf_linear_weights w{codes.data(), scales.data(), nullptr, nullptr, bias.data()};
+    ASSERT_EQ(kf_linear_pack_weights(src, &w), KF_OK) << kf_last_error();
+    ASSERT_EQ(kf_linear_copy_weights(dst, src), KF_OK) << kf_last_error();
+    EXPECT_STREQ(kf_last_error(), "");
+    for (int64_t M : {1, 12, 40}) {
+        std::vector<float> x(M * K), y0(M * N, -1.0f), y1(M * N, -2.0f);
+        for (int64_t i = 0; i < M * K; ++i) x[i] = static_cast<float>((i * 31) % 17) / 8.0f - 1.0f;
+        ASSERT_EQ(kf_linear_run(src, x.data(), M, y0.data(), 0), KF_OK) << kf_last_error();
+        ASSERT_EQ(kf_linear_run(dst, x.data(), M, y1.data(), 0), KF_OK) << kf_last_error();
+        EXPECT_EQ(y0, y1) << "M=" << M;
+    }
+    std::vector<uint8_t> codesBack(N * K);
+    std::vector<uint16_t> scalesBack(N * G);
+    std::vector<float> biasBack(N);
+    ASSERT_EQ(kf_linear_unpack_weights(dst, codesBack.data(), scalesBack.data(), nullptr, nullptr, biasBack.data()),
+              KF_OK)
+        << kf_last_error();
+    EXPECT_EQ(codesBack, codes);
+    EXPECT_EQ(scalesBack, scales);
+    EXPECT_EQ(biasBack, bias);
+    kf_linear_destroy(src);
+    kf_linear_destroy(dst);
+}
+
 }  // namespace

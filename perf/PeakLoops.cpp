@@ -1,5 +1,6 @@
+// \file
 // Register-resident loops of independent _mm512_dpbusd_epi32 (int8, VNNI)
-// and _mm512_fmadd_ps (f32): the compute peaks of BenchPeak.cpp. This file
+// and _mm512_fmadd_ps (f32): the compute peaks of Ceilings.cpp. This file
 // alone is compiled with -mavx512f -mavx512bw -mavx512vnni, and holds nothing
 // but these two functions (no inline library code whose AVX-512 copy the
 // linker could pick for the rest of the binary); they run only after a
@@ -8,9 +9,9 @@
 
 #include <cstdint>
 
-#include "PeakLoops.h"
+#include "perf/PeakLoops.h"
 
-namespace kfbench {
+namespace kf::perf {
 
 // 16 x 64 u8*s8 multiply-adds per iteration.
 int64_t vnniLoop(int64_t iters) {
@@ -50,4 +51,4 @@ float fmaLoop(int64_t iters) {
     return total;
 }
 
-}  // namespace kfbench
+}  // namespace kf::perf

@@ -1,0 +1,19 @@
+// \file
+// What makes a measurement valid elsewhere: the machine (CPU model, ISA
+// features, cores, caches) and the compilers (Halide, LLVM, the C++
+// compiler emit uses, kforge's version). Both go into every record's key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace kf::autotune {
+
+// e.g. "Intel(R) Xeon(R) ... | avx512f avx512bw avx512vnni ... | 2 cpus | L3 480 MiB"
+std::string machineFingerprint();
+// e.g. "kforge 0.1.0 | Halide 14.0.0 | LLVM 14 | g++ 12.2.0"
+std::string compilerFingerprint();
+// Last-level cache size in bytes (sysfs), 32 MiB when unknown.
+int64_t lastLevelCacheBytes();
+
+}  // namespace kf::autotune

@@ -1,0 +1,74 @@
+// \file
+// Measures one built candidate in a process of its own (`kforge tune-worker`),
+// under a time limit: a candidate that crashes, hangs or computes the wrong
+// numbers is reported as failed and the caller goes on. The worker checks the
+// kernel against the family's scalar reference before it times anything.
+//
+//   runCandidate ── request.json ──> worker process (own process group)
+//        │                             dlopen candidate .so, random layer,
+//        │  waits <= timeoutSeconds     run at M rows, check vs referenceLinear
+//        │  (SIGKILL to the group)      (rel. L2 <= 1e-5), copy the layer until
+//        │                             streamBytes, time sweeps, read roofline
+//        └──── result.json <──────────┘  (perf/Ceilings.h)
+//
+// Timing: a sample is the mean time per kf_linear_run over whole sweeps
+// through every copy of the layer (>= 20 ms of calls); sampling stops when
+// the best and third-best samples agree within `tolerance` (and there are >=
+// minSamples), at maxSamples, or once maxSeconds of sampling have passed
+// (maxSeconds wins over minSamples: a slow candidate is still measured,
+// not timed out). The read bandwidth of a buffer as large as the copies is
+// measured between samples with the same thread count; its best pass counts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kf::autotune {
+
+struct Measurement {
+    std::string status;            // "ok", "crash", "timeout", "wrong", "error"
+    std::string message;           // why, when not ok (signal name, mismatch, worker's stderr tail)
+    std::vector<double> samples;   // seconds per call, in order
+    double seconds = 0;            // best sample
+    double rooflineSeconds = 0;    // the roofline's time per call (bytes / read bandwidth or ops / peak)
+    double readBandwidth = 0;      // bytes/s of a plain read of the same working set, same threads
+    std::string variant;           // the variant symbol that ran at M rows (kf_linear_variant_for_rows)
+    int64_t packedBytes = 0;       // bytes one call streams (kf_linear_packed_bytes)
+    int64_t layers = 0;            // distinct copies of the layer cycled through while timed
+};
+
+struct RunRequest {
+    std::string library;       // candidate shared object (Builder)
+    std::string accessor;      // its kernel accessor symbol, "kf_<lib>_<kernel>"
+    std::string kernelFile;    // the kernel file, for the family's reference
+    std::string kernelName;
+    std::string schedule;      // the candidate's schedule text (for messages and the fault hook)
+    int64_t m = 1, n = 0, k = 0;
+    int threads = 0;                    // 0 = all hardware threads
+    int64_t streamBytes = 0;            // weights cycled through (memory-bound shapes); 0 = one layer
+    double tolerance = 0.03;            // best and third-best sample within this
+    int minSamples = 3, maxSamples = 30;
+    double maxSeconds = 3.0;            // sampling stops after this much timing
+    double timeoutSeconds = 60;         // the whole worker, including the check
+};
+
+// Runs `worker` (argv[0] and leading arguments, e.g. {"/path/kforge",
+// "tune-worker"}) with the request; never throws for what the candidate does.
+Measurement runCandidate(const std::vector<std::string> &worker, const RunRequest &request);
+
+// The worker's side: `kforge tune-worker REQUEST.json RESULT.json`. Returns the
+// process exit code. Test hook: KFORGE_TUNE_FAULT="crash:<text>;hang:<text>;wrong:<text>"
+// makes a candidate whose schedule text contains <text> crash (SIGSEGV),
+// hang, or perturb its output before the check.
+int workerMain(const std::string &requestPath, const std::string &resultPath);
+
+// The files the two sides exchange (JSON objects with the fields' names;
+// absent fields keep their defaults). From-JSON throws std::runtime_error on
+// malformed text.
+std::string requestToJson(const RunRequest &request);
+RunRequest requestFromJson(const std::string &text);
+std::string measurementToJson(const Measurement &measurement);
+Measurement measurementFromJson(const std::string &text);
+
+}  // namespace kf::autotune

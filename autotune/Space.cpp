@@ -1,0 +1,321 @@
+// \file
+// Space::forTask: the axes (tune block, or the family's default space), the
+// cross product of their values applied to the fixed directives, and pruning
+// by the family lowering's own legality check (codegen::checkSchedule), so
+// that nothing the lowering would reject is ever compiled or timed. Also the
+// canonical text of a point, which the database stores and hashes: the same
+// schedule always prints the same way, whatever order the file wrote it in.
+#include "autotune/Space.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "codegen/CodegenError.h"
+#include "codegen/Lowering.h"
+#include "codegen/lowbit_linear/LinearSchedule.h"
+#include "dsl/ScheduleChecker.h"
+#include "dsl/families/Family.h"
+
+namespace kf::autotune {
+
+namespace {
+
+using Kind = dsl::Directive::Kind;
+
+// Enumerating more than this is a mistake in the tune block, not a search.
+constexpr std::size_t kMaxPoints = 1000000;
+
+dsl::TuneAxis makeAxis(Kind kind, std::vector<std::string> vars, std::vector<int64_t> values,
+                       std::string option = "") {
+    dsl::TuneAxis a;
+    a.directive.kind = kind;
+    a.directive.vars = std::move(vars);
+    a.option = std::move(option);
+    a.values = std::move(values);
+    return a;
+}
+
+// ---------------------------------------------------------------------------
+// Default spaces: one entry per family, used when a schedule has no tune
+// block. Each lists the axes that plausibly move the time for that target and
+// bucket; pruning then drops the combinations the lowering rejects.
+
+// lowbit_linear (codegen/lowbit_linear/LinearSchedule.h says what each knob
+// does). Sized for roughly 100-200 legal decode points (~2 s each to build
+// and time): the packed tile (interleave: up to four vectors of rows, and at
+// least 32 so that narrow targets try two row groups), rows per parallel
+// task, unrolling of the k-block loop, the software prefetch distance, and
+// per-channel scales' k-chunk; for int8 activations in buckets with several
+// rows, rows of x per decoded weight vector (split m).
+std::vector<dsl::TuneAxis> lowbitLinearSpace(const dsl::KernelSpec &kernel, const targets::TargetInfo &target,
+                                             dsl::Bucket bucket) {
+    const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
+    const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
+    const int64_t kBlock = base3 ? 20 : 32;  // packed k per block
+    const int64_t lanes = std::max(1, target.vectorBits / 32);
+
+    std::vector<int64_t> interleaves;
+    for (int64_t i : {16, 32, 64})
+        if (i <= std::max<int64_t>(32, 4 * lanes)) interleaves.push_back(i);
+
+    std::vector<dsl::TuneAxis> axes;
+    axes.push_back(makeAxis(Kind::Pack, {"weight"}, interleaves, "interleave"));
+    axes.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
+    if (p.group == 0) {
+        // The k-chunk is free only with per-channel scales; it multiplies the
+        // space by three, so unroll and prefetch take fewer values here.
+        axes.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
+        axes.push_back(makeAxis(Kind::Unroll, {"k"}, {1, 2 * kBlock}));
+        axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 64, 128}));
+    } else {
+        axes.push_back(makeAxis(Kind::Unroll, {"k"}, {1, 2 * kBlock, 4 * kBlock}));
+        axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 32, 64, 128}));
+    }
+    if (p.input == dsl::ActKind::QInt8PerToken && codegen::lowbit::minRows(bucket) > 1)
+        axes.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4}));
+    return axes;
+}
+
+struct DefaultSpace {
+    dsl::Family family;
+    std::vector<dsl::TuneAxis> (*axes)(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket);
+};
+
+// One line per family with a default space.
+const DefaultSpace kDefaultSpaces[] = {
+    {dsl::Family::LowbitLinear, lowbitLinearSpace},
+};
+
+const DefaultSpace *defaultSpaceOf(dsl::Family family) {
+    for (const DefaultSpace &d : kDefaultSpaces)
+        if (d.family == family) return &d;
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Points as directives.
+
+std::string axisName(const dsl::TuneAxis &axis) {
+    std::string name = dsl::toString(axis.directive.kind);
+    for (const std::string &v : axis.directive.vars) name += " " + v;
+    if (!axis.option.empty()) name += " " + axis.option;
+    return name;
+}
+
+// The directive a tune axis sets: the same primitive on the same loop
+// variable (pack, prefetch and threads exist once per schedule).
+bool sameTarget(const dsl::Directive &d, const dsl::Directive &axis) {
+    if (d.kind != axis.kind) return false;
+    if (d.kind == Kind::Pack || d.kind == Kind::Prefetch || d.kind == Kind::Threads) return true;
+    return d.vars == axis.vars;
+}
+
+void applyAxis(std::vector<dsl::Directive> &directives, const dsl::TuneAxis &axis, int64_t value) {
+    auto it = std::find_if(directives.begin(), directives.end(),
+                           [&](const dsl::Directive &d) { return sameTarget(d, axis.directive); });
+    if (it == directives.end()) {
+        dsl::Directive d = axis.directive;
+        d.loc = axis.loc;
+        d.factor = 0;
+        d.options.clear();
+        directives.push_back(std::move(d));
+        it = std::prev(directives.end());
+    }
+    if (axis.directive.kind != Kind::Pack) {
+        it->factor = value;
+        return;
+    }
+    auto opt = std::find_if(it->options.begin(), it->options.end(),
+                            [&](const auto &kv) { return kv.first == axis.option; });
+    if (opt == it->options.end())
+        it->options.emplace_back(axis.option, std::to_string(value));
+    else
+        opt->second = std::to_string(value);
+}
+
+// Canonical order: by primitive, then by the family's loop-variable order;
+// pack options by name. The lowering does not depend on the order.
+int kindRank(Kind k) {
+    static const Kind order[] = {Kind::Pack,     Kind::Vectorize, Kind::Split,   Kind::Unroll,
+                                 Kind::Prefetch, Kind::Parallel,  Kind::Threads, Kind::Reorder};
+    return static_cast<int>(std::find(std::begin(order), std::end(order), k) - std::begin(order));
+}
+
+void canonicalize(std::vector<dsl::Directive> &directives, const std::vector<std::string> &familyVars) {
+    auto varRank = [&](const dsl::Directive &d) -> std::pair<std::size_t, std::string> {
+        if (d.vars.empty()) return {0, ""};
+        auto it = std::find(familyVars.begin(), familyVars.end(), d.vars[0]);
+        return {static_cast<std::size_t>(it - familyVars.begin()), d.vars[0]};
+    };
+    for (dsl::Directive &d : directives)
+        std::stable_sort(d.options.begin(), d.options.end(),
+                         [](const auto &a, const auto &b) { return a.first < b.first; });
+    std::stable_sort(directives.begin(), directives.end(), [&](const dsl::Directive &a, const dsl::Directive &b) {
+        if (kindRank(a.kind) != kindRank(b.kind)) return kindRank(a.kind) < kindRank(b.kind);
+        return varRank(a) < varRank(b);
+    });
+}
+
+std::string directiveText(const dsl::Directive &d) {
+    std::string s = dsl::toString(d.kind);
+    switch (d.kind) {
+    case Kind::Split:
+    case Kind::Vectorize:
+    case Kind::Unroll:
+        s += " " + (d.vars.empty() ? std::string("?") : d.vars[0]) + " " + std::to_string(d.factor);
+        break;
+    case Kind::Parallel:
+    case Kind::Reorder:
+        for (const std::string &v : d.vars) s += " " + v;
+        break;
+    case Kind::Threads: s += " " + std::to_string(d.factor); break;
+    case Kind::Pack:
+        s += " weight";
+        for (const auto &[key, value] : d.options) s += " " + key + "=" + value;
+        break;
+    case Kind::Prefetch: s += " weight " + std::to_string(d.factor); break;
+    }
+    return s;
+}
+
+float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
+
+int weightBits(const dsl::KernelSpec &kernel) {
+    return std::visit(
+        [](const auto &p) -> int {
+            using P = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<P, dsl::LowbitLinearParams> || std::is_same_v<P, dsl::SparseRankLinearParams>)
+                return p.weight.bits;
+            else if constexpr (std::is_same_v<P, dsl::RotationAttentionParams>)
+                return p.kvBits;
+            else
+                return 0;
+        },
+        kernel.params);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+Space Space::forTask(const Task &task, const std::map<std::string, int64_t> &pinned) {
+    if (!task.module || !task.kernel || !task.target)
+        throw std::invalid_argument("Space::forTask: the task needs a module, a kernel and a target");
+    const dsl::KernelSpec &kernel = *task.kernel;
+    const targets::TargetInfo &target = *task.target;
+
+    Space space;
+    space.task_ = task;
+    const dsl::Schedule *own = codegen::findSchedule(*task.module, kernel.name, target.name, task.bucket);
+    const dsl::Schedule *from = own ? own : codegen::findSchedule(*task.module, kernel.name, target.name);
+    if (from) space.base_ = *from;
+    space.base_.kernel = kernel.name;
+    space.base_.target = target.name;
+    space.base_.bucket = task.bucket;
+    space.base_.tune.reset();
+
+    if (from && from->tune) {
+        space.fromTuneBlock_ = true;
+        space.axes_ = from->tune->axes;
+    } else if (const DefaultSpace *d = defaultSpaceOf(kernel.family)) {
+        space.axes_ = d->axes(kernel, target, task.bucket);
+    } else {
+        codegen::checkSchedule(kernel, space.base_, target);  // "no lowering of <family>" comes first
+        throw codegen::CodegenError(kernel.loc, std::string("no default tune space for ") +
+                                                    dsl::toString(kernel.family) +
+                                                    " kernels; give the schedule a tune { ... } block");
+    }
+
+    for (dsl::TuneAxis &axis : space.axes_) {
+        auto pin = pinned.find(axisName(axis));
+        if (pin == pinned.end()) continue;
+        if (!dsl::checkFactor(axis.directive.kind, axis.option, pin->second, axis.loc, nullptr))
+            throw std::invalid_argument("Space::forTask: pinned value " + std::to_string(pin->second) +
+                                        " is not a legal '" + axisName(axis) + "'");
+        axis.values = {pin->second};
+    }
+    std::size_t total = 1;
+    for (const dsl::TuneAxis &axis : space.axes_) {
+        space.names_.push_back(axisName(axis));
+        space.values_.push_back(axis.values);
+        if (axis.values.empty())
+            throw codegen::CodegenError(axis.loc, "tune axis '" + axisName(axis) + "' has no values");
+        if (total > kMaxPoints / axis.values.size())
+            throw codegen::CodegenError(from && from->tune ? from->tune->loc : kernel.loc,
+                                        "the tune space has more than " + std::to_string(kMaxPoints) +
+                                            " points; give fewer values");
+        total *= axis.values.size();
+    }
+
+    // Cross product in index order (the first axis varies slowest), pruned
+    // by the lowering's own check.
+    std::string firstRejection;
+    std::vector<int> point(space.axes_.size(), 0);
+    dsl::Schedule candidate = space.base_;
+    for (std::size_t n = 0; n < total; ++n) {
+        candidate.directives = space.base_.directives;
+        for (std::size_t a = 0; a < point.size(); ++a) applyAxis(candidate.directives, space.axes_[a], space.values_[a][point[a]]);
+        try {
+            codegen::checkSchedule(kernel, candidate, target);
+            space.index_.emplace(point, space.points_.size());
+            space.points_.push_back(point);
+        } catch (const codegen::CodegenError &e) {
+            if (firstRejection.empty()) firstRejection = e.what();
+        }
+        for (std::size_t a = point.size(); a-- > 0;) {
+            if (++point[a] < static_cast<int>(space.values_[a].size())) break;
+            point[a] = 0;
+        }
+    }
+    if (space.points_.empty())
+        throw codegen::CodegenError("no legal schedule in the tune space of " + describe(task) + " (" +
+                                    std::to_string(total) + " points, all rejected; the first: " + firstRejection +
+                                    ")");
+    return space;
+}
+
+std::size_t Space::indexOf(const std::vector<int> &point) const {
+    auto it = index_.find(point);
+    return it == index_.end() ? size() : it->second;
+}
+
+dsl::Schedule Space::schedule(std::size_t i) const {
+    if (i >= size())
+        throw std::out_of_range("Space::schedule: point " + std::to_string(i) + " of " + std::to_string(size()));
+    dsl::Schedule s = base_;
+    for (std::size_t a = 0; a < axes_.size(); ++a) applyAxis(s.directives, axes_[a], values_[a][points_[i][a]]);
+    const dsl::FamilyDef *family = dsl::findFamily(task_.kernel->family);
+    canonicalize(s.directives, family ? family->scheduleVars : std::vector<std::string>{});
+    return s;
+}
+
+std::string Space::scheduleText(std::size_t i) const {
+    const dsl::Schedule s = schedule(i);
+    std::string text = "schedule " + s.kernel + " for " + s.target;
+    if (s.bucket != dsl::Bucket::Any) text += std::string(" bucket=") + dsl::toString(s.bucket);
+    text += " {\n";
+    for (const dsl::Directive &d : s.directives) text += "  " + directiveText(d) + "\n";
+    text += "}\n";
+    return text;
+}
+
+std::vector<float> Space::features(std::size_t i) const {
+    if (i >= size())
+        throw std::out_of_range("Space::features: point " + std::to_string(i) + " of " + std::to_string(size()));
+    std::vector<float> f;
+    f.reserve(axes_.size() + 4);
+    for (std::size_t a = 0; a < axes_.size(); ++a) f.push_back(log2Feature(values_[a][points_[i][a]]));
+    f.push_back(log2Feature(std::max<int64_t>(1, task_.m)));
+    f.push_back(log2Feature(std::max<int64_t>(1, task_.n)));
+    f.push_back(log2Feature(std::max<int64_t>(1, task_.k)));
+    f.push_back(static_cast<float>(weightBits(*task_.kernel)));
+    return f;
+}
+
+}  // namespace kf::autotune

@@ -1,0 +1,310 @@
+#include "autotune/Tuner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "autotune/Builder.h"
+#include "autotune/Database.h"
+#include "autotune/Fingerprint.h"
+#include "autotune/Progress.h"
+#include "autotune/Runner.h"
+#include "autotune/Space.h"
+#include "autotune/Strategy.h"
+#include "autotune/Task.h"
+#include "dsl/Load.h"
+
+namespace kf::autotune {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Axes that decide the packed layout: the buckets of a target share one
+// (Lowering.h), so later buckets take the decode bucket's values.
+const char *const kLayoutAxes[] = {"pack weight interleave", "split k"};
+
+struct Plan {
+    Task task;
+    std::string spec;  // specHash(kernel)
+};
+
+// Tasks in order: per kernel spec (layers with the same spec once), target,
+// shape, then decode -> small -> prefill (layout pinned by decode).
+std::vector<Plan> planTasks(const dsl::Module &module, const TuneOptions &o,
+                            const std::vector<const targets::TargetInfo *> &targets, std::ostream &err) {
+    std::vector<Plan> plans;
+    std::set<std::tuple<std::string, std::string, dsl::Bucket, int64_t, int64_t, int64_t>> seen;
+    for (const dsl::KernelSpec &kernel : module.kernels) {
+        if (!o.kernels.empty() && std::find(o.kernels.begin(), o.kernels.end(), kernel.name) == o.kernels.end())
+            continue;
+        if (kernel.family != dsl::Family::LowbitLinear) {
+            err << "kforge tune: " << kernel.name << ": " << dsl::toString(kernel.family)
+                << " has no tuner support yet; skipped\n";
+            continue;
+        }
+        const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
+        std::vector<std::pair<int64_t, int64_t>> shapes;
+        if (p.n.size && p.k.size) shapes = {{*p.n.size, *p.k.size}};
+        else
+            for (auto [n, k] : o.shapes)
+                shapes.push_back({p.n.size.value_or(n), p.k.size.value_or(k)});
+        if (shapes.empty()) {
+            err << "kforge tune: " << kernel.name << " has dynamic N or K; give --shapes NxK (e.g. 11008x4096); skipped\n";
+            continue;
+        }
+        const std::string spec = specHash(kernel);
+        for (const targets::TargetInfo *t : targets)
+            for (auto [n, k] : shapes)
+                for (dsl::Bucket b : o.buckets) {
+                    const auto r = o.rows.find(b);
+                    const int64_t m = r != o.rows.end() ? r->second : defaultRows(b);
+                    if (!seen.insert({spec, t->name, b, m, n, k}).second) continue;
+                    Task task{&module, &kernel, t, b, m, n, k, o.threads};
+                    plans.push_back({task, spec});
+                }
+    }
+    return plans;
+}
+
+}  // namespace
+
+int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
+    const auto start = Clock::now();
+    std::vector<std::string> targetNames;
+    for (const auto *t : targets::all()) targetNames.emplace_back(t->name);
+    dsl::LoadResult loaded = dsl::loadFile(o.file, dsl::CheckOptions{targetNames});
+    for (const auto &d : loaded.diagnostics) err << d.render() << "\n";
+    if (!loaded.ok()) return 1;
+    const dsl::Module &module = *loaded.module;
+
+    std::vector<const targets::TargetInfo *> targets;
+    for (const std::string &name : o.targets.empty() ? std::vector<std::string>{"host"} : o.targets) {
+        const targets::TargetInfo *t = name == "host" ? targets::bestHostTarget() : targets::find(name);
+        if (!t) {
+            err << "kforge tune: unknown target '" << name << "'; known targets: " << targets::knownNames() << ", host\n";
+            return 1;
+        }
+        if (t->runsHere != targets::RunsHere::Native || !t->hostSupports()) {
+            err << "kforge tune: " << t->name << " does not run on this machine; tune on the target hardware "
+                << "and bring the records here with `kforge db export` / `kforge db import`\n";
+            return 1;
+        }
+        targets.push_back(t);
+    }
+    if (o.strategy != "auto" && o.strategy != "exhaustive" && o.strategy != "random" && o.strategy != "evolutionary") {
+        err << "kforge tune: unknown --strategy '" << o.strategy << "'; expected auto, exhaustive, random or evolutionary\n";
+        return 1;
+    }
+
+    std::optional<Database> db;
+    try {
+        db.emplace(o.database.empty() ? defaultDatabasePath() : o.database);
+    } catch (const std::exception &e) {
+        err << "kforge tune: " << e.what() << "\n";
+        return 1;
+    }
+    const std::vector<Plan> plans = planTasks(module, o, targets, err);
+    if (plans.empty()) {
+        err << "kforge tune: nothing to tune in " << o.file << "\n";
+        return 1;
+    }
+
+    const std::string machine = machineFingerprint(), compiler = compilerFingerprint();
+    const int64_t stream =
+        o.streamBytes >= 0 ? o.streamBytes : std::max<int64_t>(int64_t{256} << 20, 2 * lastLevelCacheBytes());
+    const bool ownWorkDir = o.workDir.empty();
+    const std::string workDir =
+        ownWorkDir ? (fs::temp_directory_path() / ("kforge-tune-" + std::to_string(::getpid()))).string() : o.workDir;
+    Builder builder(workDir, o.kforge, o.jobs);
+    const std::size_t batch =
+        2 * static_cast<std::size_t>(o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::string> worker = o.kforge;
+    worker.push_back("tune-worker");
+
+    Progress progress(out, o.json, !o.json && ::isatty(STDOUT_FILENO));
+    std::size_t measuredTotal = 0, failedTotal = 0;
+    // Decode's layout choice per (spec, target, N, K), pinned for later buckets.
+    std::map<std::tuple<std::string, std::string, int64_t, int64_t>, std::map<std::string, int64_t>> layouts;
+
+    for (std::size_t t = 0; t < plans.size(); ++t) {
+        const Task &task = plans[t].task;
+        const auto taskStart = Clock::now();
+        TaskProgress p;
+        p.task = describe(task);
+        p.index = t + 1;
+        p.tasks = plans.size();
+
+        const auto layoutKey = std::make_tuple(plans[t].spec, std::string(task.target->name), task.n, task.k);
+        std::map<std::string, int64_t> pinned;
+        if (task.bucket != dsl::Bucket::Decode && layouts.count(layoutKey)) pinned = layouts[layoutKey];
+        std::optional<Space> space;
+        try {
+            space.emplace(Space::forTask(task, pinned));
+        } catch (const std::exception &e) {
+            err << "kforge tune: " << p.task << ": " << e.what() << "\n";
+            continue;
+        }
+        if (space->size() == 0) {
+            err << "kforge tune: " << p.task << ": no legal point in the space\n";
+            continue;
+        }
+        const uint64_t seed = o.seed ^ std::hash<std::string>{}(p.task);
+        std::unique_ptr<Strategy> strategy = makeStrategy(o.strategy, *space, seed);
+        p.space = space->size();
+        p.strategy = o.strategy == "auto" ? (space->size() <= 48 ? "exhaustive" : "evolutionary") : o.strategy;
+        std::size_t cap = space->size();
+        if (o.fraction > 0) cap = std::min(cap, static_cast<std::size_t>(std::ceil(o.fraction * double(space->size()))));
+        if (o.maxTrials > 0) cap = std::min(cap, static_cast<std::size_t>(o.maxTrials));
+        p.planned = cap;
+
+        auto keyOf = [&](std::size_t i) {
+            return recordKey(plans[t].spec, space->scheduleText(i), task.target->name, task.m, task.n, task.k,
+                             compiler, machine);
+        };
+        std::optional<std::size_t> bestIndex;
+        auto note = [&](std::size_t i, const Record &r) {
+            if (r.status != "ok") {
+                ++p.failed;
+                return;
+            }
+            if (p.bestSeconds == 0 || r.seconds < p.bestSeconds) {
+                p.bestSeconds = r.seconds;
+                p.bestRatio = r.rooflineRatio;
+                p.bestSymbol = r.symbol;
+                bestIndex = i;
+            }
+        };
+        // Resume: what the database has is observed, never measured again.
+        std::vector<std::pair<std::size_t, double>> known;
+        for (std::size_t i = 0; i < space->size(); ++i)
+            if (std::optional<Record> r = db->find(keyOf(i))) {
+                known.push_back({i, r->status == "ok" ? r->seconds : std::numeric_limits<double>::infinity()});
+                note(i, *r);
+            }
+        strategy->observe(known);
+        p.resumed = p.done = known.size();
+        p.planned = std::max(cap, p.done);
+
+        // This task's share of what is left of the budget.
+        const double left = o.budgetSeconds > 0 ? o.budgetSeconds - since(start) : 0;
+        const double share = o.budgetSeconds > 0 ? std::max(0.0, left / double(plans.size() - t)) : 0;
+        progress.taskStart(p);
+        std::string stop = "space done";
+        double perCandidate = 2.0;  // seconds, refined as candidates finish
+        for (;;) {
+            if (p.done >= cap) {
+                stop = cap < space->size() ? "trial cap" : "space done";
+                break;
+            }
+            if (o.budgetSeconds > 0 && since(taskStart) + perCandidate > share) {
+                stop = "budget";
+                break;
+            }
+            std::size_t want = std::min(batch, cap - p.done);
+            if (o.budgetSeconds > 0)
+                want = std::min(want, std::max<std::size_t>(1, std::size_t((share - since(taskStart)) / perCandidate)));
+            std::vector<std::size_t> proposed = strategy->propose(want);
+            if (proposed.empty()) break;
+            std::vector<std::size_t> todo;
+            std::vector<std::string> texts, keys;
+            std::vector<std::pair<std::size_t, double>> seenNow;
+            for (std::size_t i : proposed) {
+                std::string key = keyOf(i);
+                if (std::optional<Record> r = db->find(key)) {  // another run measured it meanwhile
+                    seenNow.push_back({i, r->status == "ok" ? r->seconds : std::numeric_limits<double>::infinity()});
+                    note(i, *r);
+                    ++p.done;
+                    continue;
+                }
+                todo.push_back(i);
+                texts.push_back(space->scheduleText(i));
+                keys.push_back(std::move(key));
+            }
+            if (!seenNow.empty()) strategy->observe(seenNow);
+            const auto batchStart = Clock::now();
+            std::vector<BuiltCandidate> built = builder.build(task, texts);
+            std::vector<std::pair<std::size_t, double>> results;
+            for (std::size_t j = 0; j < todo.size(); ++j) {
+                Record r;
+                r.key = keys[j];
+                r.kernel = task.kernel->name;
+                r.specHash = plans[t].spec;
+                r.target = task.target->name;
+                r.bucket = dsl::toString(task.bucket);
+                r.m = task.m, r.n = task.n, r.k = task.k;
+                r.schedule = texts[j];
+                r.symbol = built[j].symbol;
+                r.compiler = compiler;
+                r.machine = machine;
+                r.createdUnix = std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+                if (!built[j].error.empty()) {
+                    r.status = "build_error";
+                    r.message = built[j].error;
+                } else {
+                    RunRequest req;
+                    req.library = built[j].library;
+                    req.accessor = built[j].accessor;
+                    req.kernelFile = o.file;
+                    req.kernelName = task.kernel->name;
+                    req.schedule = texts[j];
+                    req.m = task.m, req.n = task.n, req.k = task.k;
+                    req.threads = task.threads;
+                    req.streamBytes = task.bucket == dsl::Bucket::Prefill ? 0 : stream;
+                    req.timeoutSeconds = o.timeoutSeconds;
+                    Measurement ms = runCandidate(worker, req);
+                    r.status = ms.status;
+                    r.message = ms.message;
+                    r.samples = ms.samples;
+                    if (ms.status == "ok") {
+                        r.seconds = ms.seconds;
+                        r.rooflineRatio = ms.seconds > 0 ? ms.rooflineSeconds / ms.seconds : 0;
+                    }
+                }
+                builder.discard(built[j]);
+                db->insert(r);
+                ++p.done;
+                ++measuredTotal;
+                note(todo[j], r);
+                if (r.status != "ok") ++failedTotal;
+                results.push_back({todo[j], r.status == "ok" ? r.seconds : std::numeric_limits<double>::infinity()});
+                p.elapsed = since(taskStart);
+                perCandidate = since(batchStart) / double(j + 1);
+                p.eta = perCandidate * double(cap - std::min(cap, p.done));
+                if (o.budgetSeconds > 0) p.eta = std::min(p.eta, std::max(0.0, share - p.elapsed));
+                progress.candidate(p, r);
+            }
+            strategy->observe(results);
+        }
+        p.elapsed = since(taskStart);
+        progress.taskEnd(p, stop);
+        if (task.bucket == dsl::Bucket::Decode && bestIndex) {
+            std::map<std::string, int64_t> chosen;
+            for (std::size_t a = 0; a < space->axisNames().size(); ++a)
+                for (const char *axis : kLayoutAxes)
+                    if (space->axisNames()[a] == axis)
+                        chosen[axis] = space->axisValues()[a][space->point(*bestIndex)[a]];
+            layouts[layoutKey] = chosen;
+        }
+    }
+    progress.done(plans.size(), measuredTotal, failedTotal, since(start));
+    if (ownWorkDir) {
+        std::error_code ec;
+        fs::remove_all(workDir, ec);
+    }
+    return 0;
+}
+
+}  // namespace kf::autotune

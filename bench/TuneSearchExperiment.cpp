@@ -1,0 +1,164 @@
+// The tuner's search experiment (bench/README.md, "Search experiment"): how
+// close do the evolutionary (cost-model guided) and random strategies get to
+// the exhaustive best after measuring 10% and 20% of a space?
+//
+// Input: a tuning database in which `kforge tune --strategy exhaustive` has
+// measured every point of each task. The strategies are replayed against
+// those measurements (a proposal's cost is its recorded time), over many
+// seeds, so the comparison is between search strategies on identical numbers,
+// free of run-to-run noise. Output: one row per task x strategy x share: the
+// mean, median and worst of (exhaustive best / best found), and how many
+// seeds came within 5%.
+//
+//   kforge_tune_experiment --db exp.db --file bench/kernels/tune_experiment.kf
+//       --task int4_gate:decode --task ternary_gate:decode --task int4_attn:prefill [--seeds 20] [--json]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "autotune/Database.h"
+#include "autotune/Fingerprint.h"
+#include "autotune/Space.h"
+#include "autotune/Strategy.h"
+#include "autotune/Task.h"
+#include "dsl/Load.h"
+#include "targets/Target.h"
+
+using namespace kf;
+
+namespace {
+
+int usage(const char *msg) {
+    std::fprintf(stderr,
+                 "kforge_tune_experiment: %s\nusage: kforge_tune_experiment --db DB --file FILE --task KERNEL:BUCKET "
+                 "[--task ...] [--target T] [--seeds N] [--json]\n",
+                 msg);
+    return 2;
+}
+
+struct Row {
+    std::string task, strategy;
+    double share;
+    std::size_t measured;
+    double mean, median, worst;
+    int within5, seeds;
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    std::string dbPath, file, targetName = "host";
+    std::vector<std::string> taskArgs;
+    int seeds = 20;
+    bool json = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+        if (a == "--db") dbPath = next();
+        else if (a == "--file") file = next();
+        else if (a == "--task") taskArgs.push_back(next());
+        else if (a == "--target") targetName = next();
+        else if (a == "--seeds") seeds = std::atoi(next().c_str());
+        else if (a == "--json") json = true;
+        else return usage(("unknown argument " + a).c_str());
+    }
+    if (dbPath.empty() || file.empty() || taskArgs.empty() || seeds < 1) return usage("missing arguments");
+    const targets::TargetInfo *target = targetName == "host" ? targets::bestHostTarget() : targets::find(targetName);
+    if (!target) return usage("unknown target");
+
+    dsl::LoadResult loaded = dsl::loadFile(file, {});
+    for (const auto &d : loaded.diagnostics) std::cerr << d.render() << "\n";
+    if (!loaded.ok()) return 1;
+    const dsl::Module &module = *loaded.module;
+    autotune::Database db(dbPath);
+    const std::string machine = autotune::machineFingerprint(), compiler = autotune::compilerFingerprint();
+
+    std::vector<Row> rows;
+    for (const std::string &arg : taskArgs) {
+        const auto colon = arg.find(':');
+        const dsl::KernelSpec *kernel = module.findKernel(arg.substr(0, colon));
+        if (!kernel || colon == std::string::npos) return usage(("bad --task " + arg).c_str());
+        const std::string b = arg.substr(colon + 1);
+        const dsl::Bucket bucket = b == "decode" ? dsl::Bucket::Decode
+                                   : b == "small" ? dsl::Bucket::SmallBatch
+                                                  : dsl::Bucket::Prefill;
+        const auto &p = std::get<dsl::LowbitLinearParams>(kernel->params);
+        autotune::Task task{&module, kernel, target, bucket, autotune::defaultRows(bucket), *p.n.size, *p.k.size, 0};
+        const autotune::Space space = autotune::Space::forTask(task);
+        const std::string spec = autotune::specHash(*kernel);
+
+        // The exhaustive measurements, one cost per point (+inf: failed).
+        std::vector<double> cost(space.size(), std::numeric_limits<double>::infinity());
+        std::size_t missing = 0;
+        for (std::size_t i = 0; i < space.size(); ++i) {
+            auto r = db.find(autotune::recordKey(spec, space.scheduleText(i), target->name, task.m, task.n, task.k,
+                                                 compiler, machine));
+            if (!r) ++missing;
+            else if (r->status == "ok") cost[i] = r->seconds;
+        }
+        if (missing) {
+            std::fprintf(stderr, "%s: %zu of %zu points have no record; run kforge tune --strategy exhaustive first\n",
+                         autotune::describe(task).c_str(), missing, space.size());
+            return 1;
+        }
+        const double best = *std::min_element(cost.begin(), cost.end());
+
+        for (const char *strategyName : {"evolutionary", "random"})
+            for (double share : {0.1, 0.2}) {
+                const std::size_t budget = std::max<std::size_t>(1, std::size_t(std::ceil(share * double(space.size()))));
+                std::vector<double> ratios;
+                for (int seed = 1; seed <= seeds; ++seed) {
+                    auto strategy = autotune::makeStrategy(strategyName, space, uint64_t(seed));
+                    double found = std::numeric_limits<double>::infinity();
+                    std::size_t measured = 0;
+                    while (measured < budget) {
+                        // Batches as `kforge tune` measures them on this machine (2 x builds in parallel).
+                        auto batch = strategy->propose(std::min<std::size_t>(4, budget - measured));
+                        if (batch.empty()) break;
+                        std::vector<std::pair<std::size_t, double>> obs;
+                        for (std::size_t i : batch) {
+                            obs.push_back({i, cost[i]});
+                            found = std::min(found, cost[i]);
+                        }
+                        measured += batch.size();
+                        strategy->observe(obs);
+                    }
+                    ratios.push_back(best / found);  // 1 = found the exhaustive best
+                }
+                std::vector<double> sorted = ratios;
+                std::sort(sorted.begin(), sorted.end());
+                Row row{autotune::describe(task), strategyName, share, budget,
+                        std::accumulate(ratios.begin(), ratios.end(), 0.0) / double(ratios.size()),
+                        sorted[sorted.size() / 2], sorted.front(),
+                        int(std::count_if(ratios.begin(), ratios.end(), [](double r) { return r >= 1.0 / 1.05; })),
+                        seeds};
+                rows.push_back(row);
+            }
+        std::fprintf(stderr, "%s: %zu points, exhaustive best %.4f ms\n", autotune::describe(task).c_str(),
+                     space.size(), best * 1e3);
+    }
+
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const Row &r : rows)
+            out.push_back({{"task", r.task}, {"strategy", r.strategy}, {"share", r.share}, {"measured", r.measured},
+                           {"mean_ratio", r.mean}, {"median_ratio", r.median}, {"worst_ratio", r.worst},
+                           {"within_5pct", r.within5}, {"seeds", r.seeds}});
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::printf("| task | strategy | measured | exhaustive best / found: mean | median | worst | seeds within 5%% |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    for (const Row &r : rows)
+        std::printf("| %s | %s | %zu (%.0f%%) | %.3f | %.3f | %.3f | %d/%d |\n", r.task.c_str(), r.strategy.c_str(),
+                    r.measured, r.share * 100, r.mean, r.median, r.worst, r.within5, r.seeds);
+    return 0;
+}

@@ -1,0 +1,214 @@
+// `kforge tune` end to end, as a user runs it (the kforge executable, a kernel
+// file, a database): failing candidates are recorded and the run goes on; a
+// run killed midway resumes without losing or repeating a record; `kforge
+// emit --db` puts the best record into the library's dispatch table.
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "autotune/Database.h"
+#include "codegen/emit/Toolchain.h"
+#include "kforge/kforge.h"
+
+namespace kf::autotune {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Five candidates: the prefetch distance is tuned (int8 kernel, dynamic shape).
+const char *kKernelFile = R"(
+kernel w4 : lowbit_linear {
+  weight int4 shape=[N, K] scale=f16 group=64
+  input  int8
+  output f32
+}
+schedule w4 for host_target {
+  tune {
+    prefetch weight in [0, 32, 64, 96, 128]
+  }
+}
+)";
+
+struct TuneDir {
+    fs::path dir;
+    TuneDir() {
+        dir = fs::temp_directory_path() / ("kforge-tuner-test-" + std::to_string(::getpid()) + "-" +
+                                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        std::string text = kKernelFile;
+        text.replace(text.find("host_target"), 11, hostTarget());
+        std::ofstream(dir / "w4.kf") << text;
+    }
+    ~TuneDir() { fs::remove_all(dir); }
+    static std::string hostTarget() {
+        std::string out;
+        codegen::runCommand({KFORGE_EXE, "targets"}, out);
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);)
+            if (line.find("[host]") != std::string::npos) return line.substr(0, line.find(' '));
+        return "x86-avx2";
+    }
+    std::vector<std::string> tuneArgs() const {
+        return {KFORGE_EXE,    "tune",     (dir / "w4.kf").string(), "--target", "host", "--shapes", "96x320",
+                "--buckets",   "decode",   "--stream-mib",          "1",        "--timeout", "8",  "--jobs",
+                "2",           "--threads", "1",  "--db", (dir / "tune.db").string(), "--json",
+                "--work-dir",  (dir / "work").string()};
+    }
+};
+
+std::map<std::string, std::string> statusBySchedule(const Database &db) {
+    std::map<std::string, std::string> out;
+    for (const Record &r : db.records()) {
+        const auto at = r.schedule.find("prefetch weight ");
+        out[at == std::string::npos ? "none" : r.schedule.substr(at + 16, r.schedule.find('\n', at) - at - 16)] =
+            r.status;
+    }
+    return out;
+}
+
+TEST(Tune, CrashHangAndWrongCandidatesAreRecordedAsFailedAndTheRunCompletes) {
+    TuneDir t;
+    ::setenv("KFORGE_TUNE_FAULT", "crash:prefetch weight 32;hang:prefetch weight 64;wrong:prefetch weight 96", 1);
+    std::string out;
+    const auto t0 = std::chrono::steady_clock::now();
+    const int rc = codegen::runCommand(t.tuneArgs(), out);
+    ::unsetenv("KFORGE_TUNE_FAULT");
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 120);
+    Database db((t.dir / "tune.db").string());
+    const auto status = statusBySchedule(db);
+    ASSERT_EQ(db.records().size(), 5u) << out;
+    EXPECT_EQ(status.at("32"), "crash") << out;
+    EXPECT_EQ(status.at("64"), "timeout") << out;
+    EXPECT_EQ(status.at("96"), "wrong") << out;
+    EXPECT_EQ(status.at("0"), "ok") << out;
+    EXPECT_EQ(status.at("128"), "ok") << out;
+    for (const Record &r : db.records())
+        if (r.status == "ok") {
+            EXPECT_GE(r.samples.size(), 3u);
+            EXPECT_GT(r.rooflineRatio, 0.0);
+        } else {
+            EXPECT_FALSE(r.message.empty()) << r.status;
+        }
+    EXPECT_NE(out.find("\"event\":\"done\""), std::string::npos) << out;
+}
+
+TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
+    TuneDir t;
+    const fs::path db = t.dir / "tune.db";
+    // First run: killed (SIGKILL, no chance to clean up) once two records are in.
+    std::vector<std::string> args = t.tuneArgs();
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        std::vector<char *> argv;
+        for (auto &a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    std::set<std::string> before;
+    for (int i = 0; i < 1200 && before.size() < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!fs::exists(db)) continue;
+        before.clear();
+        for (const Record &r : Database(db.string()).records()) before.insert(r.key);
+    }
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    ASSERT_GE(before.size(), 2u) << "the first run wrote no records in 60 s";
+    std::set<std::string> afterKill;
+    for (const Record &r : Database(db.string()).records()) {
+        afterKill.insert(r.key);
+        EXPECT_FALSE(r.status.empty());
+        if (r.status == "ok") {
+            EXPECT_FALSE(r.samples.empty());
+        }
+    }
+    ASSERT_LT(afterKill.size(), 5u) << "killed too late to test resuming";
+
+    // Second run: measures exactly the rest.
+    std::string out;
+    ASSERT_EQ(codegen::runCommand(t.tuneArgs(), out), 0) << out;
+    std::set<std::string> measuredNow;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find("\"event\":\"candidate\"") != std::string::npos) {
+            const auto at = line.find("\"key\":\"") + 7;
+            measuredNow.insert(line.substr(at, line.find('"', at) - at));
+        }
+    for (const std::string &k : afterKill) EXPECT_EQ(measuredNow.count(k), 0u) << "measured twice: " << k;
+    EXPECT_EQ(measuredNow.size(), 5u - afterKill.size()) << out;
+    std::set<std::string> all;
+    for (const Record &r : Database(db.string()).records()) all.insert(r.key);
+    EXPECT_EQ(all.size(), 5u);
+    for (const std::string &k : afterKill) EXPECT_EQ(all.count(k), 1u) << "lost: " << k;
+}
+
+TEST(Tune, EmitWithTheDatabaseDispatchesToTheTunedVariant) {
+    TuneDir t;
+    std::string out;
+    ASSERT_EQ(codegen::runCommand(t.tuneArgs(), out), 0) << out;
+    Database db((t.dir / "tune.db").string());
+    const std::vector<Record> best = db.best();
+    ASSERT_EQ(best.size(), 1u);
+    const std::string tuned = best[0].symbol;
+
+    // Emit with the records, as a shared object the test loads.
+    const fs::path lib = t.dir / "lib";
+    ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "emit", (t.dir / "w4.kf").string(), "--target", "host", "-o",
+                                   lib.string(), "--db", (t.dir / "tune.db").string()},
+                                  out),
+              0)
+        << out;
+    EXPECT_NE(out.find("tuned: w4"), std::string::npos) << out;
+    const fs::path so = t.dir / "libw4.so";
+    ASSERT_EQ(codegen::runCommand({"c++", "-shared", "-o", so.string(), "-Wl,--whole-archive",
+                                   (lib / "lib" / "libkforge_w4.a").string(), "-Wl,--no-whole-archive", "-ltbb"},
+                                  out),
+              0)
+        << out;
+    void *h = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(h, nullptr) << ::dlerror();
+    using Accessor = const kf_kernel_def *(*)();
+    using Create = kf_status (*)(const kf_kernel_def *, int64_t, int64_t, const char *, kf_linear **);
+    using ForRows = const char *(*)(const kf_linear *, int64_t);
+    using Destroy = void (*)(kf_linear *);
+    auto accessor = reinterpret_cast<Accessor>(::dlsym(h, "kf_w4_w4"));
+    auto create = reinterpret_cast<Create>(::dlsym(h, "kf_linear_create"));
+    auto forRows = reinterpret_cast<ForRows>(::dlsym(h, "kf_linear_variant_for_rows"));
+    auto destroy = reinterpret_cast<Destroy>(::dlsym(h, "kf_linear_destroy"));
+    ASSERT_TRUE(accessor && create && forRows && destroy);
+    kf_linear *layer = nullptr;
+    ASSERT_EQ(create(accessor(), 96, 320, nullptr, &layer), KF_OK);
+    EXPECT_EQ(std::string(forRows(layer, 1)), tuned);  // decode rows run the tuned variant
+    destroy(layer);
+    ::dlclose(h);
+
+    // Without the records: the default schedule, and emit says so.
+    ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "emit", (t.dir / "w4.kf").string(), "--target", "host", "-o",
+                                   (t.dir / "lib2").string(), "--db", (t.dir / "empty.db").string()},
+                                  out),
+              1);
+    EXPECT_NE(out.find("no such tuning database"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace kf::autotune
