@@ -92,13 +92,23 @@ int buildMain(const std::string &kernelFile, const std::string &kernelName, cons
         std::ifstream in(scheduleFile);
         std::stringstream text;
         text << in.rdbuf();
-        dsl::Schedule schedule = parseSchedule(*file.module, text.str(), scheduleFile);
-        schedule.bucket = dsl::Bucket::Any;  // the candidate library has this one variant
+        const dsl::Schedule schedule = parseSchedule(*file.module, text.str(), scheduleFile);
         dsl::Module one;
         one.file = kernelFile;
         one.kernels = {*kernel};
-        one.schedules = {schedule};
-        const auto variants = codegen::lowerKernel(one, one.kernels[0], *target);
+        // The candidate serves its bucket; the bucket-any variant every library
+        // has is the same schedule without what needs the bucket's rows (split
+        // m), so both share the packed layout. Equal schedules compile once.
+        dsl::Schedule any = schedule;
+        any.bucket = dsl::Bucket::Any;
+        std::erase_if(any.directives, [](const dsl::Directive &d) {
+            return d.kind == dsl::Directive::Kind::Split && d.vars == std::vector<std::string>{"m"};
+        });
+        one.schedules = {any};
+        if (schedule.bucket != dsl::Bucket::Any) one.schedules.push_back(schedule);
+        std::string symbol;
+        for (const auto &v : codegen::lowerKernel(one, one.kernels[0], *target))
+            if (v.bucket == schedule.bucket) symbol = v.symbol;
         codegen::EmitOptions options;
         options.outDir = outDir;
         options.libName = kLibName;
@@ -107,7 +117,7 @@ int buildMain(const std::string &kernelFile, const std::string &kernelName, cons
         options.sharedLibrary = true;
         std::ostringstream log;
         codegen::emitLibrary(one, options, codegen::toolchainFor(target->arch), log);
-        out << "symbol " << variants.at(0).symbol << "\n";
+        out << "symbol " << symbol << "\n";
         return 0;
     } catch (const std::exception &e) {
         err << "kforge tune-build: " << e.what() << "\n";

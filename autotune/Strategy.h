@@ -47,7 +47,7 @@ std::unique_ptr<Strategy> makeStrategy(const std::string &name, const Space &spa
 //                                                                  + epsilon random
 //                                                                  --> proposals
 struct EvolutionaryOptions {
-    std::size_t minWarmup = 8;       // random proposals until this many points are observed,
+    std::size_t minWarmup = 4;       // random proposals until this many points are observed,
     double warmupFraction = 0.05;    // or this share of the space (whichever is more,
     std::size_t maxWarmup = 32;      // but never more than this)
     std::size_t population = 16;     // best observed points the children are bred from

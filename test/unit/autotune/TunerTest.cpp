@@ -212,3 +212,31 @@ TEST(Tune, EmitWithTheDatabaseDispatchesToTheTunedVariant) {
 
 }  // namespace
 }  // namespace kf::autotune
+
+namespace kf::autotune {
+namespace {
+
+// A prefill candidate with a row tile (split m, legal only for M >= 32) builds
+// into a library whose prefill variant is the candidate and whose bucket-any
+// variant shares its packed layout.
+TEST(TuneBuild, PrefillCandidatesKeepTheirRowTile) {
+    const fs::path dir = fs::temp_directory_path() / ("kforge-tune-build-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "k.kf") << "kernel w4 : lowbit_linear {\n  weight int4 shape=[N, K] scale=f16 group=64\n"
+                                   "  input int8\n  output f32\n}\n";
+    std::ofstream(dir / "s.kf") << "schedule w4 for x86-avx2 bucket=prefill {\n  pack weight interleave=32\n"
+                                   "  split m 4\n}\n";
+    std::string out;
+    ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "tune-build", (dir / "k.kf").string(), "w4", (dir / "s.kf").string(),
+                                   "x86-avx2", (dir / "out").string(), (dir / "rt.o").string()},
+                                  out),
+              0)
+        << out;
+    EXPECT_NE(out.find("symbol kf_linear_f32_qd8_int4g64f16_4x32x64__x86_avx2"), std::string::npos) << out;
+    EXPECT_TRUE(fs::exists(dir / "out" / "lib" / "libkforge_cand.so"));
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kf::autotune
