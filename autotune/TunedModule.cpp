@@ -41,6 +41,10 @@ Layout layoutOf(const dsl::KernelSpec &kernel, dsl::Schedule schedule, const tar
     one.kernels = {kernel};
     schedule.bucket = dsl::Bucket::Any;
     schedule.tune.reset();
+    // Rows per step (split m) need the bucket's M and do not change the layout.
+    std::erase_if(schedule.directives, [](const dsl::Directive &d) {
+        return d.kind == dsl::Directive::Kind::Split && d.vars == std::vector<std::string>{"m"};
+    });
     one.schedules = {schedule};
     const auto v = codegen::lowerKernel(one, one.kernels[0], target).at(0);
     return {v.layout.interleave, v.layout.kAlign, v.layout.kBlock};
