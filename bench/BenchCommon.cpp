@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "dsl/Load.h"
+#include "dsl/families/lowbit_linear/RandomLayer.h"
 #include "dsl/families/lowbit_linear/Reference.h"
 
 namespace kfbench {
@@ -164,47 +165,15 @@ Layer::Layer(const dsl::LowbitLinearParams &p, Shape s, int64_t maxM)
 
 double relativeError(const dsl::LowbitLinearParams &p, const Layer &w, int64_t M, const float *y,
                      const std::vector<int64_t> &rows) {
-    const int64_t N = w.shape.n, K = w.shape.k;
     std::vector<int64_t> which;
     for (int64_t m : rows)
         if (m >= 0 && m < M && std::find(which.begin(), which.end(), m) == which.end()) which.push_back(m);
     if (rows.empty())
         for (int64_t m = 0; m < M; ++m) which.push_back(m);
-    const int64_t R = static_cast<int64_t>(which.size());
-    std::vector<float> xs(static_cast<std::size_t>(R * K));  // the checked rows of x
-    for (int64_t r = 0; r < R; ++r)
-        std::copy_n(w.x.data() + which[r] * K, K, xs.data() + r * K);
-    // The reference decodes one weight at a time (slow): blocks of output rows
-    // on every hardware thread, each block one call (weights decoded once for
-    // all checked rows of x). The weights are row-major, so a block of rows is
-    // a layer of its own.
-    constexpr int64_t kBlock = 128;
-    const int64_t blocks = (N + kBlock - 1) / kBlock;
-    std::vector<double> err2(static_cast<std::size_t>(blocks)), ref2(static_cast<std::size_t>(blocks));
-    tbb::parallel_for(int64_t{0}, blocks, [&](int64_t b) {
-        const int64_t n0 = b * kBlock, nb = std::min(kBlock, N - n0);
-        kf::families::lowbit::ReferenceWeights rw;
-        rw.codes = w.codes.data() + n0 * K;
-        rw.scales = w.scales.data() + n0 * w.groups;
-        std::vector<double> ref(static_cast<std::size_t>(R * nb));
-        kf::families::lowbit::referenceLinear(p, R, nb, K, xs.data(), rw, ref.data());
-        double e = 0, r2 = 0;
-        for (int64_t r = 0; r < R; ++r)
-            for (int64_t n = 0; n < nb; ++n) {
-                const double v = ref[static_cast<std::size_t>(r * nb + n)];
-                const double d = double(y[which[r] * N + n0 + n]) - v;
-                e += d * d;
-                r2 += v * v;
-            }
-        err2[static_cast<std::size_t>(b)] = e;
-        ref2[static_cast<std::size_t>(b)] = r2;
-    });
-    double e = 0, r2 = 0;
-    for (int64_t b = 0; b < blocks; ++b) {
-        e += err2[static_cast<std::size_t>(b)];
-        r2 += ref2[static_cast<std::size_t>(b)];
-    }
-    return std::sqrt(e / std::max(r2, 1e-300));
+    kf::families::lowbit::ReferenceWeights rw;
+    rw.codes = w.codes.data();
+    rw.scales = w.scales.data();
+    return kf::families::lowbit::relativeError(p, w.shape.n, w.shape.k, rw, w.x.data(), y, which);
 }
 
 // ---- working sets --------------------------------------------------------

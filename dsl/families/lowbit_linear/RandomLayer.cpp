@@ -1,7 +1,11 @@
 // \file
 // Random lowbit_linear layers and activations (RandomLayer.h).
 #include "dsl/families/lowbit_linear/RandomLayer.h"
+#include "dsl/families/lowbit_linear/Reference.h"
 
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -115,6 +119,53 @@ RandomInput makeRandomInput(const dsl::LowbitLinearParams &p, int64_t m, int64_t
         }
     }
     return in;
+}
+
+// Relative L2 error of y ([M][N]) against referenceLinear on `rows` of x. The
+// reference decodes one weight at a time: blocks of output rows run in
+// parallel, each block a layer of its own (the weights are row-major).
+double relativeError(const dsl::LowbitLinearParams &p, int64_t N, int64_t K, const ReferenceWeights &all,
+                     const void *x, const float *y, const std::vector<int64_t> &rows) {
+    const int64_t R = static_cast<int64_t>(rows.size());
+    const std::size_t xe = p.input == dsl::ActKind::BF16 ? 2 : 4;
+    std::vector<uint8_t> xs(static_cast<std::size_t>(R * K) * xe);
+    for (int64_t r = 0; r < R; ++r)
+        std::memcpy(&xs[static_cast<std::size_t>(r * K) * xe],
+                    static_cast<const uint8_t *>(x) + static_cast<std::size_t>(rows[r] * K) * xe,
+                    static_cast<std::size_t>(K) * xe);
+    const int64_t G = p.group ? (K + p.group - 1) / p.group : 1;
+    const std::size_t scaleBytes = p.scaleType == dsl::ScalarType::F32 ? 4 : 2;
+    const int64_t entries = int64_t(1) << p.weight.bits;
+    constexpr int64_t kBlock = 64;
+    const int64_t blocks = (N + kBlock - 1) / kBlock;
+    std::vector<double> err2(static_cast<std::size_t>(blocks)), ref2(static_cast<std::size_t>(blocks));
+    tbb::parallel_for(int64_t{0}, blocks, [&](int64_t b) {
+        const int64_t n0 = b * kBlock, nb = std::min(kBlock, N - n0);
+        ReferenceWeights rw;
+        rw.codes = all.codes + n0 * K;
+        rw.scales = static_cast<const uint8_t *>(all.scales) + static_cast<std::size_t>(n0 * G) * scaleBytes;
+        if (all.zeroPoints) rw.zeroPoints = all.zeroPoints + n0 * G;
+        if (all.codebook) rw.codebook = all.codebook + (p.weight.perChannelCodebook ? n0 * entries : 0);
+        if (all.bias) rw.bias = all.bias + n0;
+        std::vector<double> ref(static_cast<std::size_t>(R * nb));
+        referenceLinear(p, R, nb, K, xs.data(), rw, ref.data());
+        double e = 0, r2 = 0;
+        for (int64_t r = 0; r < R; ++r)
+            for (int64_t n = 0; n < nb; ++n) {
+                const double v = ref[static_cast<std::size_t>(r * nb + n)];
+                const double d = double(y[rows[r] * N + n0 + n]) - v;
+                e += d * d;
+                r2 += v * v;
+            }
+        err2[static_cast<std::size_t>(b)] = e;
+        ref2[static_cast<std::size_t>(b)] = r2;
+    });
+    double e = 0, r2 = 0;
+    for (int64_t b = 0; b < blocks; ++b) {
+        e += err2[static_cast<std::size_t>(b)];
+        r2 += ref2[static_cast<std::size_t>(b)];
+    }
+    return std::sqrt(e / std::max(r2, 1e-300));
 }
 
 }  // namespace kf::families::lowbit

@@ -50,4 +50,10 @@ struct RandomInput {
 };
 RandomInput makeRandomInput(const dsl::LowbitLinearParams &params, int64_t m, int64_t k, uint64_t seed);
 
+// Relative L2 error of y ([M][N], f32) against referenceLinear on `rows` of x
+// ([M][K]: f32, or bf16 bit patterns for bf16 input). Output rows are checked
+// in parallel blocks (TBB); the reference decodes one weight at a time.
+double relativeError(const dsl::LowbitLinearParams &params, int64_t N, int64_t K, const ReferenceWeights &weights,
+                     const void *x, const float *y, const std::vector<int64_t> &rows);
+
 }  // namespace kf::families::lowbit
