@@ -96,15 +96,9 @@ int buildMain(const std::string &kernelFile, const std::string &kernelName, cons
         dsl::Module one;
         one.file = kernelFile;
         one.kernels = {*kernel};
-        // The candidate serves its bucket; the bucket-any variant every library
-        // has is the same schedule without what needs the bucket's rows (split
-        // m), so both share the packed layout. Equal schedules compile once.
-        dsl::Schedule any = schedule;
-        any.bucket = dsl::Bucket::Any;
-        std::erase_if(any.directives, [](const dsl::Directive &d) {
-            return d.kind == dsl::Directive::Kind::Split && d.vars == std::vector<std::string>{"m"};
-        });
-        one.schedules = {any};
+        // The candidate serves its bucket; every library also has a bucket-any
+        // variant (asBucketAny: same packed layout). Equal schedules compile once.
+        one.schedules = {asBucketAny(schedule)};
         if (schedule.bucket != dsl::Bucket::Any) one.schedules.push_back(schedule);
         std::string symbol;
         for (const auto &v : codegen::lowerKernel(one, one.kernels[0], *target))

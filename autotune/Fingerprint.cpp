@@ -9,11 +9,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <unistd.h>
 
 #include "codegen/emit/Toolchain.h"
+#include "targets/Target.h"
 
 #ifndef KFORGE_VERSION
 #error "KFORGE_VERSION must be defined by the build (autotune/CMakeLists.txt)"
@@ -103,20 +103,18 @@ std::string computeMachine() {
         const std::string impl = cpuinfoField({"CPU implementer"}), part = cpuinfoField({"CPU part"});
         model = impl.empty() ? "unknown cpu" : "cpu implementer " + impl + " part " + part;
     }
-    // The features kernels are generated for, spelt as /proc/cpuinfo spells them.
-    static const std::vector<std::string> wanted = {"avx2",        "fma",      "avx512f", "avx512bw",
-                                                    "avx512_vnni", "avx512_bf16", "amx_int8", "asimd",
-                                                    "asimddp",     "sve"};
-    std::set<std::string> flags;
-    std::istringstream words(cpuinfoField({"flags", "Features"}));
-    for (std::string w; words >> w;) flags.insert(w);
+    // What kernels are generated for: the registry's targets this CPU runs
+    // (targets/ alone knows which instructions each needs).
     std::string isa;
-    for (const auto &w : wanted)
-        if (flags.count(w)) isa += (isa.empty() ? "" : " ") + w;
+    for (const targets::TargetInfo *t : targets::all())
+        if (t->runsHere == targets::RunsHere::Native && t->hostSupports()) {
+            if (!isa.empty()) isa += ' ';
+            isa += t->name;
+        }
 
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     const CacheInfo llc = largestCache();
-    std::string out = model + " | " + (isa.empty() ? "no simd flags" : isa) + " | " + std::to_string(cpus) + " cpus";
+    std::string out = model + " | " + (isa.empty() ? "no registered target" : isa) + " | " + std::to_string(cpus) + " cpus";
     if (llc.bytes) out += " | L" + std::to_string(llc.level) + " " + sizeText(llc.bytes);
     return out;
 }

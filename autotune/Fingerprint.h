@@ -1,6 +1,6 @@
 // \file
-// What makes a measurement valid elsewhere: the machine (CPU model, ISA
-// features, cores, caches) and the compilers (Halide, LLVM, the C++
+// What makes a measurement valid elsewhere: the machine (CPU model, the
+// registry targets it runs, cores, caches) and the compilers (Halide, LLVM, the C++
 // compiler emit uses, kforge's version). Both go into every record's key.
 #pragma once
 
@@ -9,7 +9,7 @@
 
 namespace kf::autotune {
 
-// e.g. "Intel(R) Xeon(R) ... | avx512f avx512bw avx512vnni ... | 2 cpus | L3 480 MiB"
+// e.g. "Intel(R) Xeon(R) ... | <registry targets this CPU runs> | 2 cpus | L3 480 MiB"
 std::string machineFingerprint();
 // e.g. "kforge 0.1.0 | Halide 14.0.0 | LLVM 14 | g++ 12.2.0"
 std::string compilerFingerprint();

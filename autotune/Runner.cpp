@@ -25,6 +25,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "perf/Ceilings.h"
+
 extern char **environ;
 
 namespace kf::autotune {
@@ -54,7 +56,8 @@ std::string requestToJson(const RunRequest &r) {
               {"kernelName", r.kernelName},   {"schedule", r.schedule},     {"m", r.m},
               {"n", r.n},                     {"k", r.k},                   {"threads", r.threads},
               {"streamBytes", r.streamBytes}, {"tolerance", r.tolerance},   {"minSamples", r.minSamples},
-              {"maxSamples", r.maxSamples},   {"maxSeconds", r.maxSeconds}, {"timeoutSeconds", r.timeoutSeconds}};
+              {"maxSamples", r.maxSamples},   {"maxSeconds", r.maxSeconds}, {"timeoutSeconds", r.timeoutSeconds},
+              {"computePeak", r.computePeak}};
     return j.dump(2);
 }
 
@@ -77,6 +80,7 @@ RunRequest requestFromJson(const std::string &text) {
         take(j, "maxSamples", r.maxSamples);
         take(j, "maxSeconds", r.maxSeconds);
         take(j, "timeoutSeconds", r.timeoutSeconds);
+        take(j, "computePeak", r.computePeak);
     } catch (const json::exception &e) {
         throw std::runtime_error(std::string("the run request has a field of the wrong type: ") + e.what());
     }
@@ -304,6 +308,11 @@ Measurement run(const std::vector<std::string> &worker, const RunRequest &reques
 }
 
 }  // namespace
+
+double computePeak(dsl::ActKind input, int threads) {
+    const double vnni = input == dsl::ActKind::QInt8PerToken ? perf::vnniPeakOps(threads) : 0.0;
+    return vnni > 0 ? vnni : perf::fmaPeakFlops(threads);
+}
 
 Measurement runCandidate(const std::vector<std::string> &worker, const RunRequest &request) {
     try {

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "dsl/Spec.h"
+
 namespace kf::autotune {
 
 struct Measurement {
@@ -51,7 +53,13 @@ struct RunRequest {
     int minSamples = 3, maxSamples = 30;
     double maxSeconds = 3.0;            // sampling stops after this much timing
     double timeoutSeconds = 60;         // the whole worker, including the check
+    double computePeak = 0;             // ops/s of the roofline's compute term; 0 = the worker measures it
 };
+
+// The compute peak a kernel with `input` activations is held to on `threads`
+// threads (0 = all): int8 dot products for int8 kernels where the CPU has
+// them, else f32 FMAs; 0 when unknown. Measured (~0.2 s) on every call.
+double computePeak(dsl::ActKind input, int threads);
 
 // Runs `worker` (argv[0] and leading arguments, e.g. {"/path/kforge",
 // "tune-worker"}) with the request; never throws for what the candidate does.

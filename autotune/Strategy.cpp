@@ -241,17 +241,19 @@ std::unique_ptr<Strategy> makeEvolutionary(const Space &space, uint64_t seed, co
     return std::make_unique<Evolutionary>(space, seed, options);
 }
 
-std::unique_ptr<Strategy> makeStrategy(const std::string &name, const Space &space, uint64_t seed,
-                                       std::size_t exhaustiveLimit) {
-    if (name == "exhaustive") return std::make_unique<Exhaustive>(space);
-    if (name == "random") return std::make_unique<Random>(space, seed);
-    if (name == "evolutionary") return makeEvolutionary(space, seed);
-    if (name == "auto") {
-        if (space.size() <= exhaustiveLimit) return std::make_unique<Exhaustive>(space);
-        return makeEvolutionary(space, seed);
-    }
+std::string strategyFor(const std::string &name, std::size_t spaceSize, std::size_t exhaustiveLimit) {
+    if (name == "auto") return spaceSize <= exhaustiveLimit ? "exhaustive" : "evolutionary";
+    if (name == "exhaustive" || name == "random" || name == "evolutionary") return name;
     throw std::invalid_argument("unknown search strategy '" + name +
                                 "'; expected exhaustive, random, evolutionary or auto");
+}
+
+std::unique_ptr<Strategy> makeStrategy(const std::string &name, const Space &space, uint64_t seed,
+                                       std::size_t exhaustiveLimit) {
+    const std::string resolved = strategyFor(name, space.size(), exhaustiveLimit);
+    if (resolved == "exhaustive") return std::make_unique<Exhaustive>(space);
+    if (resolved == "random") return std::make_unique<Random>(space, seed);
+    return makeEvolutionary(space, seed);
 }
 
 }  // namespace kf::autotune

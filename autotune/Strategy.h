@@ -38,6 +38,9 @@ public:
 // reference to `space`, which must outlive it.
 std::unique_ptr<Strategy> makeStrategy(const std::string &name, const Space &space, uint64_t seed,
                                        std::size_t exhaustiveLimit = 48);
+// The strategy `name` stands for on a space of `spaceSize` points ("auto"
+// resolved as above); throws std::invalid_argument on an unknown name.
+std::string strategyFor(const std::string &name, std::size_t spaceSize, std::size_t exhaustiveLimit = 48);
 
 // The evolutionary strategy's knobs (the defaults are what makeStrategy uses).
 //

@@ -28,6 +28,15 @@ dsl::Schedule parseSchedule(const dsl::Module &module, const std::string &text, 
     return r.module->schedules[0];
 }
 
+dsl::Schedule asBucketAny(dsl::Schedule schedule) {
+    schedule.bucket = dsl::Bucket::Any;
+    schedule.tune.reset();
+    std::erase_if(schedule.directives, [](const dsl::Directive &d) {
+        return d.kind == dsl::Directive::Kind::Split && d.vars == std::vector<std::string>{"m"};
+    });
+    return schedule;
+}
+
 namespace {
 
 struct Layout {
@@ -36,16 +45,10 @@ struct Layout {
 };
 
 // The packed layout a schedule gives the kernel on the target (lowering only, no compile).
-Layout layoutOf(const dsl::KernelSpec &kernel, dsl::Schedule schedule, const targets::TargetInfo &target) {
+Layout layoutOf(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
     dsl::Module one;
     one.kernels = {kernel};
-    schedule.bucket = dsl::Bucket::Any;
-    schedule.tune.reset();
-    // Rows per step (split m) need the bucket's M and do not change the layout.
-    std::erase_if(schedule.directives, [](const dsl::Directive &d) {
-        return d.kind == dsl::Directive::Kind::Split && d.vars == std::vector<std::string>{"m"};
-    });
-    one.schedules = {schedule};
+    one.schedules = {asBucketAny(schedule)};
     const auto v = codegen::lowerKernel(one, one.kernels[0], target).at(0);
     return {v.layout.interleave, v.layout.kAlign, v.layout.kBlock};
 }

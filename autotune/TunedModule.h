@@ -16,6 +16,11 @@
 
 namespace kf::autotune {
 
+// `schedule` as the bucket-any variant of its target can take it: the same,
+// without what needs the bucket's rows (split m), so it keeps the packed
+// layout. The candidate libraries and emit's layout check both use it.
+dsl::Schedule asBucketAny(dsl::Schedule schedule);
+
 // A record's schedule text, checked against `module`'s kernels. Throws
 // std::runtime_error with the diagnostics when it does not check.
 dsl::Schedule parseSchedule(const dsl::Module &module, const std::string &text, const std::string &name);

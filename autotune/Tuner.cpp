@@ -102,8 +102,10 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         }
         targets.push_back(t);
     }
-    if (o.strategy != "auto" && o.strategy != "exhaustive" && o.strategy != "random" && o.strategy != "evolutionary") {
-        err << "kforge tune: unknown --strategy '" << o.strategy << "'; expected auto, exhaustive, random or evolutionary\n";
+    try {
+        strategyFor(o.strategy, 0);
+    } catch (const std::invalid_argument &e) {
+        err << "kforge tune: --strategy: " << e.what() << "\n";
         return 1;
     }
 
@@ -129,6 +131,8 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
     Builder builder(workDir, o.kforge, o.jobs);
     const std::size_t batch =
         2 * static_cast<std::size_t>(o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()));
+    // The compute peak once per activation kind and thread count, not per candidate.
+    std::map<std::pair<dsl::ActKind, int>, double> peaks;
     std::vector<std::string> worker = o.kforge;
     worker.push_back("tune-worker");
 
@@ -162,7 +166,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         const uint64_t seed = o.seed ^ std::hash<std::string>{}(p.task);
         std::unique_ptr<Strategy> strategy = makeStrategy(o.strategy, *space, seed);
         p.space = space->size();
-        p.strategy = o.strategy == "auto" ? (space->size() <= 48 ? "exhaustive" : "evolutionary") : o.strategy;
+        p.strategy = strategyFor(o.strategy, space->size());
         std::size_t cap = space->size();
         if (o.fraction > 0) cap = std::min(cap, static_cast<std::size_t>(std::ceil(o.fraction * double(space->size()))));
         if (o.maxTrials > 0) cap = std::min(cap, static_cast<std::size_t>(o.maxTrials));
@@ -216,7 +220,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                 want = std::min(want, std::max<std::size_t>(1, std::size_t((share - since(taskStart)) / perCandidate)));
             std::vector<std::size_t> proposed = strategy->propose(want);
             if (proposed.empty()) break;
-            std::vector<std::size_t> todo;
+            std::vector<std::size_t> pending;
             std::vector<std::string> texts, keys;
             std::vector<std::pair<std::size_t, double>> seenNow;
             for (std::size_t i : proposed) {
@@ -227,7 +231,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     ++p.done;
                     continue;
                 }
-                todo.push_back(i);
+                pending.push_back(i);
                 texts.push_back(space->scheduleText(i));
                 keys.push_back(std::move(key));
             }
@@ -235,7 +239,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
             const auto batchStart = Clock::now();
             std::vector<BuiltCandidate> built = builder.build(task, texts);
             std::vector<std::pair<std::size_t, double>> results;
-            for (std::size_t j = 0; j < todo.size(); ++j) {
+            for (std::size_t j = 0; j < pending.size(); ++j) {
                 Record r;
                 r.key = keys[j];
                 r.kernel = task.kernel->name;
@@ -264,6 +268,10 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     req.threads = task.threads;
                     req.streamBytes = task.bucket == dsl::Bucket::Prefill ? 0 : stream;
                     req.timeoutSeconds = o.timeoutSeconds;
+                    const dsl::ActKind act = std::get<dsl::LowbitLinearParams>(task.kernel->params).input;
+                    auto peak = peaks.find({act, task.threads});
+                    if (peak == peaks.end()) peak = peaks.emplace(std::pair{act, task.threads}, computePeak(act, task.threads)).first;
+                    req.computePeak = peak->second;
                     Measurement ms = runCandidate(worker, req);
                     r.status = ms.status;
                     r.message = ms.message;
@@ -277,9 +285,9 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                 db->insert(r);
                 ++p.done;
                 ++measuredTotal;
-                note(todo[j], r);
+                note(pending[j], r);
                 if (r.status != "ok") ++failedTotal;
-                results.push_back({todo[j], r.status == "ok" ? r.seconds : std::numeric_limits<double>::infinity()});
+                results.push_back({pending[j], r.status == "ok" ? r.seconds : std::numeric_limits<double>::infinity()});
                 p.elapsed = since(taskStart);
                 perCandidate = since(batchStart) / double(j + 1);
                 p.eta = perCandidate * double(cap - std::min(cap, p.done));

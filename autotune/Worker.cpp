@@ -275,10 +275,7 @@ Measurement measure(const RunRequest &r) {
     const int64_t sweepsPerSample =
         std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kMinSampleSeconds / std::max(warm * count, 1e-9))));
 
-    // The compute peak once (~0.2 s): int8 dot products for int8 kernels
-    // where the CPU has them, else f32 FMAs; 0 = unknown here, ignored.
-    double peak = p.input == dsl::ActKind::QInt8PerToken ? perf::vnniPeakOps(threads) : 0.0;
-    if (peak == 0) peak = perf::fmaPeakFlops(threads);
+    const double peak = r.computePeak > 0 ? r.computePeak : computePeak(p.input, threads);
 
     measureRead();
     const auto start = Clock::now();
