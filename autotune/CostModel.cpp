@@ -78,14 +78,20 @@ CostModel &CostModel::operator=(CostModel &&other) noexcept {
     return *this;
 }
 
-void CostModel::fit(const std::vector<std::vector<float>> &X, const std::vector<float> &y) {
+void CostModel::fit(const std::vector<std::vector<float>> &X, const std::vector<float> &y,
+                    const std::vector<float> &weights) {
     if (X.empty()) throw std::invalid_argument("CostModel::fit needs at least one row");
     if (X.size() != y.size())
         throw std::invalid_argument("CostModel::fit: " + std::to_string(X.size()) + " rows but " +
                                     std::to_string(y.size()) + " targets");
+    if (!weights.empty() && weights.size() != y.size())
+        throw std::invalid_argument("CostModel::fit: " + std::to_string(X.size()) + " rows but " +
+                                    std::to_string(weights.size()) + " weights");
     const std::size_t columns = X[0].size();
     DMatrix train(X, columns);
     check(XGDMatrixSetFloatInfo(train.get(), "label", y.data(), y.size()), "XGDMatrixSetFloatInfo");
+    if (!weights.empty())
+        check(XGDMatrixSetFloatInfo(train.get(), "weight", weights.data(), weights.size()), "XGDMatrixSetFloatInfo");
 
     DMatrixHandle matrices[] = {train.get()};
     BoosterHandle raw = nullptr;
@@ -97,7 +103,13 @@ void CostModel::fit(const std::vector<std::vector<float>> &X, const std::vector<
     // Start from the mean target: the scores (-log seconds) sit far from
     // XGBoost's default base of 0.5, and the trees should spend their rounds
     // on the differences between points, not on the offset.
-    const double mean = std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(y.size());
+    double mean = 0, total = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        const double w = weights.empty() ? 1.0 : weights[i];
+        mean += w * y[i];
+        total += w;
+    }
+    mean = total > 0 ? mean / total : 0;
     check(XGBoosterSetParam(raw, "base_score", std::to_string(mean).c_str()), "XGBoosterSetParam");
     for (int round = 0; round < kRounds; ++round)
         check(XGBoosterUpdateOneIter(raw, round, train.get()), "XGBoosterUpdateOneIter");

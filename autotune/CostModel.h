@@ -23,9 +23,12 @@ public:
     CostModel &operator=(CostModel &&other) noexcept;
 
     // Replaces the model by one trained on rows X (all the same length, at
-    // least one row) with targets y. Throws std::invalid_argument on ragged
-    // or empty input, std::runtime_error with XGBoost's message on its errors.
-    void fit(const std::vector<std::vector<float>> &X, const std::vector<float> &y);
+    // least one row) with targets y and, when not empty, one weight per row.
+    // Throws std::invalid_argument on ragged or empty input or a weight count
+    // that does not match, std::runtime_error with XGBoost's message on its
+    // errors.
+    void fit(const std::vector<std::vector<float>> &X, const std::vector<float> &y,
+             const std::vector<float> &weights = {});
     // One prediction per row of X (rows as long as the training rows).
     // Throws std::logic_error before the first fit.
     std::vector<float> predict(const std::vector<std::vector<float>> &X) const;

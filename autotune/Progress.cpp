@@ -27,6 +27,7 @@ nlohmann::json taskJson(const TaskProgress &p) {
     return {{"task", p.task},       {"index", p.index},     {"tasks", p.tasks},
             {"space", p.space},     {"planned", p.planned}, {"done", p.done},
             {"resumed", p.resumed}, {"failed", p.failed},   {"strategy", p.strategy},
+            {"prior_records", p.priors}, {"prior_tasks", p.priorTasks},
             {"best_seconds", p.bestSeconds}, {"best_roofline_ratio", p.bestRatio},
             {"best_symbol", p.bestSymbol},   {"elapsed_seconds", p.elapsed}};
 }
@@ -44,7 +45,9 @@ void Progress::taskStart(const TaskProgress &p) {
         liveLine(p);
     } else {
         out_ << "[" << p.index << "/" << p.tasks << "] " << p.task << ": " << p.space << " points, " << p.strategy
-             << ", " << p.resumed << " already in the database" << std::endl;
+             << ", " << p.resumed << " already in the database";
+        if (p.priors > 0) out_ << ", model starts from " << p.priors << " records of " << p.priorTasks << " other tasks";
+        out_ << std::endl;
     }
 }
 

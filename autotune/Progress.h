@@ -22,6 +22,7 @@ struct TaskProgress {
     std::size_t done = 0;    // records for this task (resumed + measured now)
     std::size_t resumed = 0; // records found in the database
     std::size_t failed = 0;
+    std::size_t priors = 0, priorTasks = 0;  // other tasks' records the cost model starts from
     std::string strategy;
     double bestSeconds = 0, bestRatio = 0;
     std::string bestSymbol;

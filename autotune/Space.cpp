@@ -41,6 +41,8 @@ dsl::TuneAxis makeAxis(Kind kind, std::vector<std::string> vars, std::vector<int
     return a;
 }
 
+float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
+
 // ---------------------------------------------------------------------------
 // Default spaces: one entry per family, used when a schedule has no tune
 // block. Each lists the axes that plausibly move the time for that target and
@@ -82,18 +84,42 @@ std::vector<dsl::TuneAxis> lowbitLinearSpace(const dsl::KernelSpec &kernel, cons
     return axes;
 }
 
-struct DefaultSpace {
+// The task-independent features of a lowbit_linear schedule (Space.h,
+// transferFeatures): what the lowering will actually do (the resolved
+// schedule, defaults filled in), then what the task is.
+std::vector<float> lowbitLinearFeatures(const Task &task, const dsl::Schedule &schedule) {
+    const auto &p = std::get<dsl::LowbitLinearParams>(task.kernel->params);
+    const codegen::lowbit::LinearSchedule s = codegen::lowbit::resolveSchedule(p, &schedule, *task.target);
+    const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
+    const int kBlock = base3 ? 20 : 32;
+    return {
+        log2Feature(s.interleave), log2Feature(s.vector), log2Feature(s.nBlock),
+        log2Feature(s.nBlock / s.interleave),  // packed tiles per parallel task
+        log2Feature(s.kChunk), log2Feature(std::max(1, s.unrollK / kBlock)),  // k-blocks unrolled
+        log2Feature(s.mTile), log2Feature(s.prefetch),
+        log2Feature(std::max<int64_t>(1, task.m)), log2Feature(std::max<int64_t>(1, task.n)),
+        log2Feature(std::max<int64_t>(1, task.k)),
+        base3 ? 1.6f : static_cast<float>(p.weight.bits),  // bits per weight as stored
+        static_cast<float>(p.weight.kind), static_cast<float>(p.input), log2Feature(p.group),
+        log2Feature(task.target->vectorBits),
+    };
+}
+
+// What the tuner knows of a family: its default space, and the features
+// that let records of one task inform the search of another.
+struct FamilyTuning {
     dsl::Family family;
     std::vector<dsl::TuneAxis> (*axes)(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket);
+    std::vector<float> (*features)(const Task &, const dsl::Schedule &);
 };
 
-// One line per family with a default space.
-const DefaultSpace kDefaultSpaces[] = {
-    {dsl::Family::LowbitLinear, lowbitLinearSpace},
+// One line per family the tuner knows.
+const FamilyTuning kFamilies[] = {
+    {dsl::Family::LowbitLinear, lowbitLinearSpace, lowbitLinearFeatures},
 };
 
-const DefaultSpace *defaultSpaceOf(dsl::Family family) {
-    for (const DefaultSpace &d : kDefaultSpaces)
+const FamilyTuning *familyTuningOf(dsl::Family family) {
+    for (const FamilyTuning &d : kFamilies)
         if (d.family == family) return &d;
     return nullptr;
 }
@@ -184,7 +210,6 @@ std::string directiveText(const dsl::Directive &d) {
     return s;
 }
 
-float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
 
 int weightBits(const dsl::KernelSpec &kernel) {
     return std::visit(
@@ -223,7 +248,7 @@ Space Space::forTask(const Task &task, const std::map<std::string, int64_t> &pin
     if (from && from->tune) {
         space.fromTuneBlock_ = true;
         space.axes_ = from->tune->axes;
-    } else if (const DefaultSpace *d = defaultSpaceOf(kernel.family)) {
+    } else if (const FamilyTuning *d = familyTuningOf(kernel.family)) {
         space.axes_ = d->axes(kernel, target, task.bucket);
     } else {
         codegen::checkSchedule(kernel, space.base_, target);  // "no lowering of <family>" comes first
@@ -316,6 +341,23 @@ std::vector<float> Space::features(std::size_t i) const {
     f.push_back(log2Feature(std::max<int64_t>(1, task_.k)));
     f.push_back(static_cast<float>(weightBits(*task_.kernel)));
     return f;
+}
+
+bool Space::hasTransferFeatures() const {
+    const FamilyTuning *d = familyTuningOf(task_.kernel->family);
+    return d && d->features;
+}
+
+std::vector<float> Space::transferFeatures(std::size_t i) const {
+    if (i >= size())
+        throw std::out_of_range("Space::transferFeatures: point " + std::to_string(i) + " of " + std::to_string(size()));
+    return autotune::transferFeatures(task_, schedule(i));
+}
+
+std::vector<float> transferFeatures(const Task &task, const dsl::Schedule &schedule) {
+    const FamilyTuning *d = task.kernel ? familyTuningOf(task.kernel->family) : nullptr;
+    if (!d || !d->features || !task.target) return {};
+    return d->features(task, schedule);
 }
 
 }  // namespace kf::autotune

@@ -56,6 +56,11 @@ public:
     // (-1 for a value of 0, e.g. prefetch off), then the task's log2 M, N, K
     // and weight bits.
     std::vector<float> features(std::size_t i) const;
+    // Features of point i that mean the same in every task of the family
+    // (transferFeatures below): what lets the cost model learn from other
+    // tasks' records. False / empty for a family without them.
+    bool hasTransferFeatures() const;
+    std::vector<float> transferFeatures(std::size_t i) const;
 
 private:
     Task task_;
@@ -67,5 +72,13 @@ private:
     std::vector<std::vector<int>> points_;
     std::map<std::vector<int>, std::size_t> index_;
 };
+
+// The task-independent features of a schedule of `task`'s kernel (any
+// bucket, any shape): the schedule as the family's lowering resolves it
+// (defaults filled in), then the task (log2 M, N, K, weight format,
+// activation kind, target vector width); the same length for every task of a
+// family. Empty when the family has none. Throws CodegenError when the
+// lowering rejects the schedule.
+std::vector<float> transferFeatures(const Task &task, const dsl::Schedule &schedule);
 
 }  // namespace kf::autotune

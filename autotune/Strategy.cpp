@@ -109,7 +109,7 @@ public:
         if (n == 0 || unseen_.count() == 0) return out;
         const bool anyFinite = std::any_of(observed_.begin(), observed_.end(),
                                            [](const auto &o) { return std::isfinite(o.second); });
-        if (observed_.size() < warmup_ || !anyFinite) {
+        if (observed_.size() < warmup_ || (!anyFinite && priors_.empty())) {
             // Random until the model has something to learn from; no more than
             // the warm-up needs, so that a large first batch does not spend
             // the whole budget before the model is consulted.
@@ -139,6 +139,14 @@ public:
         }
     }
 
+    void learnFrom(const std::vector<Prior> &priors) override {
+        if (!space_.hasTransferFeatures() || space_.size() == 0) return;
+        const std::size_t columns = space_.transferFeatures(0).size();
+        for (const Prior &p : priors)
+            if (p.features.size() == columns && std::isfinite(p.relativeScore)) priors_.push_back(p);
+        if (!priors_.empty()) warmup_ = std::min(warmup_, options_.warmupWithPriors);
+    }
+
 private:
     const Space &space_;
     EvolutionaryOptions options_;
@@ -147,24 +155,40 @@ private:
     Unseen unseen_;
     std::size_t warmup_ = 8;
     std::vector<std::pair<std::size_t, double>> observed_;  // in the order observed
+    std::vector<Prior> priors_;                              // other tasks' records (learnFrom)
+
+    std::vector<float> featuresOf(std::size_t i) const {
+        return priors_.empty() ? space_.features(i) : space_.transferFeatures(i);
+    }
 
     // Unmeasured candidates, best predicted first.
     std::vector<std::size_t> rankCandidates() {
-        // Scores: -log(seconds); a failed point scores below the worst
-        // success, so the model learns to avoid its neighbourhood.
-        double worst = std::numeric_limits<double>::infinity();
+        // Scores: log(best seconds / seconds), 0 for the best so far, as the
+        // priors are scored against their own tasks' best; a failed point
+        // scores below the worst success, so the model learns to avoid its
+        // neighbourhood.
+        double best = -std::numeric_limits<double>::infinity(), worst = 0;
         for (const auto &[i, seconds] : observed_)
-            if (std::isfinite(seconds)) worst = std::min(worst, -std::log(seconds));
+            if (std::isfinite(seconds) && seconds > 0) best = std::max(best, -std::log(seconds));
         std::vector<std::vector<float>> X;
-        std::vector<float> y;
+        std::vector<float> y, weights;
         std::vector<std::pair<double, std::size_t>> measured;  // score, point
+        for (const auto &[i, seconds] : observed_)
+            if (std::isfinite(seconds) && seconds > 0) worst = std::min(worst, -std::log(seconds) - best);
         for (const auto &[i, seconds] : observed_) {
-            const double score = std::isfinite(seconds) && seconds > 0 ? -std::log(seconds) : worst - 1.0;
-            X.push_back(space_.features(i));
+            const bool ok = std::isfinite(seconds) && seconds > 0;
+            const double score = ok ? -std::log(seconds) - best : worst - 1.0;
+            X.push_back(featuresOf(i));
             y.push_back(static_cast<float>(score));
-            if (std::isfinite(seconds)) measured.emplace_back(score, i);
+            weights.push_back(priors_.empty() ? 1.0f : options_.ownWeight);
+            if (ok) measured.emplace_back(score, i);
         }
-        model_.fit(X, y);
+        for (const Prior &p : priors_) {
+            X.push_back(p.features);
+            y.push_back(static_cast<float>(p.relativeScore));
+            weights.push_back(1.0f);
+        }
+        model_.fit(X, y, weights);
 
         std::vector<std::size_t> candidates;
         if (space_.size() <= options_.scoreAllLimit)
@@ -175,7 +199,7 @@ private:
 
         std::vector<std::vector<float>> features;
         features.reserve(candidates.size());
-        for (std::size_t c : candidates) features.push_back(space_.features(c));
+        for (std::size_t c : candidates) features.push_back(featuresOf(c));
         const std::vector<float> predicted = model_.predict(features);
         // Trees predict in steps: equal predictions are common, and a fixed
         // tie order would keep proposing one corner of a plateau.
@@ -201,7 +225,7 @@ private:
             if (a.first != b.first) return a.first > b.first;
             return a.second < b.second;
         });
-        measured.resize(std::min(measured.size(), std::max<std::size_t>(1, options_.population)));
+        measured.resize(std::min(measured.size(), options_.population));
         const std::size_t axes = space_.axisNames().size();
         std::vector<std::size_t> freeAxes;
         for (std::size_t a = 0; a < axes; ++a)
@@ -210,6 +234,15 @@ private:
         std::vector<std::size_t> children;
         std::unordered_set<std::size_t> taken;
         if (freeAxes.empty()) return children;
+        if (measured.empty() || options_.population == 0) {
+            // Nothing measured yet (the model learnt from other tasks only):
+            // the candidates are a random sample of the space.
+            for (std::size_t t = 0; t < 20 * options_.children && children.size() < options_.children; ++t) {
+                const std::size_t index = below(rng_, space_.size());
+                if (unseen_.contains(index) && taken.insert(index).second) children.push_back(index);
+            }
+            return children;
+        }
         const std::size_t attempts = 20 * options_.children;
         for (std::size_t t = 0; t < attempts && children.size() < options_.children; ++t) {
             std::vector<int> child = space_.point(measured[below(rng_, measured.size())].second);

@@ -18,9 +18,25 @@
 
 namespace kf::autotune {
 
+// A measurement of another task (same family and target, this machine) that
+// the search may learn from before it has measurements of its own (transfer
+// learning, as TVM's XGBoost tuner does with the history of other tasks):
+// the schedule's Space-independent features (transferFeatures) and its speed
+// relative to the best record of its own task, log(best seconds / seconds),
+// 0 for that task's best and negative for the rest.
+struct Prior {
+    std::vector<float> features;
+    double relativeScore = 0;
+};
+
 class Strategy {
 public:
     virtual ~Strategy() = default;
+    // Records of other tasks (see Prior), given before the first propose.
+    // The evolutionary strategy trains its cost model on them together with
+    // its own measurements and so needs (almost) no random warm-up; the
+    // others ignore them.
+    virtual void learnFrom(const std::vector<Prior> &priors) { (void)priors; }
     // Up to n point indices never proposed or observed before; fewer (or none)
     // when the space is exhausted. The evolutionary strategy also returns
     // fewer while it samples its random warm-up (it proposes no more random
@@ -57,6 +73,8 @@ struct EvolutionaryOptions {
     std::size_t children = 256;      // children bred per round (legal, never proposed)
     double epsilon = 0.15;           // chance that a proposal is a random unmeasured point instead
     std::size_t scoreAllLimit = 1024;  // spaces up to this size: the model scores every unmeasured point
+    std::size_t warmupWithPriors = 0;  // the warm-up when other tasks' records were given (learnFrom)
+    float ownWeight = 4.0f;            // weight of this task's measurements against one prior record
 };
 std::unique_ptr<Strategy> makeEvolutionary(const Space &space, uint64_t seed, const EvolutionaryOptions &options = {});
 

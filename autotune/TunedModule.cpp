@@ -28,6 +28,19 @@ dsl::Schedule parseSchedule(const dsl::Module &module, const std::string &text, 
     return r.module->schedules[0];
 }
 
+dsl::Schedule recordSchedule(const dsl::Module &module, const dsl::KernelSpec &kernel, const Record &record) {
+    std::string text = record.schedule;
+    const std::string head = "schedule " + record.kernel + " ";
+    if (text.rfind(head, 0) == 0) {
+        std::string renamed = "schedule ";
+        renamed += kernel.name;
+        renamed += ' ';
+        renamed += text.substr(head.size());
+        text = std::move(renamed);
+    }
+    return parseSchedule(module, text, "record " + record.key.substr(0, 12));
+}
+
 dsl::Schedule asBucketAny(dsl::Schedule schedule) {
     schedule.bucket = dsl::Bucket::Any;
     schedule.tune.reset();
@@ -104,11 +117,7 @@ TuningApplied applyTuning(dsl::Module &module, const std::vector<const targets::
             std::vector<Choice> choices;
             for (const Record &r : records) {
                 try {
-                    // Same spec, maybe tuned under another layer's name: schedule this kernel.
-                    std::string text = r.schedule;
-                    const std::string head = "schedule " + r.kernel + " ";
-                    if (text.rfind(head, 0) == 0) text = "schedule " + kernel.name + " " + text.substr(head.size());
-                    dsl::Schedule s = parseSchedule(module, text, "record " + r.key.substr(0, 12));
+                    dsl::Schedule s = recordSchedule(module, kernel, r);
                     choices.push_back({&r, s, layoutOf(kernel, s, *target)});
                 } catch (const std::exception &e) {
                     out.notes.push_back(kernel.name + " " + target->name + ": record " + r.key.substr(0, 12) +

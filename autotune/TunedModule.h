@@ -25,6 +25,11 @@ dsl::Schedule asBucketAny(dsl::Schedule schedule);
 // std::runtime_error with the diagnostics when it does not check.
 dsl::Schedule parseSchedule(const dsl::Module &module, const std::string &text, const std::string &name);
 
+// A record's schedule for `kernel` (a kernel of `module` with the record's
+// spec hash; the record may have been tuned under another layer's name).
+// Throws std::runtime_error as parseSchedule does.
+dsl::Schedule recordSchedule(const dsl::Module &module, const dsl::KernelSpec &kernel, const Record &record);
+
 struct TuningApplied {
     std::vector<std::string> tuned;    // "kernel target bucket <- symbol (ratio)" per bucket taken from records
     std::vector<std::string> untuned;  // "kernel target" pairs with no usable record

@@ -19,6 +19,7 @@
 #include "autotune/Space.h"
 #include "autotune/Strategy.h"
 #include "autotune/Task.h"
+#include "autotune/Transfer.h"
 #include "dsl/Load.h"
 
 namespace kf::autotune {
@@ -167,6 +168,13 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         std::unique_ptr<Strategy> strategy = makeStrategy(o.strategy, *space, seed);
         p.space = space->size();
         p.strategy = strategyFor(o.strategy, space->size());
+        if (p.strategy == "evolutionary") {
+            // What the tasks tuned before this one (in this run or earlier) found.
+            const PriorSet priors = priorsFor(*db, task, plans[t].spec, compiler, machine);
+            strategy->learnFrom(priors.priors);
+            p.priors = priors.priors.size();
+            p.priorTasks = priors.tasks;
+        }
         std::size_t cap = space->size();
         if (o.fraction > 0) cap = std::min(cap, static_cast<std::size_t>(std::ceil(o.fraction * double(space->size()))));
         if (o.maxTrials > 0) cap = std::min(cap, static_cast<std::size_t>(o.maxTrials));

@@ -6,7 +6,9 @@
 // measured every point of each task. The strategies are replayed against
 // those measurements (a proposal's cost is its recorded time), over many
 // seeds, so the comparison is between search strategies on identical numbers,
-// free of run-to-run noise. Output: one row per task x strategy x share: the
+// free of run-to-run noise. "evolutionary+transfer" starts its cost model
+// from the records of the other tasks in the database (leave one task out),
+// as `kforge tune` does with the tasks it tuned before. Output: one row per task x strategy x share: the
 // mean, median and worst of (exhaustive best / best found), and how many
 // seeds came within 5%.
 //
@@ -25,10 +27,10 @@
 #include <nlohmann/json.hpp>
 
 #include "autotune/Database.h"
-#include "autotune/Fingerprint.h"
 #include "autotune/Space.h"
 #include "autotune/Strategy.h"
 #include "autotune/Task.h"
+#include "autotune/Transfer.h"
 #include "dsl/Load.h"
 #include "targets/Target.h"
 
@@ -79,7 +81,6 @@ int main(int argc, char **argv) {
     if (!loaded.ok()) return 1;
     const dsl::Module &module = *loaded.module;
     autotune::Database db(dbPath);
-    const std::string machine = autotune::machineFingerprint(), compiler = autotune::compilerFingerprint();
 
     std::vector<Row> rows;
     for (const std::string &arg : taskArgs) {
@@ -95,14 +96,29 @@ int main(int argc, char **argv) {
         const autotune::Space space = autotune::Space::forTask(task);
         const std::string spec = autotune::specHash(*kernel);
 
-        // The exhaustive measurements, one cost per point (+inf: failed).
+        // The exhaustive measurements, one cost per point (+inf: failed),
+        // matched by schedule text and shape: the records of one machine and
+        // compiler, whichever (a database measured by an older kforge, whose
+        // fingerprints differ from this one's, replays as well).
+        std::map<std::string, const autotune::Record *> bySchedule;
+        const std::vector<autotune::Record> records = db.records(spec, target->name, b);
+        std::string machine, compiler;
+        for (const autotune::Record &r : records) {
+            if (r.m != task.m || r.n != task.n || r.k != task.k) continue;
+            if (machine.empty()) machine = r.machine, compiler = r.compiler;
+            if (r.machine != machine || r.compiler != compiler) {
+                std::fprintf(stderr, "%s: records of more than one machine or compiler; use one database per machine\n",
+                             autotune::describe(task).c_str());
+                return 1;
+            }
+            bySchedule[r.schedule] = &r;
+        }
         std::vector<double> cost(space.size(), std::numeric_limits<double>::infinity());
         std::size_t missing = 0;
         for (std::size_t i = 0; i < space.size(); ++i) {
-            auto r = db.find(autotune::recordKey(spec, space.scheduleText(i), target->name, task.m, task.n, task.k,
-                                                 compiler, machine));
-            if (!r) ++missing;
-            else if (r->status == "ok") cost[i] = r->seconds;
+            auto r = bySchedule.find(space.scheduleText(i));
+            if (r == bySchedule.end()) ++missing;
+            else if (r->second->status == "ok") cost[i] = r->second->seconds;
         }
         if (missing) {
             std::fprintf(stderr, "%s: %zu of %zu points have no record; run kforge tune --strategy exhaustive first\n",
@@ -110,13 +126,21 @@ int main(int argc, char **argv) {
             return 1;
         }
         const double best = *std::min_element(cost.begin(), cost.end());
+        // Leave one task out: the priors are the other tasks' records.
+        const autotune::PriorSet priors = autotune::priorsFor(db, task, spec, compiler, machine);
+        std::fprintf(stderr, "%s: %zu prior records from %zu other tasks\n", autotune::describe(task).c_str(),
+                     priors.priors.size(), priors.tasks);
 
-        for (const char *strategyName : {"evolutionary", "random"})
+        for (const char *strategyName : {"evolutionary+transfer", "evolutionary", "random"})
             for (double share : {0.1, 0.2}) {
+                const std::string name = strategyName;
+                const bool transfer = name == "evolutionary+transfer";
+                if (transfer && priors.priors.empty()) continue;
                 const std::size_t budget = std::max<std::size_t>(1, std::size_t(std::ceil(share * double(space.size()))));
                 std::vector<double> ratios;
                 for (int seed = 1; seed <= seeds; ++seed) {
-                    auto strategy = autotune::makeStrategy(strategyName, space, uint64_t(seed));
+                    auto strategy = autotune::makeStrategy(transfer ? "evolutionary" : name, space, uint64_t(seed));
+                    if (transfer) strategy->learnFrom(priors.priors);
                     double found = std::numeric_limits<double>::infinity();
                     std::size_t measured = 0;
                     while (measured < budget) {

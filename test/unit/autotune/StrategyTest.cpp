@@ -210,6 +210,63 @@ TEST(Strategy, EvolutionaryBeatsRandomOnASmoothCost) {
     EXPECT_LT(evolutionary - 1.0, 0.33 * (random - 1.0)) << "evolutionary " << evolutionary << ", random " << random;
 }
 
+// Records of another task whose cost has its optimum at the same schedule
+// (the int4 kernel at 11008x4096 instead of 4096x11008), as priors.
+std::vector<Prior> priorsFromRelatedTask(const std::vector<int64_t> &optimum) {
+    static const Fixture related = [] {
+        Fixture f(kKernel);
+        f.task.n = 11008;
+        f.task.k = 4096;
+        return f;
+    }();
+    static const Space space = Space::forTask(related.task);
+    const Synthetic cost = syntheticAround(space, optimum);
+    std::vector<Prior> priors;
+    for (std::size_t j = 0; j < space.size(); ++j) priors.push_back({space.transferFeatures(j), std::log(1e-3 / cost(j))});
+    return priors;
+}
+
+TEST(Strategy, EvolutionaryLearnsFromAnotherTasksRecords) {
+    const Space &space = defaultSpace();
+    ASSERT_TRUE(space.hasTransferFeatures());
+    const std::vector<std::vector<int64_t>> optima = {{32, 256, 64, 64}, {16, 64, 128, 128}, {64, 512, 64, 0}};
+    double cold = 0, warm = 0;
+    int runs = 0;
+    for (const auto &optimum : optima) {
+        const Synthetic cost = syntheticAround(space, optimum);
+        const std::vector<Prior> priors = priorsFromRelatedTask(optimum);
+        for (int seed = 1; seed <= 5; ++seed, ++runs) {
+            auto withPriors = makeStrategy("evolutionary", space, seed);
+            withPriors->learnFrom(priors);
+            // No random warm-up: the first batch is the model's.
+            const SearchRun w = search(*withPriors, cost, 4);
+            EXPECT_EQ(w.proposed.size(), 4u);
+            warm += w.best / 1e-3;
+            auto without = makeStrategy("evolutionary", space, seed);
+            cold += search(*without, cost, 4).best / 1e-3;
+        }
+    }
+    warm /= runs;
+    cold /= runs;
+    // Measured: with priors 1.0 (the optimum among the first four), without ~1.3.
+    EXPECT_LT(warm, 1.02) << "cold " << cold;
+    EXPECT_LT(warm - 1.0, 0.25 * (cold - 1.0)) << "warm " << warm << ", cold " << cold;
+}
+
+TEST(Strategy, PriorsOfAnotherFeatureLayoutAreIgnored) {
+    // Features that do not have this family's length (another family's
+    // records): the search is exactly the cold one, warm-up included.
+    const Space &space = defaultSpace();
+    const Synthetic cost = syntheticAround(space, {32, 256, 64, 64});
+    auto a = makeStrategy("evolutionary", space, 9);
+    a->learnFrom({{{1.0f, 2.0f}, 0.0}, {{3.0f}, -1.0}});
+    auto b = makeStrategy("evolutionary", space, 9);
+    EXPECT_EQ(search(*a, cost, 30).proposed, search(*b, cost, 30).proposed);
+    auto c = makeStrategy("evolutionary", space, 9);
+    c->learnFrom({{{1.0f, 2.0f}, 0.0}});
+    EXPECT_EQ(c->propose(32).size(), 8u);  // the warm-up, as without priors
+}
+
 TEST(Strategy, AutoAndUnknownNames) {
     const Space &space = defaultSpace();
     // auto on a space larger than the limit is not the in-order walk.
@@ -239,7 +296,20 @@ TEST(CostModel, LearnsAnOrderAndIsRepeatable) {
     EXPECT_GT(p[2], p[1]);
     EXPECT_EQ(p, n.predict({{5, 0}, {0, 3}, {7, 1}}));
     EXPECT_THROW(m.fit(X, {1.0f}), std::invalid_argument);
+    EXPECT_THROW(m.fit(X, y, {1.0f}), std::invalid_argument);
     EXPECT_THROW(m.predict({{1, 2, 3}}), std::invalid_argument);
+}
+
+TEST(CostModel, WeightsDecideBetweenConflictingRows) {
+    // Two rows with the same features and different targets: the prediction
+    // follows the heavier one.
+    const std::vector<std::vector<float>> X = {{0.0f}, {0.0f}, {1.0f}};
+    const std::vector<float> y = {0.0f, 1.0f, 5.0f};
+    CostModel m(1);
+    m.fit(X, y, {1.0f, 9.0f, 1.0f});
+    EXPECT_GT(m.predict({{0.0f}})[0], 0.7f);
+    m.fit(X, y, {9.0f, 1.0f, 1.0f});
+    EXPECT_LT(m.predict({{0.0f}})[0], 0.3f);
 }
 
 }  // namespace

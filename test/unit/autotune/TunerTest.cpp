@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +161,26 @@ TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
     for (const Record &r : Database(db.string()).records()) all.insert(r.key);
     EXPECT_EQ(all.size(), 5u);
     for (const std::string &k : afterKill) EXPECT_EQ(all.count(k), 1u) << "lost: " << k;
+}
+
+TEST(Tune, LaterTasksStartFromEarlierTasksRecords) {
+    // Two shapes, evolutionary search, two candidates each: the second task's
+    // cost model starts from the first task's two records.
+    TuneDir t;
+    std::vector<std::string> args = t.tuneArgs();
+    args[std::find(args.begin(), args.end(), "96x320") - args.begin()] = "96x320,64x320";
+    for (const char *a : {"--strategy", "evolutionary", "--max-trials", "2"}) args.emplace_back(a);
+    std::string out;
+    ASSERT_EQ(codegen::runCommand(args, out), 0) << out;
+    std::vector<std::string> starts;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find("\"event\":\"task_start\"") != std::string::npos) starts.push_back(line);
+    ASSERT_EQ(starts.size(), 2u) << out;
+    EXPECT_NE(starts[0].find("\"prior_records\":0"), std::string::npos) << starts[0];
+    EXPECT_NE(starts[1].find("\"prior_records\":2"), std::string::npos) << starts[1];
+    EXPECT_NE(starts[1].find("\"prior_tasks\":1"), std::string::npos) << starts[1];
+    EXPECT_EQ(Database((t.dir / "tune.db").string()).records().size(), 4u);
 }
 
 TEST(Tune, EmitWithTheDatabaseDispatchesToTheTunedVariant) {

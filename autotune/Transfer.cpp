@@ -1,0 +1,57 @@
+#include "autotune/Transfer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "autotune/Space.h"
+#include "autotune/TunedModule.h"
+
+namespace kf::autotune {
+
+PriorSet priorsFor(const Database &db, const Task &task, const std::string &specHash, const std::string &compiler,
+                   const std::string &machine, std::size_t limit) {
+    PriorSet out;
+    if (!task.module || !task.kernel || !task.target) return out;
+    // The module's kernels of this family by spec hash (layers sharing a spec: the first).
+    std::map<std::string, const dsl::KernelSpec *> kernels;
+    for (const dsl::KernelSpec &k : task.module->kernels)
+        if (k.family == task.kernel->family) kernels.emplace(autotune::specHash(k), &k);
+
+    using TaskKey = std::tuple<std::string, std::string, int64_t, int64_t, int64_t>;  // spec, bucket, m, n, k
+    const TaskKey own{specHash, dsl::toString(task.bucket), task.m, task.n, task.k};
+    std::vector<Record> records = db.records("", task.target->name);
+    std::erase_if(records, [&](const Record &r) {
+        return r.status != "ok" || !(r.seconds > 0) || r.compiler != compiler || r.machine != machine ||
+               !kernels.count(r.specHash) || TaskKey{r.specHash, r.bucket, r.m, r.n, r.k} == own;
+    });
+    if (records.size() > limit) records.erase(records.begin(), records.end() - static_cast<std::ptrdiff_t>(limit));
+
+    std::map<TaskKey, double> best;  // fewest seconds per task
+    for (const Record &r : records) {
+        auto [it, fresh] = best.emplace(TaskKey{r.specHash, r.bucket, r.m, r.n, r.k}, r.seconds);
+        if (!fresh) it->second = std::min(it->second, r.seconds);
+    }
+    out.tasks = best.size();
+    for (const Record &r : records) {
+        const dsl::KernelSpec &kernel = *kernels.at(r.specHash);
+        Task other = task;
+        other.kernel = &kernel;
+        other.bucket = r.bucket == "prefill" ? dsl::Bucket::Prefill
+                       : r.bucket == "small" ? dsl::Bucket::SmallBatch
+                                             : dsl::Bucket::Decode;
+        other.m = r.m, other.n = r.n, other.k = r.k;
+        try {
+            std::vector<float> features = transferFeatures(other, recordSchedule(*task.module, kernel, r));
+            if (features.empty()) return PriorSet{};  // the family has none
+            out.priors.push_back(
+                {std::move(features), std::log(best.at(TaskKey{r.specHash, r.bucket, r.m, r.n, r.k}) / r.seconds)});
+        } catch (const std::exception &) {
+            ++out.skipped;
+        }
+    }
+    return out;
+}
+
+}  // namespace kf::autotune
