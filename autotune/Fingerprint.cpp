@@ -141,6 +141,17 @@ std::string machineFingerprint() {
     return fingerprint;
 }
 
+std::string machineFingerprint(int threads) {
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    std::string out = machineFingerprint();
+    if (threads > 0 && threads < cpus) {
+        out += " | ";
+        out += std::to_string(threads);
+        out += threads == 1 ? " thread" : " threads";
+    }
+    return out;
+}
+
 std::string compilerFingerprint() {
     static const std::string fingerprint = computeCompiler();
     return fingerprint;

@@ -46,7 +46,9 @@ void Progress::taskStart(const TaskProgress &p) {
     } else {
         out_ << "[" << p.index << "/" << p.tasks << "] " << p.task << ": " << p.space << " points, " << p.strategy
              << ", " << p.resumed << " already in the database";
-        if (p.priors > 0) out_ << ", model starts from " << p.priors << " records of " << p.priorTasks << " other tasks";
+        if (p.priors > 0)
+            out_ << ", model starts from " << p.priors << " records of " << p.priorTasks << " other task"
+                 << (p.priorTasks == 1 ? "" : "s");
         out_ << std::endl;
     }
 }

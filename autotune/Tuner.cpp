@@ -123,7 +123,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         return 1;
     }
 
-    const std::string machine = machineFingerprint(), compiler = compilerFingerprint();
+    const std::string machine = machineFingerprint(o.threads), compiler = compilerFingerprint();
     const int64_t stream =
         o.streamBytes >= 0 ? o.streamBytes : std::max<int64_t>(int64_t{256} << 20, 2 * lastLevelCacheBytes());
     const bool ownWorkDir = o.workDir.empty();

@@ -34,10 +34,14 @@ inline Kernel kernelNamed(const std::string &name) {
     std::exit(1);
 }
 
-// "x86_avx512vnni" of "kf_linear_..._1x64x128__x86_avx512vnni".
+// "x86_avx512vnni" of "kf_linear_..._1x64x128__x86_avx512vnni" and of a
+// tuned variant's "kf_linear_..._1x64x128__x86_avx512vnni__s3a01a54a" (the
+// schedule tag after the target).
 inline std::string targetOf(const std::string &variant) {
-    auto at = variant.rfind("__");
-    return at == std::string::npos ? variant : variant.substr(at + 2);
+    const auto at = variant.find("__");
+    if (at == std::string::npos) return variant;
+    const auto end = variant.find("__", at + 2);
+    return variant.substr(at + 2, end == std::string::npos ? std::string::npos : end - at - 2);
 }
 
 // The variants to run: the one kf_linear_create picks for this CPU (and

@@ -471,6 +471,14 @@ TEST(Fingerprint, DescribesThisMachineAndCompilers) {
     const std::string machine = autotune::machineFingerprint();
     EXPECT_NE(machine.find(" cpus"), std::string::npos) << machine;
     EXPECT_EQ(machine, autotune::machineFingerprint());
+    // A measurement on fewer threads than CPUs is another machine; all of them is this one.
+    EXPECT_EQ(autotune::machineFingerprint(0), machine);
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    EXPECT_EQ(autotune::machineFingerprint(static_cast<int>(cpus)), machine);
+    if (cpus > 1) {
+        const std::string one = autotune::machineFingerprint(1);
+        EXPECT_EQ(one, machine + " | 1 thread");
+    }
     const std::string compiler = autotune::compilerFingerprint();
     EXPECT_EQ(compiler.rfind("kforge 0.1.0 | Halide 14.", 0), 0u) << compiler;
     EXPECT_EQ(compiler, autotune::compilerFingerprint());
