@@ -6,10 +6,11 @@
 #
 #   KFORGE_ARM64        ON (default when the cross compiler is found): build
 #                       the aarch64 archives and tests
-#   KFORGE_ARM64_ALL_FORMATS  OFF (default): the qemu tests cover
-#                       test/kernels/lowbit_int4.kf; ON: also the whole
-#                       lowbit_linear instantiation list, as the x86-64 tests
-#                       do (about 6 more CPU-minutes of emit, 2 cores)
+#   KFORGE_ARM64_ALL_FORMATS  ON (default): the qemu tests also cover the
+#                       whole lowbit_linear instantiation list (every format,
+#                       f32 / bf16 / int8 activations), as the x86-64 tests
+#                       do; OFF: only test/kernels/lowbit_int4.kf (saves the
+#                       emit of three more arm64 libraries)
 #   KFORGE_CXX_AARCH64  aarch64 C++ compiler (default aarch64-linux-gnu-g++);
 #                       `kforge emit` compiles arm64 glue with it (the
 #                       environment variable of the same name overrides)
@@ -25,7 +26,7 @@ else()
 endif()
 option(KFORGE_ARM64 "Build the aarch64 runtime archives `kforge emit` needs for arm64 targets (and their qemu tests)"
        ${_kforge_arm64_default})
-option(KFORGE_ARM64_ALL_FORMATS "qemu tests of arm64 libraries cover every lowbit_linear format (slow)" OFF)
+option(KFORGE_ARM64_ALL_FORMATS "qemu tests of arm64 libraries cover every lowbit_linear format" ON)
 
 set(KFORGE_AARCH64_CXX "")
 set(KFORGE_AARCH64_AR "")
