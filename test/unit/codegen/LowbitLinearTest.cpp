@@ -263,7 +263,8 @@ TEST_P(LowbitLinear, ThreadCountsAgreeBitwise) {
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
     const std::string symbol = kf_variant_name(defOf(info.param.kernel), info.param.variant);
-    return info.param.kernel + "__" + symbol.substr(symbol.rfind("__") + 2);  // kernel__target
+    // kernel__target, or kernel__target__s<tag> for a non-default schedule's variant
+    return info.param.kernel + "__" + symbol.substr(symbol.find("__") + 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Emitted, LowbitLinear, ::testing::ValuesIn(allCases()), caseName);
