@@ -38,9 +38,7 @@ PriorSet priorsFor(const Database &db, const Task &task, const std::string &spec
         const dsl::KernelSpec &kernel = *kernels.at(r.specHash);
         Task other = task;
         other.kernel = &kernel;
-        other.bucket = r.bucket == "prefill" ? dsl::Bucket::Prefill
-                       : r.bucket == "small" ? dsl::Bucket::SmallBatch
-                                             : dsl::Bucket::Decode;
+        other.bucket = dsl::bucketNamed(r.bucket).value_or(dsl::Bucket::Decode);
         other.m = r.m, other.n = r.n, other.k = r.k;
         try {
             std::vector<float> features = transferFeatures(other, recordSchedule(*task.module, kernel, r));

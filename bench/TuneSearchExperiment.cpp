@@ -21,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,14 @@ int main(int argc, char **argv) {
     for (const auto &d : loaded.diagnostics) std::cerr << d.render() << "\n";
     if (!loaded.ok()) return 1;
     const dsl::Module &module = *loaded.module;
-    autotune::Database db(dbPath);
+    std::optional<autotune::Database> opened;
+    try {
+        opened.emplace(dbPath);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "kforge_tune_experiment: %s\n", e.what());
+        return 1;
+    }
+    const autotune::Database &db = *opened;
 
     std::vector<Row> rows;
     for (const std::string &arg : taskArgs) {
@@ -88,9 +96,9 @@ int main(int argc, char **argv) {
         const dsl::KernelSpec *kernel = module.findKernel(arg.substr(0, colon));
         if (!kernel || colon == std::string::npos) return usage(("bad --task " + arg).c_str());
         const std::string b = arg.substr(colon + 1);
-        const dsl::Bucket bucket = b == "decode" ? dsl::Bucket::Decode
-                                   : b == "small" ? dsl::Bucket::SmallBatch
-                                                  : dsl::Bucket::Prefill;
+        const std::optional<dsl::Bucket> named = dsl::bucketNamed(b);
+        if (!named || *named == dsl::Bucket::Any) return usage(("bad --task " + arg).c_str());
+        const dsl::Bucket bucket = *named;
         const auto &p = std::get<dsl::LowbitLinearParams>(kernel->params);
         autotune::Task task{&module, kernel, target, bucket, autotune::defaultRows(bucket), *p.n.size, *p.k.size, 0};
         const autotune::Space space = autotune::Space::forTask(task);

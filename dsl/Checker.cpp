@@ -16,10 +16,7 @@ std::string at(const SourceLoc &loc) { return "line " + std::to_string(loc.line)
 
 std::optional<Bucket> readBucket(const ScheduleDecl &decl, DiagnosticSink &sink) {
     if (!decl.bucket) return Bucket::Any;
-    static const std::pair<const char *, Bucket> table[] = {
-        {"any", Bucket::Any}, {"decode", Bucket::Decode}, {"small", Bucket::SmallBatch}, {"prefill", Bucket::Prefill}};
-    for (const auto &[name, b] : table)
-        if (*decl.bucket == name) return b;
+    if (std::optional<Bucket> b = bucketNamed(*decl.bucket)) return b;
     sink.error(decl.bucketLoc, "unknown bucket '" + *decl.bucket +
                                    "'; expected one of any, decode (1 <= M <= 8), small (9 <= M <= 31), "
                                    "prefill (M >= 32)");

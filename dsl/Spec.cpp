@@ -56,6 +56,12 @@ const char *toString(Bucket b) {
     return "unknown";
 }
 
+std::optional<Bucket> bucketNamed(const std::string &name) {
+    for (Bucket b : {Bucket::Any, Bucket::Decode, Bucket::SmallBatch, Bucket::Prefill})
+        if (name == toString(b)) return b;
+    return std::nullopt;
+}
+
 const char *toString(Directive::Kind k) {
     switch (k) {
     case Directive::Kind::Split: return "split";

@@ -182,6 +182,8 @@ const char *toString(WeightKind k);
 const char *toString(ScalarType t);
 const char *toString(ActKind a);
 const char *toString(Bucket b);
+// The bucket toString names ("any", "decode", "small", "prefill"); nullopt otherwise.
+std::optional<Bucket> bucketNamed(const std::string &name);
 const char *toString(Directive::Kind k);
 std::string formatName(const WeightFormat &w);  // "int4", "ternary", "uint3", "codebook4", ...
 

@@ -197,11 +197,11 @@ std::vector<std::string> splitList(const std::string &text) {
     return out;
 }
 
-std::optional<dsl::Bucket> bucketNamed(const std::string &name) {
-    if (name == "decode") return dsl::Bucket::Decode;
-    if (name == "small") return dsl::Bucket::SmallBatch;
-    if (name == "prefill") return dsl::Bucket::Prefill;
-    return std::nullopt;
+// A bucket to tune (any but "any").
+std::optional<dsl::Bucket> tunedBucketNamed(const std::string &name) {
+    std::optional<dsl::Bucket> b = dsl::bucketNamed(name);
+    if (b == dsl::Bucket::Any) return std::nullopt;
+    return b;
 }
 
 bool parseTuneArgs(autotune::TuneOptions &o, const std::string &budget, const std::string &buckets,
@@ -213,7 +213,7 @@ bool parseTuneArgs(autotune::TuneOptions &o, const std::string &budget, const st
     if (!buckets.empty()) {
         o.buckets.clear();
         for (const std::string &b : splitList(buckets)) {
-            auto bucket = bucketNamed(b);
+            auto bucket = tunedBucketNamed(b);
             if (!bucket) {
                 std::cerr << "kforge tune: --buckets: unknown bucket '" << b << "'; expected decode, small or prefill\n";
                 return false;
@@ -232,7 +232,7 @@ bool parseTuneArgs(autotune::TuneOptions &o, const std::string &budget, const st
     }
     for (const std::string &r : splitList(rows)) {
         const auto eq = r.find('=');
-        auto bucket = bucketNamed(r.substr(0, eq));
+        auto bucket = tunedBucketNamed(r.substr(0, eq));
         long long m = 0;
         if (eq == std::string::npos || !bucket || std::sscanf(r.c_str() + eq + 1, "%lld", &m) != 1 ||
             m < codegen::lowbit::minRows(*bucket) || (*bucket == dsl::Bucket::Decode && m > 8) ||
