@@ -252,13 +252,13 @@ Measurement measure(const RunRequest &r) {
     out.packedBytes = static_cast<int64_t>(packed);
     out.layers = static_cast<int64_t>(count);
 
-    // A plain-read buffer as large as the copies (written: pages resident).
+    // A plain-read buffer as large as the copies, on the layers' kind of pages
+    // (written: pages resident).
     const std::size_t readBytes = packed * count;
-    std::vector<uint64_t> readBuf((readBytes + 7) / 8);
-    for (std::size_t i = 0; i < readBuf.size(); ++i) readBuf[i] = i;
+    const perf::ReadBuffer readBuf(readBytes);
     const int readPasses = static_cast<int>(std::max<std::size_t>(1, kReadBytesPerMeasure / readBytes));
     auto measureRead = [&] {
-        const double bandwidth = perf::readBandwidth(readBuf.data(), readBytes, threads, readPasses);
+        const double bandwidth = readBuf.bandwidth(threads, readPasses);
         out.readBandwidth = std::max(out.readBandwidth, bandwidth);
     };
 

@@ -16,6 +16,7 @@
 #include "dsl/Load.h"
 #include "dsl/families/lowbit_linear/RandomLayer.h"
 #include "dsl/families/lowbit_linear/Reference.h"
+#include "runtime/StreamMemory.h"
 
 namespace kfbench {
 
@@ -48,12 +49,8 @@ std::vector<int> threadCounts() {
 
 // ---- the read roofline ---------------------------------------------------
 
-ReadRoofline::ReadRoofline(std::size_t bytes) : words_(bytes / sizeof(uint64_t)), buf_(new uint64_t[words_]) {
-    for (std::size_t i = 0; i < words_; ++i) buf_[i] = i;  // every page really mapped
-}
-
 double ReadRoofline::pass(int threads) {
-    const double bandwidth = kf::perf::readBandwidth(buf_.get(), bytes(), threads);
+    const double bandwidth = buf_.bandwidth(threads);
     return bandwidth > 0 ? double(bytes()) / bandwidth : 0.0;
 }
 
@@ -296,16 +293,27 @@ void denseGemm(const float *w, const float *x, float *y, int64_t M, Shape s, int
     parallelFor(threads, s.n, 64, [&](int64_t lo, int64_t hi) { denseRows(w, x, y, M, s, lo, hi); });
 }
 
+void FreeStreamed::operator()(float *p) const { std::free(p); }
+
+StreamedFloats streamedFloats(std::size_t count) {
+    auto *p = static_cast<float *>(kf::rt::allocateStreamed(std::max<std::size_t>(1, count) * sizeof(float)));
+    if (!p) {
+        std::fprintf(stderr, "out of memory: %zu floats\n", count);
+        std::exit(1);
+    }
+    return StreamedFloats(p);
+}
+
 DenseSet::DenseSet(Shape s, int64_t maxM)
     : x(static_cast<std::size_t>(maxM * s.k)), y(static_cast<std::size_t>(maxM * s.n)) {
     std::size_t elems = static_cast<std::size_t>(s.n * s.k), bytes = elems * sizeof(float);
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> d(-0.1f, 0.1f);
     for (auto &v : x) v = d(rng);
-    auto first = std::make_unique<float[]>(elems);
+    StreamedFloats first = streamedFloats(elems);
     for (std::size_t i = 0; i < elems; ++i) first[i] = d(rng);
     for (std::size_t have = bytes; have < streamBytes(); have += bytes) {
-        auto m = std::make_unique<float[]>(elems);
+        StreamedFloats m = streamedFloats(elems);
         std::memcpy(m.get(), first.get(), bytes);  // distinct memory, same values
         mats.push_back(std::move(m));
     }

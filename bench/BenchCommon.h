@@ -49,19 +49,20 @@ std::vector<int> threadCounts();
 
 // ---- the read roofline ---------------------------------------------------
 
-// A buffer as large as the streamed weights, read with `threads` threads (a
-// plain sum of uint64 words, 4 accumulators, contiguous slices per thread:
+// A buffer as large as the streamed weights, on the same kind of pages as the
+// layers (kf::perf::ReadBuffer), read with `threads` threads (a plain sum of
+// uint64 words, 4 accumulators, contiguous slices per thread:
 // kf::perf::readBandwidth).
 class ReadRoofline {
 public:
-    explicit ReadRoofline(std::size_t bytes);
-    std::size_t bytes() const { return words_ * sizeof(uint64_t); }
+    explicit ReadRoofline(std::size_t bytes) : buf_(bytes) {}
+    std::size_t bytes() const { return buf_.bytes(); }
     double pass(int threads);  // seconds for one pass over the whole buffer
 
 private:
-    std::size_t words_;
-    std::unique_ptr<uint64_t[]> buf_;
+    kf::perf::ReadBuffer buf_;
 };
+
 ReadRoofline &roofline();
 
 // ---- numbers -------------------------------------------------------------
@@ -149,9 +150,17 @@ void parallelFor(int threads, int64_t n, int64_t grain, const std::function<void
 // once for up to 4 rows of x at a time.
 void denseGemm(const float *w, const float *x, float *y, int64_t M, Shape s, int threads);
 
+// f32 arrays a baseline streams, on the layers' kind of pages
+// (kf::rt::allocateStreamed), so a speedup is not a page-size effect.
+struct FreeStreamed {
+    void operator()(float *p) const;
+};
+using StreamedFloats = std::unique_ptr<float[], FreeStreamed>;
+StreamedFloats streamedFloats(std::size_t count);  // uninitialised; exits when out of memory
+
 // Dense f32 copies of one shape, as many as streamBytes() needs.
 struct DenseSet : WorkingSet {
-    std::vector<std::unique_ptr<float[]>> mats;
+    std::vector<StreamedFloats> mats;
     std::vector<float> x, y;
     DenseSet(Shape s, int64_t maxM);
 };

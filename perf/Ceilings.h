@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 
 namespace kf::perf {
 
@@ -36,5 +38,25 @@ double fmaPeakFlops(int threads);  // computePeak(false, threads, 3)
 // before measuring, or the first pass measures page faults. 0 for an empty
 // buffer.
 double readBandwidth(const void *buf, std::size_t bytes, int threads, int passes = 1);
+
+// The buffer a plain-read roofline reads: `bytes` on the same kind of pages as
+// a layer's packed weights (kf::rt::allocateStreamed: huge pages for large
+// blocks), written with distinct words so every page is resident. The page
+// size alone moves this machine's plain read by ~20% (runtime/StreamMemory.h),
+// so a roofline on other pages than the kernel's is not its roofline.
+class ReadBuffer {
+public:
+    explicit ReadBuffer(std::size_t bytes);  // throws std::bad_alloc
+    const void *data() const { return words_.get(); }
+    std::size_t bytes() const { return bytes_; }
+    double bandwidth(int threads, int passes = 1) const { return readBandwidth(data(), bytes_, threads, passes); }
+
+private:
+    struct Free {
+        void operator()(uint64_t *p) const;
+    };
+    std::size_t bytes_;
+    std::unique_ptr<uint64_t[], Free> words_;
+};
 
 }  // namespace kf::perf

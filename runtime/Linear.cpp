@@ -15,6 +15,7 @@
 #include "runtime/Error.h"
 #include "runtime/LayerAccess.h"
 #include "runtime/Pack.h"
+#include "runtime/StreamMemory.h"
 
 using kf::rt::fail;
 
@@ -228,8 +229,10 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     // plain aligned_alloc the offset depended on whether glibc served the block
     // by mmap or from the heap, i.e. on what the process had freed before.
     // Fixed, the tuner's measurements hold for the user's process.
-    const size_t allocBytes = (layer->storageBytes + kStoragePageOffset + 4095) / 4096 * 4096;
-    if (auto *block = static_cast<uint8_t *>(std::aligned_alloc(4096, allocBytes)))
+    // Large layers also go on transparent huge pages (runtime/StreamMemory.h:
+    // +13-18% for the decode kernels here); the offset stays 64 in the first
+    // 4 KiB page of the 2 MiB one.
+    if (auto *block = static_cast<uint8_t *>(kf::rt::allocateStreamed(layer->storageBytes + kStoragePageOffset)))
         layer->storage = block + kStoragePageOffset;
     if (!layer->storage)
         return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: cannot allocate " + std::to_string(total) + " bytes");

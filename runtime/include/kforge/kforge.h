@@ -95,7 +95,9 @@ typedef struct kf_linear kf_linear;
 
 /* Create a layer of shape N x K (0 = the declared size). `variant` picks a
  * variant by name; NULL or "" picks the best one this CPU runs. The
- * environment variable KFORGE_VARIANT, when set, overrides a NULL variant. */
+ * environment variable KFORGE_VARIANT, when set, overrides a NULL variant.
+ * Storage of 2 MiB or more goes on transparent huge pages where the OS grants
+ * them (KFORGE_HUGE_PAGES=0: default pages; docs/c-api.md). */
 kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k,
                            const char *variant, kf_linear **out);
 void kf_linear_destroy(kf_linear *layer);
