@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <vector>
 #include <iterator>
 
 #include "codegen/CodegenError.h"
@@ -17,10 +18,13 @@ namespace {
 // "s" + 8 hex digits of a hash of the resolved schedule, or "" when it is the
 // target's default (Naming.h: schedules never share a symbol).
 std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSchedule &defaults) {
-    const int fields[] = {s.interleave, s.vector, s.nBlock, s.kChunk, s.unrollK, s.parallel ? 1 : 0, s.mTile, s.prefetch};
-    const int base[] = {defaults.interleave, defaults.vector,  defaults.nBlock, defaults.kChunk,
-                        defaults.unrollK,    defaults.parallel ? 1 : 0, defaults.mTile, defaults.prefetch};
-    if (std::equal(std::begin(fields), std::end(fields), std::begin(base))) return "";
+    // Fields added later hash only when they differ from their default, so
+    // the tags of schedules that do not use them stay what they were.
+    std::vector<int> fields = {s.interleave, s.vector, s.nBlock, s.kChunk, s.unrollK, s.parallel ? 1 : 0, s.mTile, s.prefetch};
+    const std::vector<int> base = {defaults.interleave, defaults.vector,  defaults.nBlock, defaults.kChunk,
+                                   defaults.unrollK,    defaults.parallel ? 1 : 0, defaults.mTile, defaults.prefetch};
+    if (s.chunkOuter) fields.push_back(1001);  // reorder k m
+    if (fields == base) return "";
     uint32_t h = 2166136261u;  // FNV-1a over the fields' bytes
     for (int f : fields)
         for (int b = 0; b < 4; ++b) h = (h ^ ((static_cast<uint32_t>(f) >> (8 * b)) & 0xffu)) * 16777619u;

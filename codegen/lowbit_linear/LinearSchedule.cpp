@@ -83,7 +83,18 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
                 prefetchSet = true;
                 break;
             case K::Reorder:
-                reject("the lowbit_linear lowering has a fixed loop order (n tiles, m, k); 'reorder' is not supported");
+                // The loop nest is n tiles, then m (rows of x) and k (chunks) in one of two orders.
+                if (d.vars == std::vector<std::string>{"m", "k"}) {
+                    s.chunkOuter = false;
+                } else if (d.vars == std::vector<std::string>{"k", "m"}) {
+                    if (params.input != dsl::ActKind::QInt8PerToken)
+                        reject("'reorder k m' (decode each chunk of weights once for all rows) is supported for int8 "
+                               "activations only");
+                    s.chunkOuter = true;
+                } else {
+                    reject("lowbit_linear orders its loops 'reorder m k' (the default: rows of x outside the k "
+                           "chunks) or 'reorder k m' (k chunks outside: weights decoded once for all rows)");
+                }
                 break;
             }
         }

@@ -20,6 +20,8 @@ struct LinearSchedule {
     int unrollK = 1;       // unroll k: k unrolled in the inner loop (1, or a multiple of the packed k-block)
     bool parallel = true;  // parallel n
     int mTile = 1;         // split m: rows of x per step (int8 prefill: weights decoded once per tile of rows)
+    bool chunkOuter = false;  // reorder k m: int8, chunk loop outside the rows of x; each chunk of the tile's
+                              // weights decoded once (to bytes in L1) for all M rows instead of once per row tile
     int prefetch = 64;     // prefetch weight <k>: k ahead the weights are prefetched (whole k-blocks); 0 = off
                            // (default 64 for f32/bf16 activations, 0 for int8: measured)
 };

@@ -186,12 +186,17 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         out(i, t, m) = p.bias ? result + bias(i, t) : result;
     } else {
         // Dynamic int8 per token (FORMATS.md): s_x = max|x| / 127, q = round(x / s_x).
+        // reorder k m computes rows of x in whole tiles (RoundUp): rows past
+        // M repeat row M-1 and their results are never stored.
+        auto xAt = [&](Expr k, Expr row) {
+            return s.chunkOuter ? x(k, clamp(row, x.dim(1).min(), x.dim(1).max())) : x(k, row);
+        };
         RDom rx(0, x.dim(0).extent(), "rx");
         amax(m) = 0.0f;
-        amax(m) = max(amax(m), abs(x(rx, m)));
+        amax(m) = max(amax(m), abs(xAt(rx, m)));
         Expr sx = amax(m) / 127.0f;
         Var k("k");
-        q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(x(k, m) / sx)), -127.0f, 127.0f), 0.0f));
+        q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(xAt(k, m) / sx)), -127.0f, 127.0f), 0.0f));
 
         // u8 codes x s8 activations, 4 k per dword lane: vpdpbusd / sdot shape.
         dot(i, c, t, m) = 0;
@@ -201,9 +206,22 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         // (in s8 for every b <= 8) and the offset comes back through sum(q).
         const bool signedCodes = target.arch == targets::Arch::Arm64;
         const int codeOffset = signedCodes ? 1 << (L.bits - 1) : 0;
-        Expr codeOperand = signedCodes
-                               ? cast<int32_t>(reinterpret<int8_t>(cast<uint8_t>(codeAt(ri.x, ri.y, blk) - cast<uint8_t>(codeOffset))))
-                               : cast<int32_t>(codeAt(ri.x, ri.y, blk));
+        auto operandAt = [&](Expr j, Expr quad, Expr b) -> Expr {
+            Expr code = codeAt(j, quad, b);
+            return signedCodes ? reinterpret<int8_t>(cast<uint8_t>(code - cast<uint8_t>(codeOffset))) : cast<uint8_t>(code);
+        };
+        // reorder k m: the operands of one chunk of the tile, decoded once into
+        // bytes (same [block][quad][row][j] order as the packed chunk) and read
+        // by the dot of every tile of rows.
+        Func wq("wq");
+        Var wj("wj"), wquad("wquad"), wb("wb");
+        Expr codeOperand;
+        if (s.chunkOuter) {
+            wq(wj, i, wquad, wb, t) = operandAt(wj, wquad, wb);
+            codeOperand = cast<int32_t>(wq(ri.x, i, ri.y, blk, t));
+        } else {
+            codeOperand = cast<int32_t>(operandAt(ri.x, ri.y, blk));
+        }
         Expr sum = codeOperand * cast<int32_t>(q(blk * L.kBlock + 4 * ri.y + ri.x, m));
         dot(i, c, t, m) += sum;
         RDom rk(0, L.kAlign, "rk");
@@ -229,7 +247,17 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         qsum.compute_root();
         // Schedule of the integer dot: rows vectorized by 16, the 4 k of a
         // lane reduced atomically (HALIDE-NOTES.md: what makes LLVM emit vpdpbusd).
-        dot.compute_at(perChannel ? iacc : acc, rc);
+        Func &chunkAcc = perChannel ? iacc : acc;
+        Var amo("amo"), ami("ami");
+        if (s.chunkOuter) {
+            // acc of every row of x lives at the tile (memory, not registers);
+            // per chunk: decode the chunk, then each tile of rows runs its dot.
+            chunkAcc.update().split(m, amo, ami, s.mTile, TailStrategy::RoundUp).reorder(i, ami, amo, rc);
+            dot.compute_at(chunkAcc, amo);
+            wq.compute_at(chunkAcc, rc).vectorize(wj).vectorize(i, 16).unroll(wquad);
+        } else {
+            dot.compute_at(chunkAcc, rc);
+        }
         dot.vectorize(i, 16);
         Var io("io"), ii("ii");
         // With a tile of rows (split m), m is innermost and unrolled: the
@@ -312,13 +340,17 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         }
         upd.split(i, io, ii, s.vector).vectorize(ii).unroll(io).unroll(h);
     } else {
+        // reorder k m: the accumulators of all rows sit at the tile.
+        const LoopLevel accAt = s.chunkOuter ? LoopLevel(out, t) : LoopLevel(out, rowLoop);
         if (perChannel) {
-            iacc.compute_at(out, rowLoop).vectorize(i, 16);
-            iacc.update().reorder(i, m, rc).vectorize(i, 16);
-            acc.compute_at(out, rowLoop).vectorize(i, 16);
+            iacc.compute_at(accAt).vectorize(i, 16);
+            if (!s.chunkOuter) iacc.update().reorder(i, m, rc);
+            iacc.update().vectorize(i, 16);
+            acc.compute_at(accAt).vectorize(i, 16);
         } else {
-            acc.compute_at(out, rowLoop).vectorize(i, 16);
-            acc.update().reorder(i, m, rc).vectorize(i, 16);
+            acc.compute_at(accAt).vectorize(i, 16);
+            if (!s.chunkOuter) acc.update().reorder(i, m, rc);
+            acc.update().vectorize(i, 16);
         }
     }
 

@@ -75,7 +75,8 @@ TEST(LinearSchedule, RejectsWhatItCannotHonour) {
     expectRejected("schedule k for x86-avx512 {\n  pack weight interleave=16\n  vectorize n 32\n}\n", "multiple of the vector width");
     expectRejected("schedule k for x86-avx512 {\n  unroll k 4\n}\n", "multiple of the packed k-block (32)");
     expectRejected("schedule k for x86-avx512 {\n  split n 96\n}\n", "multiple of pack interleave=64");
-    expectRejected("schedule k for x86-avx512 {\n  reorder n k m\n}\n", "'reorder' is not supported");
+    expectRejected("schedule k for x86-avx512 {\n  reorder n k m\n}\n", "'reorder m k' (the default");
+    expectRejected("schedule k for x86-avx512 {\n  reorder k m\n}\n", "int8 activations only");
     expectRejected("schedule k for x86-avx512 {\n  threads 2\n}\n", "chosen at run time");
 }
 
