@@ -16,7 +16,6 @@
 #include "dsl/Load.h"
 #include "dsl/families/lowbit_linear/RandomLayer.h"
 #include "dsl/families/lowbit_linear/Reference.h"
-#include "runtime/StreamMemory.h"
 
 namespace kfbench {
 
@@ -293,15 +292,13 @@ void denseGemm(const float *w, const float *x, float *y, int64_t M, Shape s, int
     parallelFor(threads, s.n, 64, [&](int64_t lo, int64_t hi) { denseRows(w, x, y, M, s, lo, hi); });
 }
 
-void FreeStreamed::operator()(float *p) const { std::free(p); }
-
 StreamedFloats streamedFloats(std::size_t count) {
-    auto *p = static_cast<float *>(kf::rt::allocateStreamed(std::max<std::size_t>(1, count) * sizeof(float)));
+    StreamedFloats p = kf::rt::allocateStreamedArray<float>(count);
     if (!p) {
         std::fprintf(stderr, "out of memory: %zu floats\n", count);
         std::exit(1);
     }
-    return StreamedFloats(p);
+    return p;
 }
 
 DenseSet::DenseSet(Shape s, int64_t maxM)

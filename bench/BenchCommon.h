@@ -23,6 +23,7 @@
 
 #include "dsl/Spec.h"
 #include "perf/Ceilings.h"
+#include "runtime/StreamMemory.h"
 
 namespace kfbench {
 
@@ -152,10 +153,7 @@ void denseGemm(const float *w, const float *x, float *y, int64_t M, Shape s, int
 
 // f32 arrays a baseline streams, on the layers' kind of pages
 // (kf::rt::allocateStreamed), so a speedup is not a page-size effect.
-struct FreeStreamed {
-    void operator()(float *p) const;
-};
-using StreamedFloats = std::unique_ptr<float[], FreeStreamed>;
+using StreamedFloats = kf::rt::StreamedArray<float>;
 StreamedFloats streamedFloats(std::size_t count);  // uninitialised; exits when out of memory
 
 // Dense f32 copies of one shape, as many as streamBytes() needs.

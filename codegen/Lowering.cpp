@@ -1,11 +1,9 @@
 #include "codegen/Lowering.h"
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
-#include <iterator>
 
 #include "codegen/CodegenError.h"
 #include "codegen/Naming.h"

@@ -6,14 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <thread>
 #include <vector>
 
 #include "perf/PeakLoops.h"
-#include "runtime/StreamMemory.h"
 
 namespace kf::perf {
 
@@ -135,11 +133,8 @@ double readBandwidth(const void *buf, std::size_t bytes, int threads, int passes
     return seconds > 0 ? double(words * sizeof(uint64_t)) * passes / seconds : 0.0;
 }
 
-void ReadBuffer::Free::operator()(uint64_t *p) const { std::free(p); }
-
 ReadBuffer::ReadBuffer(std::size_t bytes)
-    : bytes_(bytes / sizeof(uint64_t) * sizeof(uint64_t)),
-      words_(static_cast<uint64_t *>(rt::allocateStreamed(std::max<std::size_t>(bytes_, sizeof(uint64_t))))) {
+    : bytes_(bytes / sizeof(uint64_t) * sizeof(uint64_t)), words_(rt::allocateStreamedArray<uint64_t>(bytes_ / sizeof(uint64_t))) {
     if (!words_) throw std::bad_alloc();
     for (std::size_t i = 0; i < bytes_ / sizeof(uint64_t); ++i) words_[i] = i;
 }

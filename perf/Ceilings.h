@@ -15,7 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+
+#include "runtime/StreamMemory.h"
 
 namespace kf::perf {
 
@@ -52,11 +53,8 @@ public:
     double bandwidth(int threads, int passes = 1) const { return readBandwidth(data(), bytes_, threads, passes); }
 
 private:
-    struct Free {
-        void operator()(uint64_t *p) const;
-    };
     std::size_t bytes_;
-    std::unique_ptr<uint64_t[], Free> words_;
+    rt::StreamedArray<uint64_t> words_;
 };
 
 }  // namespace kf::perf

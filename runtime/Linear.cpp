@@ -229,9 +229,9 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     // plain aligned_alloc the offset depended on whether glibc served the block
     // by mmap or from the heap, i.e. on what the process had freed before.
     // Fixed, the tuner's measurements hold for the user's process.
-    // Large layers also go on transparent huge pages (runtime/StreamMemory.h:
-    // +13-18% for the decode kernels here); the offset stays 64 in the first
-    // 4 KiB page of the 2 MiB one.
+    // Large layers also go on transparent huge pages (runtime/StreamMemory.h
+    // has the measurements); the offset stays 64 in the first 4 KiB page of
+    // the 2 MiB one.
     if (auto *block = static_cast<uint8_t *>(kf::rt::allocateStreamed(layer->storageBytes + kStoragePageOffset)))
         layer->storage = block + kStoragePageOffset;
     if (!layer->storage)

@@ -18,7 +18,10 @@
 // backed whole as soon as one byte of it is touched.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdlib>
+#include <memory>
 
 namespace kf::rt {
 
@@ -32,5 +35,17 @@ bool hugePagesWanted();
 // and advised for huge pages when bytes >= kHugePageBytes and hugePagesWanted().
 // Release with std::free. nullptr when out of memory.
 void *allocateStreamed(std::size_t bytes);
+
+// Owner of an allocateStreamed block, and `count` (>= 1 allocated) elements
+// of T in one: uninitialised, empty when out of memory.
+struct FreeStreamed {
+    void operator()(void *p) const { std::free(p); }
+};
+template <class T>
+using StreamedArray = std::unique_ptr<T[], FreeStreamed>;
+template <class T>
+StreamedArray<T> allocateStreamedArray(std::size_t count) {
+    return StreamedArray<T>(static_cast<T *>(allocateStreamed(std::max<std::size_t>(1, count) * sizeof(T))));
+}
 
 }  // namespace kf::rt

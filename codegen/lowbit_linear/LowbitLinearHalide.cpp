@@ -158,6 +158,8 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     RDom rf(0, 2, 0, quadsPerBlock, 0, blocksPerChunk, "rf");  // f32 path: j / 2, quad, block
     RDom ri(0, 4, 0, quadsPerBlock, 0, blocksPerChunk, "ri");  // int8 path: j, quad, block
     const bool perChannel = p.group == 0;
+    // int8 path: the Func whose update sums the chunks (int32 for per-channel scales, else f32).
+    Func &chunkAcc = perChannel ? iacc : acc;
 
     if (!int8) {
         // f32 FMAs. part(i, h, ...) splits the k of a chunk by lane parity j % 2
@@ -247,7 +249,6 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         qsum.compute_root();
         // Schedule of the integer dot: rows vectorized by 16, the 4 k of a
         // lane reduced atomically (HALIDE-NOTES.md: what makes LLVM emit vpdpbusd).
-        Func &chunkAcc = perChannel ? iacc : acc;
         Var amo("amo"), ami("ami");
         if (s.chunkOuter) {
             // acc of every row of x lives at the tile (memory, not registers);
@@ -342,16 +343,10 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     } else {
         // reorder k m: the accumulators of all rows sit at the tile.
         const LoopLevel accAt = s.chunkOuter ? LoopLevel(out, t) : LoopLevel(out, rowLoop);
-        if (perChannel) {
-            iacc.compute_at(accAt).vectorize(i, 16);
-            if (!s.chunkOuter) iacc.update().reorder(i, m, rc);
-            iacc.update().vectorize(i, 16);
-            acc.compute_at(accAt).vectorize(i, 16);
-        } else {
-            acc.compute_at(accAt).vectorize(i, 16);
-            if (!s.chunkOuter) acc.update().reorder(i, m, rc);
-            acc.update().vectorize(i, 16);
-        }
+        chunkAcc.compute_at(accAt).vectorize(i, 16);
+        if (!s.chunkOuter) chunkAcc.update().reorder(i, m, rc);
+        chunkAcc.update().vectorize(i, 16);
+        if (perChannel) acc.compute_at(accAt).vectorize(i, 16);  // acc = iacc * scale
     }
 
     std::vector<Argument> args;
