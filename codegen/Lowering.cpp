@@ -22,6 +22,7 @@ std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSch
     const std::vector<int> base = {defaults.interleave, defaults.vector,  defaults.nBlock, defaults.kChunk,
                                    defaults.unrollK,    defaults.parallel ? 1 : 0, defaults.mTile, defaults.prefetch};
     if (s.chunkOuter) fields.push_back(1001);  // reorder k m
+    if (s.layout != lowbit::PackLayout::Planes) fields.push_back(2000 + static_cast<int>(s.layout));
     if (fields == base) return "";
     uint32_t h = 2166136261u;  // FNV-1a over the fields' bytes
     for (int f : fields)
@@ -29,6 +30,23 @@ std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSch
     char tag[16];
     std::snprintf(tag, sizeof tag, "s%08x", h);
     return tag;
+}
+
+bool samePlanes(const rt::LinearLayout &a, const rt::LinearLayout &b) {
+    if (a.numPlanes != b.numPlanes) return false;
+    for (int p = 0; p < a.numPlanes; ++p)
+        if (a.planes[p].width != b.planes[p].width || a.planes[p].shift != b.planes[p].shift) return false;
+    return true;
+}
+
+// "4+2+1 bits", "1+1+1 bits", "base 3".
+std::string planesText(const rt::LinearLayout &L) {
+    std::string t;
+    for (int p = 0; p < L.numPlanes; ++p) {
+        if (p) t += "+";
+        t += L.planes[p].width ? std::to_string(L.planes[p].width) : std::string("base 3");
+    }
+    return t + (L.numPlanes && L.planes[0].width ? " bits" : "");
 }
 
 LoweredVariant lowerLowbitLinear(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
@@ -100,6 +118,11 @@ std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::Ke
                                                " k) from the target's bucket-any schedule (" +
                                                std::to_string(a.interleave) + " x " + std::to_string(a.kAlign) +
                                                "); the buckets of a target share one packed layout");
+            if (!samePlanes(a, l))
+                throw CodegenError(s->loc, std::string("bucket=") + dsl::toString(b) + " splits the codes into planes (" +
+                                               planesText(l) + ") unlike the target's bucket-any schedule (" +
+                                               planesText(a) + "): the buckets of a target share one packed layout, so "
+                                               "give every bucket the same 'pack weight layout='");
         }
         variants.push_back(std::move(v));
     }

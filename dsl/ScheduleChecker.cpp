@@ -201,7 +201,7 @@ private:
                     else if (checkFactor(*kind, "interleave", a.value.intValue, a.value.loc, &sink_))
                         d.options.emplace_back(a.key, a.value.text);
                 } else if (a.value.kind != Value::Kind::Word) {
-                    sink_.error(a.value.loc, "pack layout must be a name, e.g. layout=nibble, got " + describe(a.value));
+                    sink_.error(a.value.loc, "pack layout must be a name, e.g. layout=nibbles, got " + describe(a.value));
                 } else {
                     d.options.emplace_back(a.key, a.value.text);
                 }

@@ -1,8 +1,10 @@
 // The lowbit_linear C ABI: create, pack, unpack, copy, run, queries.
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,7 +32,7 @@ struct kf_linear {
     kf::rt::LinearGeometry geom{};
     uint8_t *storage = nullptr;  // page-aligned + kStoragePageOffset; the pointers below point into it
     size_t storageBytes = 0;     // all of it: what kf_linear_copy_weights copies
-    uint8_t *planes[3] = {nullptr, nullptr, nullptr};
+    uint8_t *planes[kf::rt::kMaxPlanes] = {};
     void *scales = nullptr;
     uint8_t *zeroPoints = nullptr;
     float *codebook = nullptr;
@@ -206,20 +208,23 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
 
     // One allocation: planes, scales, zero points (what a call streams), then
     // codebook and bias.
-    size_t offsets[7], total = 0;
+    // Slots: the planes, then scales, zero points, codebook, bias.
+    constexpr int kScales = kf::rt::kMaxPlanes, kZeroPoints = kScales + 1, kCodebook = kScales + 2,
+                  kBias = kScales + 3;
+    size_t offsets[kBias + 1], total = 0;
     auto reserve = [&](int slot, size_t bytes) {
         offsets[slot] = total;
         total += roundUp64(bytes);
     };
-    for (int p = 0; p < 3; ++p) reserve(p, p < L.numPlanes ? g.planeBytes(L.planes[p]) : 0);
+    for (int p = 0; p < kf::rt::kMaxPlanes; ++p) reserve(p, p < L.numPlanes ? g.planeBytes(L.planes[p]) : 0);
     const size_t tableCells = static_cast<size_t>(g.rowsPadded() * g.numScaleCols);
-    reserve(3, tableCells * kf::rt::scaleElemBytes(L.scaleType));
-    reserve(4, layer->hasZeroPoints() ? tableCells : 0);
+    reserve(kScales, tableCells * kf::rt::scaleElemBytes(L.scaleType));
+    reserve(kZeroPoints, layer->hasZeroPoints() ? tableCells : 0);
     layer->streamedBytes = total;
-    reserve(5, layer->hasCodebook() ? sizeof(float) * layer->codebookEntries() *
-                                          (def->codebookPerChannel ? g.rowsPadded() : 1)
-                                    : 0);
-    reserve(6, def->hasBias ? sizeof(float) * g.rowsPadded() : 0);
+    reserve(kCodebook, layer->hasCodebook() ? sizeof(float) * layer->codebookEntries() *
+                                                  (def->codebookPerChannel ? g.rowsPadded() : 1)
+                                            : 0);
+    reserve(kBias, def->hasBias ? sizeof(float) * g.rowsPadded() : 0);
     layer->storageBytes = total ? total : 64;
     // Page-aligned plus a fixed offset, whatever the allocator's history: the
     // offset of the streamed weights within a 4 KiB page moves the decode
@@ -237,10 +242,10 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     if (!layer->storage)
         return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: cannot allocate " + std::to_string(total) + " bytes");
     for (int p = 0; p < L.numPlanes; ++p) layer->planes[p] = layer->storage + offsets[p];
-    layer->scales = layer->storage + offsets[3];
-    if (layer->hasZeroPoints()) layer->zeroPoints = layer->storage + offsets[4];
-    if (layer->hasCodebook()) layer->codebook = reinterpret_cast<float *>(layer->storage + offsets[5]);
-    if (def->hasBias) layer->bias = reinterpret_cast<float *>(layer->storage + offsets[6]);
+    layer->scales = layer->storage + offsets[kScales];
+    if (layer->hasZeroPoints()) layer->zeroPoints = layer->storage + offsets[kZeroPoints];
+    if (layer->hasCodebook()) layer->codebook = reinterpret_cast<float *>(layer->storage + offsets[kCodebook]);
+    if (def->hasBias) layer->bias = reinterpret_cast<float *>(layer->storage + offsets[kBias]);
     // The streamed size counts the planes' exact bytes, not the 64-byte rounding.
     layer->streamedBytes = tableCells * kf::rt::scaleElemBytes(L.scaleType) + (layer->hasZeroPoints() ? tableCells : 0);
     for (int p = 0; p < L.numPlanes; ++p) layer->streamedBytes += g.planeBytes(L.planes[p]);
@@ -339,9 +344,10 @@ kf_status kf_linear_run(kf_linear *layer, const void *x, int64_t m, float *y, in
     const kf::rt::LinearGeometry &g = layer->geom;
     const int64_t nPad = g.rowsPadded();
     const size_t xe = actElemBytes(*layer->def);
-    kf::rt::LinearArgs args{{layer->planes[0], layer->planes[1], layer->planes[2]},
+    kf::rt::LinearArgs args{{},
                             layer->scales, layer->zeroPoints, layer->codebook, layer->bias,
                             x, y, m, g.kPad, g.nTiles, g.numScaleCols, g.k, g.n};
+    std::copy(std::begin(layer->planes), std::end(layer->planes), std::begin(args.planes));
     try {
         if (g.kPad != g.k) {
             tlsX.assign(static_cast<size_t>(m * g.kPad) * xe, 0);

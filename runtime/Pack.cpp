@@ -35,7 +35,7 @@ Slot slotOf(const LinearLayout &L, const LinearGeometry &g, const PlaneLayout &p
 
 int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
 
-void packCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]) {
+void packCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[kMaxPlanes]) {
     for (int pi = 0; pi < L.numPlanes; ++pi) std::memset(planes[pi], 0, g.planeBytes(L.planes[pi]));
     for (int64_t row = 0; row < g.n; ++row) {
         const int64_t t = row / g.interleave, i = row % g.interleave;
@@ -55,7 +55,7 @@ void packCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8
     }
 }
 
-void unpackCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes) {
+void unpackCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[kMaxPlanes], uint8_t *codes) {
     for (int64_t row = 0; row < g.n; ++row) {
         const int64_t t = row / g.interleave, i = row % g.interleave;
         for (int64_t k = 0; k < g.k; ++k) {
@@ -105,7 +105,7 @@ bool fastPathApplies(const LinearLayout &L) {
             return false;
         }
     }
-    return L.numPlanes >= 1 && L.numPlanes <= 3;
+    return L.numPlanes >= 1 && L.numPlanes <= kMaxPlanes;
 }
 
 // One row of a W-bit plane: src = the row's kPad codes (blocks of 32), dst =
@@ -213,7 +213,7 @@ int64_t firstAbove(const uint8_t *v, int64_t count, unsigned top) {
 
 // Every row of every tile (padding rows as zero codes), every block of the
 // row (K padding as zero codes): each plane byte is written exactly once.
-void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]) {
+void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[kMaxPlanes]) {
     if (!fastPathApplies(L)) return packCodesBySlot(L, g, codes, planes);
     const int64_t blocks = g.kPad / L.kBlock;
     const size_t chunkBytes = 4 * static_cast<size_t>(g.interleave);
@@ -240,7 +240,7 @@ void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *co
     }
 }
 
-void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes) {
+void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *const planes[kMaxPlanes], uint8_t *codes) {
     if (!fastPathApplies(L)) return unpackCodesBySlot(L, g, planes, codes);
     const int64_t blocks = g.kPad / L.kBlock;
     const size_t chunkBytes = 4 * static_cast<size_t>(g.interleave);

@@ -29,8 +29,8 @@ size_t scaleElemBytes(kf_scale_type t);
 // codes: [n][k] one code per byte, each < 2^bits (base 3: <= 2; checked by
 // the caller, e.g. with firstAbove). Works a row and a whole block at a time in
 // layout order; layouts it does not know go one code at a time.
-void packCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[3]);
-void unpackCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *const planes[3], uint8_t *codes);
+void packCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *codes, uint8_t *const planes[kMaxPlanes]);
+void unpackCodes(const LinearLayout &layout, const LinearGeometry &g, const uint8_t *const planes[kMaxPlanes], uint8_t *codes);
 
 // Index of the first byte of v[0, count) above `top`, or count if none: a
 // vectorizable max per 4 KiB chunk, a scan only of a chunk that fails.

@@ -58,10 +58,11 @@ int runLinear(HalideArgvFn fn, const rt::LinearLayout &L, const LinearInputs &in
     const int32_t cols = static_cast<int32_t>(a.numScaleCols);
     const int32_t m = static_cast<int32_t>(a.m);
 
-    // Up to 3 planes + scales, zero points, codebook, bias, x, out.
-    halide_dimension_t dims[9][5];
-    halide_buffer_t bufs[9];
-    void *argv[9];
+    // Up to kMaxPlanes planes + scales, zero points, codebook, bias, x, out.
+    constexpr int kMaxArgs = kf::rt::kMaxPlanes + 6;
+    halide_dimension_t dims[kMaxArgs][5];
+    halide_buffer_t bufs[kMaxArgs];
+    void *argv[kMaxArgs];
     int n = 0;
     auto add = [&](const void *host, halide_type_t type, std::initializer_list<halide_dimension_t> d) {
         int r = 0;

@@ -98,7 +98,7 @@ std::string layoutInit(const rt::LinearLayout &L) {
     std::ostringstream s;
     s << "{" << L.bits << ", " << L.interleave << ", " << L.kBlock << ", " << L.kAlign << ", " << L.group << ", "
       << scaleEnum(L.scaleType) << ", " << L.numPlanes << ", {";
-    for (int p = 0; p < 3; ++p) s << (p ? ", " : "") << "{" << L.planes[p].width << ", " << L.planes[p].shift << "}";
+    for (int p = 0; p < L.numPlanes; ++p) s << (p ? ", " : "") << "{" << L.planes[p].width << ", " << L.planes[p].shift << "}";
     s << "}, " << L.codeView << "}";
     return s.str();
 }

@@ -1,12 +1,27 @@
 #include "codegen/lowbit_linear/LinearSchedule.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "codegen/CodegenError.h"
 
 namespace kf::codegen::lowbit {
 
 namespace {
 bool isPow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+constexpr PackLayout kLayouts[] = {PackLayout::Planes, PackLayout::Bitplanes, PackLayout::Nibbles, PackLayout::Bytes};
 }  // namespace
+
+const char *toString(PackLayout layout) {
+    switch (layout) {
+    case PackLayout::Planes: return "planes";
+    case PackLayout::Bitplanes: return "bitplanes";
+    case PackLayout::Nibbles: return "nibbles";
+    case PackLayout::Bytes: return "bytes";
+    }
+    return "planes";
+}
 
 LinearSchedule defaultSchedule(const targets::TargetInfo &target) {
     LinearSchedule s;
@@ -23,6 +38,7 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
                                const targets::TargetInfo &target) {
     LinearSchedule s = defaultSchedule(target);
     bool nBlockSet = false, kChunkSet = false, prefetchSet = false;
+    const bool base3 = params.weight.kind == dsl::WeightKind::Ternary && params.weight.ternaryBase3;
     if (schedule) {
         for (const dsl::Directive &d : schedule->directives) {
             using K = dsl::Directive::Kind;
@@ -36,9 +52,22 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
                         if (s.interleave % 16 != 0)
                             reject("pack interleave must be a multiple of 16 rows (one packed row group), got " + value);
                     } else if (key == "layout") {
-                        if (value != "planes")
-                            reject("lowbit_linear has one packed layout, 'planes' (bit planes of 16-row x 4-byte "
-                                   "blocks); got layout=" + value);
+                        const PackLayout *l = std::find_if(std::begin(kLayouts), std::end(kLayouts),
+                                                           [&](PackLayout c) { return value == toString(c); });
+                        if (l == std::end(kLayouts)) {
+                            std::string why = "unknown packed layout '";
+                            why += value;
+                            why += "'; lowbit_linear packs its codes as planes (the default: exactly b bits per code), "
+                                   "bitplanes (b planes of 1 bit), nibbles (4 bits per code, b <= 4) or bytes";
+                            reject(why);
+                        }
+                        s.layout = *l;
+                        if (base3 && s.layout != PackLayout::Planes)
+                            reject("ternary packing=base3 has its own layout (five codes per byte); layout=" + value +
+                                   " needs the 2-bit ternary packing");
+                        if (s.layout == PackLayout::Nibbles && params.weight.bits > 4)
+                            reject("layout=nibbles holds codes of at most 4 bits; " + dsl::formatName(params.weight) +
+                                   " has " + std::to_string(params.weight.bits) + " (use planes, bitplanes or bytes)");
                     } else {
                         reject("pack option '" + key + "' is not supported by the lowbit_linear lowering");
                     }
@@ -114,7 +143,6 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
     if (s.nBlock % s.interleave != 0)
         throw CodegenError(loc, "split n " + std::to_string(s.nBlock) + " must be a multiple of pack interleave=" +
                                     std::to_string(s.interleave));
-    const bool base3 = params.weight.kind == dsl::WeightKind::Ternary && params.weight.ternaryBase3;
     const int kBlock = base3 ? 20 : 32;
     if (params.group != 0) {
         if (kChunkSet && s.kChunk != params.group)

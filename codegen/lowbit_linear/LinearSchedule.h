@@ -12,8 +12,20 @@
 
 namespace kf::codegen::lowbit {
 
+// pack weight layout=: how a code's bits are split into planes
+// (kforge/detail/Linear.h, PlaneLayout, has the byte order of each).
+enum class PackLayout {
+    Planes,     // planes of 8, 4, 2, 1 bits, exactly b bits per code (the default)
+    Bitplanes,  // b planes of 1 bit
+    Nibbles,    // one 4-bit plane (b <= 4): more bytes, fewer unpacking ops
+    Bytes,      // one 8-bit plane: codes as bytes, no unpacking
+};
+
+const char *toString(PackLayout layout);
+
 struct LinearSchedule {
     int interleave = 16;   // pack weight interleave=: output rows per packed tile (multiple of 16)
+    PackLayout layout = PackLayout::Planes;  // pack weight layout=
     int vector = 16;       // vectorize n: f32 lanes per vector
     int nBlock = 256;      // split n: output rows per parallel task
     int kChunk = 256;      // split k: k per partial sum (per-channel scales); = group otherwise

@@ -66,12 +66,19 @@ rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &p, const LinearSchedul
         L.planes[0] = {0, 0};
     } else {
         L.kBlock = 32;
-        int shift = 0;
-        for (int width : {8, 4, 2, 1})
-            if (L.bits - shift >= width) {
-                L.planes[L.numPlanes++] = {width, shift};
-                shift += width;
+        switch (s.layout) {
+        case PackLayout::Planes:
+            for (int width : {8, 4, 2, 1}) {
+                const int shift = L.numPlanes ? L.planes[L.numPlanes - 1].shift + L.planes[L.numPlanes - 1].width : 0;
+                if (L.bits - shift >= width) L.planes[L.numPlanes++] = {width, shift};
             }
+            break;
+        case PackLayout::Bitplanes:
+            for (int b = 0; b < L.bits; ++b) L.planes[L.numPlanes++] = {1, b};
+            break;
+        case PackLayout::Nibbles: L.planes[L.numPlanes++] = {4, 0}; break;
+        case PackLayout::Bytes: L.planes[L.numPlanes++] = {8, 0}; break;
+        }
     }
     L.kAlign = p.group ? p.group : s.kChunk;
     return L;

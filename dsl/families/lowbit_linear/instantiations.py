@@ -2,9 +2,10 @@
 """The lowbit_linear instantiation list: what the tests (and benches) cover.
 
 Every weight format of FORMATS.md x every scale granularity x every activation
-kind, with the scale type (f32, f16, bf16), the bias and the x86 schedule's
+kind, with the scale type (f32, f16, bf16), the bias, the x86 schedule's
 tile (16, 32 or 64 rows; the default tiles are also covered by the hand-written
-test/kernels/lowbit_int4.kf) rotating across the list. Combinations the family does not allow are left out (they have their
+test/kernels/lowbit_int4.kf) and the packed layout (planes, bitplanes, nibbles,
+bytes) rotating across the list. Combinations the family does not allow are left out (they have their
 own error tests): ternary base-3 packing needs per-channel scales; codebooks
 cannot take int8 activations.
 
@@ -21,6 +22,8 @@ FORMATS = [
 GRANULARITIES = ["32", "64", "128", "256", "channel"]
 SCALE_TYPES = ["f32", "f16", "bf16"]
 ACTS = {"f32": "f32", "bf16": "bf16", "int8": "int8"}
+# Packed layouts, rotated (base-3 ternary has its own; nibbles hold <= 4 bits).
+LAYOUTS = ["planes", "bitplanes", "nibbles", "bytes"]
 # Tiles per x86 target, rotated: (target, f32 lanes, interleaves).
 X86_TILES = [("x86-avx2", 8, [16, 32]), ("x86-avx512", 16, [16, 32, 64]), ("x86-avx512vnni", 16, [64, 16, 32])]
 
@@ -43,6 +46,12 @@ def kernels(act):
                 extra.append("codebook=channel")
             if base.startswith("uint"):
                 extra.append("zero_point")
+            layout = LAYOUTS[(index // 3) % len(LAYOUTS)]
+            bits = {"binary": 1, "ternary": 2, "seq2": 2}.get(base) or int(base.lstrip("uintcodebook"))
+            if variant == "base3":
+                layout = "planes"
+            elif layout == "nibbles" and bits > 4:
+                layout = "bytes"
             name = f"{fmt.replace('-', '_')}_g{group}_{act}"
             lines = [
                 f"kernel {name} : lowbit_linear {{",
@@ -55,7 +64,7 @@ def kernels(act):
             lines.append("}")
             for target, lanes, tiles in X86_TILES:
                 tile = tiles[index % len(tiles)]
-                lines += ["", f"schedule {name} for {target} {{", f"  pack weight interleave={tile}",
+                lines += ["", f"schedule {name} for {target} {{", f"  pack weight interleave={tile} layout={layout}",
                           f"  vectorize n {lanes}", f"  split n {2 * tile}", "  parallel n", "}"]
             yield "\n".join(lines)
 

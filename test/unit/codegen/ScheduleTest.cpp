@@ -78,6 +78,54 @@ TEST(LinearSchedule, RejectsWhatItCannotHonour) {
     expectRejected("schedule k for x86-avx512 {\n  reorder n k m\n}\n", "'reorder m k' (the default");
     expectRejected("schedule k for x86-avx512 {\n  reorder k m\n}\n", "int8 activations only");
     expectRejected("schedule k for x86-avx512 {\n  threads 2\n}\n", "chosen at run time");
+    expectRejected("schedule k for x86-avx512 {\n  pack weight layout=nibble\n}\n", "unknown packed layout 'nibble'");
+}
+
+// Which planes each `pack weight layout=` gives a b-bit code (the runtime
+// packs whatever planes the variant's layout lists).
+std::string planesOf(const std::string &weight, const std::string &layout, const std::string &extra = "") {
+    auto m = load("kernel k : lowbit_linear {\n  weight " + weight + " shape=[N, K] scale=f32 group=channel" + extra +
+                  "\n  input int8\n  output f32\n}\n" +
+                  (layout.empty() ? "" : "schedule k for x86-avx512vnni {\n  pack weight layout=" + layout + "\n}\n"));
+    const LoweredVariant v = lowerKernel(m, m.kernels[0], *targets::find("x86-avx512vnni")).at(0);
+    std::string text;
+    for (int p = 0; p < v.layout.numPlanes; ++p)
+        text += std::string(p ? " " : "") + std::to_string(v.layout.planes[p].width) + "@" +
+                std::to_string(v.layout.planes[p].shift);
+    return text;
+}
+
+TEST(LinearSchedule, PackedLayouts) {
+    EXPECT_EQ(planesOf("int3", ""), "2@0 1@2");
+    EXPECT_EQ(planesOf("int3", "planes"), "2@0 1@2");
+    EXPECT_EQ(planesOf("uint7", "", " zero_point"), "4@0 2@4 1@6");
+    EXPECT_EQ(planesOf("int4", "bitplanes"), "1@0 1@1 1@2 1@3");
+    EXPECT_EQ(planesOf("uint8", "bitplanes", " zero_point"), "1@0 1@1 1@2 1@3 1@4 1@5 1@6 1@7");
+    EXPECT_EQ(planesOf("int3", "nibbles"), "4@0");
+    EXPECT_EQ(planesOf("ternary", "bytes"), "8@0");
+    EXPECT_EQ(planesOf("ternary", "", " packing=base3"), "0@0");
+    // Non-default layouts get their own symbols (emit compiles one object per symbol).
+    auto m = load(std::string(kKernel) + "schedule k for x86-avx512 {\n  pack weight layout=bytes\n}\n");
+    const LoweredVariant bytes = lowerKernel(m, m.kernels[0], *targets::find("x86-avx512")).at(0);
+    const LoweredVariant planes = lowerKernel(load(kKernel), load(kKernel).kernels[0], *targets::find("x86-avx512")).at(0);
+    EXPECT_NE(bytes.symbol, planes.symbol);
+    EXPECT_TRUE(isValidKernelSymbol(bytes.symbol)) << bytes.symbol;
+
+    auto rejected = [](const std::string &weight, const std::string &extra, const std::string &layout,
+                       const std::string &fragment) {
+        auto k = load("kernel k : lowbit_linear {\n  weight " + weight + " shape=[N, K] scale=f32 group=channel" +
+                      extra + "\n  input f32\n  output f32\n}\n"
+                      "schedule k for x86-avx512 {\n  pack weight layout=" + layout + "\n}\n");
+        try {
+            lowerKernel(k, k.kernels[0], *targets::find("x86-avx512"));
+            ADD_FAILURE() << weight << " accepted layout=" << layout;
+        } catch (const CodegenError &e) {
+            EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).rfind("t.kf:", 0), 0u) << e.what();
+        }
+    };
+    rejected("uint5", " zero_point", "nibbles", "at most 4 bits; uint5 has 5");
+    rejected("ternary", " packing=base3", "bytes", "has its own layout");
 }
 
 TEST(Lowering, SymbolsFollowTheGrammarAndFamiliesWithoutLoweringFail) {
@@ -151,6 +199,17 @@ TEST(Buckets, RejectsLayoutMismatchAndTilesLargerThanTheBucket) {
         ADD_FAILURE() << "layout mismatch accepted";
     } catch (const CodegenError &e) {
         EXPECT_NE(std::string(e.what()).find("the buckets of a target share one packed layout"), std::string::npos)
+            << e.what();
+    }
+    auto planes = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=prefill {\n"
+                                                  "  pack weight layout=bytes\n}\n");
+    try {
+        lowerKernel(planes, planes.kernels[0], *targets::find("x86-avx512vnni"));
+        ADD_FAILURE() << "layout=bytes for prefill only accepted";
+    } catch (const CodegenError &e) {
+        EXPECT_NE(std::string(e.what()).find("splits the codes into planes (8 bits) unlike the target's bucket-any "
+                                             "schedule (4 bits)"),
+                  std::string::npos)
             << e.what();
     }
     auto decodeTile = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=decode {\n  split m 4\n}\n");

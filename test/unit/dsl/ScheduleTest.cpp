@@ -22,7 +22,7 @@ LoadResult schedule(const std::string &kernel, const std::string &header, const 
 
 TEST(Schedule, DesignExample) {
     auto r = schedule(kLinear, "schedule lin for x86-avx512",
-                      "  pack weight   interleave=16 layout=nibble\n"
+                      "  pack weight   interleave=16 layout=nibbles\n"
                       "  split n 64 ; split k 256\n"
                       "  vectorize n 16\n  unroll k 4\n  parallel n\n  reorder k n m\n  threads 8\n"
                       "  tune {\n"
@@ -39,7 +39,7 @@ TEST(Schedule, DesignExample) {
     EXPECT_EQ(s.directives[0].kind, Directive::Kind::Pack);
     EXPECT_EQ(s.directives[0].vars, std::vector<std::string>{"weight"});
     using Opt = std::vector<std::pair<std::string, std::string>>;
-    EXPECT_EQ(s.directives[0].options, (Opt{{"interleave", "16"}, {"layout", "nibble"}}));
+    EXPECT_EQ(s.directives[0].options, (Opt{{"interleave", "16"}, {"layout", "nibbles"}}));
     EXPECT_EQ(s.directives[1].kind, Directive::Kind::Split);
     EXPECT_EQ(s.directives[1].vars, std::vector<std::string>{"n"});
     EXPECT_EQ(s.directives[1].factor, 64);

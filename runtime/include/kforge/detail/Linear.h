@@ -13,10 +13,20 @@
 
 namespace kf::rt {
 
-// One plane of the codes. A b-bit code is split into planes of 8, 4, 2 or 1
-// bits, widest first holding the low bits (3 = 2+1, 5 = 4+1, 6 = 4+2,
-// 7 = 4+2+1), so every code streams at exactly b bits. Ternary codes may
-// instead use one base-3 plane: five codes per byte, c_s = (byte / 3^s) % 3.
+// One plane of the codes: `width` bits of each code, from bit `shift` up.
+// Which planes a variant has is its schedule's `pack weight layout=`
+// (codegen/lowbit_linear/LowbitLinearHalide.cpp, layoutFor):
+//   planes    (default) widest first holding the low bits, 8, 4, 2 or 1 bits
+//             (3 = 2+1, 5 = 4+1, 6 = 4+2, 7 = 4+2+1): every code streams at
+//             exactly b bits;
+//   bitplanes b planes of 1 bit (bit-serial / lookup-table kernels);
+//   nibbles   one 4-bit plane (b <= 4): codes padded to 4 bits;
+//   bytes     one 8-bit plane: codes padded to 8 bits, no unpacking.
+// A plane may be wider than the bits it holds (shift + width > bits): its top
+// bits are zero. Ternary codes may instead use one base-3 plane: five codes
+// per byte, c_s = (byte / 3^s) % 3.
+constexpr int kMaxPlanes = 8;
+
 struct PlaneLayout {
     int width;  // bits per code in this plane: 8, 4, 2, 1; 0 = base 3
     int shift;  // position of the plane's bits in the code
@@ -44,14 +54,14 @@ struct LinearLayout {
     int group;          // K per scale; 0 = per output channel
     kf_scale_type scaleType;
     int numPlanes;
-    PlaneLayout planes[3];
+    PlaneLayout planes[kMaxPlanes];
     int codeView;       // how the kernel reads planes: 0 = uint32 per row (f32), 1 = bytes (int8 dot)
 };
 
 // Arguments of one call, in the padded shapes the kernel sees. Absent inputs
 // are null.
 struct LinearArgs {
-    const uint8_t *planes[3];
+    const uint8_t *planes[kMaxPlanes];
     const void *scales;           // [nTiles][numScaleCols][interleave]
     const uint8_t *zeroPoints;    // same shape, uint8
     const float *codebook;        // [2^bits] or [nTiles][2^bits][interleave]
