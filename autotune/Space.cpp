@@ -41,6 +41,35 @@ dsl::TuneAxis makeAxis(Kind kind, std::vector<std::string> vars, std::vector<int
     return a;
 }
 
+// A word axis (TuneAxis::words): values are the indices of the words.
+dsl::TuneAxis makeWordAxis(Kind kind, std::vector<std::string> vars, std::vector<std::string> words,
+                           std::string option = "") {
+    std::vector<int64_t> indices;
+    for (std::size_t i = 0; i < words.size(); ++i) indices.push_back(static_cast<int64_t>(i));
+    dsl::TuneAxis a = makeAxis(kind, std::move(vars), std::move(indices), std::move(option));
+    a.words = std::move(words);
+    return a;
+}
+
+std::vector<std::string> splitWords(const std::string &text) {
+    std::vector<std::string> out;
+    std::string word;
+    for (char c : text + " ") {
+        if (c != ' ') {
+            word += c;
+        } else if (!word.empty()) {
+            out.push_back(word);
+            word.clear();
+        }
+    }
+    return out;
+}
+
+// What value `value` of `axis` writes into a schedule: the word, or the number.
+std::string valueText(const dsl::TuneAxis &axis, int64_t value) {
+    return axis.words.empty() ? std::to_string(value) : axis.words.at(static_cast<std::size_t>(value));
+}
+
 float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
 
 // ---------------------------------------------------------------------------
@@ -54,7 +83,11 @@ float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(stati
 // least 32 so that narrow targets try two row groups), rows per parallel
 // task, unrolling of the k-block loop, the software prefetch distance, and
 // per-channel scales' k-chunk; for int8 activations in buckets with several
-// rows, rows of x per decoded weight vector (split m).
+// rows, rows of x per decoded weight vector (split m) and the loop order
+// (reorder k m: each chunk decoded once for all rows) instead of prefetch.
+// The packed layout (pack weight layout) is not in the default space: every
+// decode measurement so far has the default planes ahead, since the others
+// stream more bytes (bench/README.md, "Packed layouts"); a tune block can add it.
 std::vector<dsl::TuneAxis> lowbitLinearSpace(const dsl::KernelSpec &kernel, const targets::TargetInfo &target,
                                              dsl::Bucket bucket) {
     const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
@@ -66,6 +99,10 @@ std::vector<dsl::TuneAxis> lowbitLinearSpace(const dsl::KernelSpec &kernel, cons
     for (int64_t i : {16, 32, 64})
         if (i <= std::max<int64_t>(32, 4 * lanes)) interleaves.push_back(i);
 
+    // int8 with several rows of x is compute-bound: the software prefetch
+    // stays at the lowering's default (0; every tuned prefill schedule in
+    // bench/kernels/lowbit_bench.kf chose 0), and the loop order is tuned.
+    const bool rowsTuned = p.input == dsl::ActKind::QInt8PerToken && codegen::lowbit::minRows(bucket) > 1;
     std::vector<dsl::TuneAxis> axes;
     axes.push_back(makeAxis(Kind::Pack, {"weight"}, interleaves, "interleave"));
     axes.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
@@ -74,13 +111,16 @@ std::vector<dsl::TuneAxis> lowbitLinearSpace(const dsl::KernelSpec &kernel, cons
         // space by three, so unroll and prefetch take fewer values here.
         axes.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
         axes.push_back(makeAxis(Kind::Unroll, {"k"}, {1, 2 * kBlock}));
-        axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 64, 128}));
+        if (!rowsTuned) axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 64, 128}));
     } else {
         axes.push_back(makeAxis(Kind::Unroll, {"k"}, {1, 2 * kBlock, 4 * kBlock}));
-        axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 32, 64, 128}));
+        if (!rowsTuned) axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 32, 64, 128}));
     }
-    if (p.input == dsl::ActKind::QInt8PerToken && codegen::lowbit::minRows(bucket) > 1)
+    if (rowsTuned) {
         axes.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4}));
+        // Decode each chunk once for all rows, or once per tile of rows.
+        axes.push_back(makeWordAxis(Kind::Reorder, {}, {"m k", "k m"}));
+    }
     return axes;
 }
 
@@ -102,6 +142,7 @@ std::vector<float> lowbitLinearFeatures(const Task &task, const dsl::Schedule &s
         base3 ? 1.6f : static_cast<float>(p.weight.bits),  // bits per weight as stored
         static_cast<float>(p.weight.kind), static_cast<float>(p.input), log2Feature(p.group),
         log2Feature(task.target->vectorBits),
+        static_cast<float>(s.layout), s.chunkOuter ? 1.0f : 0.0f,  // later additions at the end
     };
 }
 
@@ -138,7 +179,8 @@ std::string axisName(const dsl::TuneAxis &axis) {
 // variable (pack, prefetch and threads exist once per schedule).
 bool sameTarget(const dsl::Directive &d, const dsl::Directive &axis) {
     if (d.kind != axis.kind) return false;
-    if (d.kind == Kind::Pack || d.kind == Kind::Prefetch || d.kind == Kind::Threads) return true;
+    if (d.kind == Kind::Pack || d.kind == Kind::Prefetch || d.kind == Kind::Threads || d.kind == Kind::Reorder)
+        return true;
     return d.vars == axis.vars;
 }
 
@@ -153,6 +195,10 @@ void applyAxis(std::vector<dsl::Directive> &directives, const dsl::TuneAxis &axi
         directives.push_back(std::move(d));
         it = std::prev(directives.end());
     }
+    if (axis.directive.kind == Kind::Reorder) {
+        it->vars = splitWords(valueText(axis, value));
+        return;
+    }
     if (axis.directive.kind != Kind::Pack) {
         it->factor = value;
         return;
@@ -160,9 +206,9 @@ void applyAxis(std::vector<dsl::Directive> &directives, const dsl::TuneAxis &axi
     auto opt = std::find_if(it->options.begin(), it->options.end(),
                             [&](const auto &kv) { return kv.first == axis.option; });
     if (opt == it->options.end())
-        it->options.emplace_back(axis.option, std::to_string(value));
+        it->options.emplace_back(axis.option, valueText(axis, value));
     else
-        opt->second = std::to_string(value);
+        opt->second = valueText(axis, value);
 }
 
 // Canonical order: by primitive, then by the family's loop-variable order;
@@ -229,7 +275,7 @@ int weightBits(const dsl::KernelSpec &kernel) {
 
 // ---------------------------------------------------------------------------
 
-Space Space::forTask(const Task &task, const std::map<std::string, int64_t> &pinned) {
+Space Space::forTask(const Task &task, const std::map<std::string, std::string> &pinned) {
     if (!task.module || !task.kernel || !task.target)
         throw std::invalid_argument("Space::forTask: the task needs a module, a kernel and a target");
     const dsl::KernelSpec &kernel = *task.kernel;
@@ -260,10 +306,24 @@ Space Space::forTask(const Task &task, const std::map<std::string, int64_t> &pin
     for (dsl::TuneAxis &axis : space.axes_) {
         auto pin = pinned.find(axisName(axis));
         if (pin == pinned.end()) continue;
-        if (!dsl::checkFactor(axis.directive.kind, axis.option, pin->second, axis.loc, nullptr))
-            throw std::invalid_argument("Space::forTask: pinned value " + std::to_string(pin->second) +
-                                        " is not a legal '" + axisName(axis) + "'");
-        axis.values = {pin->second};
+        const std::string bad = "Space::forTask: pinned value '" + pin->second + "' is not a legal '" + axisName(axis) + "'";
+        if (!axis.words.empty()) {
+            // Any word: the lowering's check below prunes what it does not take.
+            if (splitWords(pin->second).empty()) throw std::invalid_argument(bad);
+            axis.words = {pin->second};
+            axis.values = {0};
+            continue;
+        }
+        int64_t value = 0;
+        std::size_t used = 0;
+        try {
+            value = std::stoll(pin->second, &used);
+        } catch (const std::exception &) {
+            throw std::invalid_argument(bad);
+        }
+        if (used != pin->second.size() || !dsl::checkFactor(axis.directive.kind, axis.option, value, axis.loc, nullptr))
+            throw std::invalid_argument(bad);
+        axis.values = {value};
     }
     std::size_t total = 1;
     for (const dsl::TuneAxis &axis : space.axes_) {
@@ -305,6 +365,10 @@ Space Space::forTask(const Task &task, const std::map<std::string, int64_t> &pin
     return space;
 }
 
+std::string Space::valueText(std::size_t axis, std::size_t point) const {
+    return autotune::valueText(axes_.at(axis), values_.at(axis).at(static_cast<std::size_t>(points_.at(point).at(axis))));
+}
+
 std::size_t Space::indexOf(const std::vector<int> &point) const {
     auto it = index_.find(point);
     return it == index_.end() ? size() : it->second;
@@ -335,7 +399,10 @@ std::vector<float> Space::features(std::size_t i) const {
         throw std::out_of_range("Space::features: point " + std::to_string(i) + " of " + std::to_string(size()));
     std::vector<float> f;
     f.reserve(axes_.size() + 4);
-    for (std::size_t a = 0; a < axes_.size(); ++a) f.push_back(log2Feature(values_[a][points_[i][a]]));
+    for (std::size_t a = 0; a < axes_.size(); ++a) {
+        const int64_t v = values_[a][points_[i][a]];
+        f.push_back(axes_[a].words.empty() ? log2Feature(v) : static_cast<float>(v));  // a word: its index
+    }
     f.push_back(log2Feature(std::max<int64_t>(1, task_.m)));
     f.push_back(log2Feature(std::max<int64_t>(1, task_.n)));
     f.push_back(log2Feature(std::max<int64_t>(1, task_.k)));

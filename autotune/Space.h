@@ -22,6 +22,7 @@ public:
     // Throws CodegenError when the task's family has no lowering for the
     // target, or when no point of the space survives pruning (the message
     // says why the first point was rejected). `pinned`: axis name -> value
+    // as a schedule writes it ("64", "nibbles"),
     // every point must take (e.g. the packed layout the decode bucket chose;
     // buckets of a target share it); an axis not in the space is ignored.
     //
@@ -29,7 +30,7 @@ public:
     // the tune block; a bucket without a schedule takes the target's
     // bucket-any schedule. With no tune block, the family's default space for
     // the target and bucket (Space.cpp, one entry per family).
-    static Space forTask(const Task &task, const std::map<std::string, int64_t> &pinned = {});
+    static Space forTask(const Task &task, const std::map<std::string, std::string> &pinned = {});
 
     std::size_t size() const { return points_.size(); }
     bool fromTuneBlock() const { return fromTuneBlock_; }  // false: family default space
@@ -37,10 +38,13 @@ public:
     // Axis names as written in a tune block: "split n", "unroll k",
     // "prefetch weight", "pack weight interleave", ...
     const std::vector<std::string> &axisNames() const { return names_; }
+    // Per axis, its values (a word axis: indices into its words, see valueText).
     const std::vector<std::vector<int64_t>> &axisValues() const { return values_; }
 
     // Point i: one value index per axis.
     const std::vector<int> &point(std::size_t i) const { return points_[i]; }
+    // The value of `axis` at point i as a schedule writes it: "64", "nibbles", "k m".
+    std::string valueText(std::size_t axis, std::size_t i) const;
     // Index of a point (value index per axis), or size() when it was pruned.
     std::size_t indexOf(const std::vector<int> &point) const;
 
@@ -53,8 +57,8 @@ public:
     // to schedule(i), and is what the database stores and hashes.
     std::string scheduleText(std::size_t i) const;
     // Numeric features of point i for the cost model: log2 of each axis value
-    // (-1 for a value of 0, e.g. prefetch off), then the task's log2 M, N, K
-    // and weight bits.
+    // (-1 for a value of 0, e.g. prefetch off; a word axis: the word's index),
+    // then the task's log2 M, N, K and weight bits.
     std::vector<float> features(std::size_t i) const;
     // Features of point i that mean the same in every task of the family
     // (transferFeatures below): what lets the cost model learn from other

@@ -33,7 +33,7 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 // Axes that decide the packed layout: the buckets of a target share one
 // (Lowering.h), so later buckets take the decode bucket's values.
-const char *const kLayoutAxes[] = {"pack weight interleave", "split k"};
+const char *const kLayoutAxes[] = {"pack weight interleave", "pack weight layout", "split k"};
 
 struct Plan {
     Task task;
@@ -140,7 +140,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
     Progress progress(out, o.json, !o.json && ::isatty(STDOUT_FILENO));
     std::size_t measuredTotal = 0, failedTotal = 0;
     // Decode's layout choice per (spec, target, N, K), pinned for later buckets.
-    std::map<std::tuple<std::string, std::string, int64_t, int64_t>, std::map<std::string, int64_t>> layouts;
+    std::map<std::tuple<std::string, std::string, int64_t, int64_t>, std::map<std::string, std::string>> layouts;
 
     for (std::size_t t = 0; t < plans.size(); ++t) {
         const Task &task = plans[t].task;
@@ -151,7 +151,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         p.tasks = plans.size();
 
         const auto layoutKey = std::make_tuple(plans[t].spec, std::string(task.target->name), task.n, task.k);
-        std::map<std::string, int64_t> pinned;
+        std::map<std::string, std::string> pinned;
         if (task.bucket != dsl::Bucket::Decode && layouts.count(layoutKey)) pinned = layouts[layoutKey];
         std::optional<Space> space;
         try {
@@ -307,11 +307,11 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         p.elapsed = since(taskStart);
         progress.taskEnd(p, stop);
         if (task.bucket == dsl::Bucket::Decode && bestIndex) {
-            std::map<std::string, int64_t> chosen;
+            std::map<std::string, std::string> chosen;
             for (std::size_t a = 0; a < space->axisNames().size(); ++a)
                 for (const char *axis : kLayoutAxes)
                     if (space->axisNames()[a] == axis)
-                        chosen[axis] = space->axisValues()[a][space->point(*bestIndex)[a]];
+                        chosen[axis] = space->valueText(a, *bestIndex);
             layouts[layoutKey] = chosen;
         }
     }

@@ -219,7 +219,7 @@ private:
         if (!kind) return std::nullopt;
         if (*kind == Directive::Kind::Parallel || *kind == Directive::Kind::Reorder) {
             sink_.error(st.loc, "'" + st.head + "' has no value to tune; tunable primitives are split, "
-                                "vectorize, unroll, threads, prefetch weight and pack weight interleave");
+                                "vectorize, unroll, threads, prefetch weight and pack weight interleave / layout");
             return std::nullopt;
         }
         TuneAxis axis;
@@ -238,14 +238,15 @@ private:
             if (!checkArgs(st, 1, 1, {}, "prefetch weight in [<distance>, ...]", sink_)) return std::nullopt;
             if (readPackOperand(*positionals(st)[0], "prefetch")) axis.directive.vars.push_back("weight");
         } else {
-            if (!checkArgs(st, 2, 2, {}, "pack weight interleave in [<4..64>, ...]", sink_)) return std::nullopt;
+            const char *usage = "pack weight interleave in [<4..64>, ...] or pack weight layout in [<name>, ...]";
+            if (!checkArgs(st, 2, 2, {}, usage, sink_)) return std::nullopt;
             auto pos = positionals(st);
             if (readPackOperand(*pos[0])) axis.directive.vars.push_back("weight");
-            if (pos[1]->kind == Value::Kind::Word && pos[1]->text == "interleave")
-                axis.option = "interleave";
+            if (pos[1]->kind == Value::Kind::Word && (pos[1]->text == "interleave" || pos[1]->text == "layout"))
+                axis.option = pos[1]->text;
             else
-                sink_.error(pos[1]->loc, "only 'interleave' of 'pack weight' can be tuned, got '" +
-                                             describe(*pos[1]) + "'");
+                sink_.error(pos[1]->loc, "'pack weight' tunes 'interleave' or 'layout', got '" + describe(*pos[1]) +
+                                             "'");
             if (axis.option.empty()) return std::nullopt;
         }
         const Value &list = *st.inList;
@@ -254,6 +255,24 @@ private:
         if (!axis.option.empty()) what += " " + axis.option;
         if (list.items.empty())
             sink_.error(list.loc, "empty tune list for '" + what + "'; give at least one value");
+        if (axis.option == "layout") {
+            // Names; which ones the family's lowering takes is its check (the tuner prunes with it).
+            for (const auto &item : list.items) {
+                if (!item.positional() || item.value.kind != Value::Kind::Word) {
+                    sink_.error(item.loc(), "tune values of '" + what + "' must be layout names, got " +
+                                                (item.positional() ? describe(item.value) : "'" + item.key + "='"));
+                    continue;
+                }
+                if (std::find(axis.words.begin(), axis.words.end(), item.value.text) != axis.words.end()) {
+                    sink_.error(item.value.loc, "duplicate value " + item.value.text + " in tune list for '" + what + "'");
+                    continue;
+                }
+                axis.values.push_back(static_cast<int64_t>(axis.words.size()));
+                axis.words.push_back(item.value.text);
+            }
+            if (sink_.errorCount() != before) return std::nullopt;
+            return axis;
+        }
         for (const auto &item : list.items) {
             if (!item.positional() || item.value.kind != Value::Kind::Int) {
                 sink_.error(item.loc(), "tune values of '" + what + "' must be integers, got " +

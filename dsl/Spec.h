@@ -143,10 +143,14 @@ struct Directive {
 
 // One tunable axis: the directive with its factor (or one pack option) taken
 // from `values` instead of being fixed.
+// A word axis (`pack weight layout in [planes, bytes]`; the tuner's
+// loop-order axis) takes its alternatives from `words`: `values` are then the
+// indices 0..n-1 into it, so the tuner treats every axis alike.
 struct TuneAxis {
     Directive directive;                 // factor ignored; for Pack, `option` names the tuned key
     std::string option;                  // pack option tuned (e.g. "interleave"), empty otherwise
     std::vector<int64_t> values;
+    std::vector<std::string> words;      // word axis: the alternatives (a reorder's are "k m", ...)
     SourceLoc loc;
 };
 

@@ -128,6 +128,7 @@ std::string toJson(const Module &module) {
                 aj["vars"] = a.directive.vars;
                 aj["option"] = a.option;
                 aj["values"] = a.values;
+                if (!a.words.empty()) aj["words"] = a.words;
                 aj["loc"] = locJson(a.loc);
                 axes.push_back(std::move(aj));
             }

@@ -67,7 +67,7 @@ Task taskFor(const dsl::Module &m, const char *target, dsl::Bucket bucket = dsl:
 std::string valuesOf(const Space &s, std::size_t i) {
     std::string out;
     for (std::size_t a = 0; a < s.axisNames().size(); ++a)
-        out += s.axisNames()[a] + "=" + std::to_string(s.axisValues()[a][s.point(i)[a]]) + " ";
+        out += s.axisNames()[a] + "=" + s.valueText(a, i) + " ";
     return out;
 }
 
@@ -206,19 +206,19 @@ schedule k for x86-avx512 {
     const Task task = taskFor(m, "x86-avx512");
     EXPECT_EQ(Space::forTask(task).size(), 6u);
 
-    const Space in = Space::forTask(task, {{"pack weight interleave", 64}});
+    const Space in = Space::forTask(task, {{"pack weight interleave", "64"}});
     EXPECT_EQ(in.axisValues()[0], (std::vector<int64_t>{64}));
     EXPECT_EQ(in.size(), 3u);
     for (std::size_t i = 0; i < in.size(); ++i)
         EXPECT_NE(in.scheduleText(i).find("interleave=64\n"), std::string::npos) << in.scheduleText(i);
 
     // A value the axis does not list becomes its only value.
-    const Space added = Space::forTask(task, {{"pack weight interleave", 32}, {"unroll k", 64}});
+    const Space added = Space::forTask(task, {{"pack weight interleave", "32"}, {"unroll k", "64"}});
     EXPECT_EQ(added.axisValues()[0], (std::vector<int64_t>{32}));
     EXPECT_EQ(added.size(), 3u);
     EXPECT_EQ(added.axisNames().size(), 2u);  // "unroll k" is not an axis: ignored
 
-    EXPECT_THROW(Space::forTask(task, {{"pack weight interleave", 48}}), std::invalid_argument);
+    EXPECT_THROW(Space::forTask(task, {{"pack weight interleave", "48"}}), std::invalid_argument);
     expectRoundTrip(added, kInt4F32);
 }
 
@@ -284,11 +284,49 @@ TEST(Space, DefaultSpaceSizes) {
     EXPECT_EQ(Space::forTask(taskFor(int4, "x86-avx2")).size(), 96u);  // interleave {16,32}
     // per-channel: split k {128,256,512} x unroll k {1,64} x prefetch {0,64,128}
     EXPECT_EQ(Space::forTask(taskFor(ternary, "x86-avx512vnni")).size(), 216u);
-    // prefill, int8: split m {1,2,4} on top; the decode bucket's layout pinned.
-    EXPECT_EQ(Space::forTask(taskFor(int4q, "x86-avx512vnni", dsl::Bucket::Prefill)).size(), 432u);
-    EXPECT_EQ(Space::forTask(taskFor(int4q, "x86-avx512vnni", dsl::Bucket::Prefill), {{"pack weight interleave", 64}})
+    // prefill, int8: split m {1,2,4} x reorder {m k, k m} instead of prefetch;
+    // the decode bucket's layout pinned.
+    EXPECT_EQ(Space::forTask(taskFor(int4q, "x86-avx512vnni", dsl::Bucket::Prefill)).size(), 216u);
+    EXPECT_EQ(Space::forTask(taskFor(int4q, "x86-avx512vnni", dsl::Bucket::Prefill), {{"pack weight interleave", "64"}})
                   .size(),
-              144u);
+              72u);
+}
+
+// Word axes: the packed layout from a tune block (pruned by the lowering:
+// nibbles cannot hold 5 bits) and pinned by name; the default prefill
+// space's loop order.
+TEST(Space, WordAxes) {
+    const std::string uint5 = "kernel k : lowbit_linear {\n  weight uint5 shape=[N=4096, K=4096] scale=f16 group=64 "
+                              "zero_point\n  input int8\n  output f32\n}\n";
+    const dsl::Module m = load(uint5 + "schedule k for x86-avx512vnni {\n  tune {\n"
+                                       "    pack weight layout in [planes, nibbles, bytes, bitplanes]\n  }\n}\n");
+    const Task task = taskFor(m, "x86-avx512vnni", dsl::Bucket::Any);
+    const Space space = Space::forTask(task);
+    ASSERT_EQ(space.size(), 3u);  // nibbles pruned
+    std::set<std::string> layouts;
+    for (std::size_t i = 0; i < space.size(); ++i) layouts.insert(space.valueText(0, i));
+    EXPECT_EQ(layouts, (std::set<std::string>{"planes", "bytes", "bitplanes"}));
+    EXPECT_NE(space.scheduleText(space.indexOf({2})).find("  pack weight layout=bytes\n"), std::string::npos)
+        << space.scheduleText(space.indexOf({2}));
+    expectRoundTrip(space, uint5);
+    const Space pinned = Space::forTask(task, {{"pack weight layout", "bitplanes"}});
+    ASSERT_EQ(pinned.size(), 1u);
+    EXPECT_EQ(pinned.valueText(0, 0), "bitplanes");
+    EXPECT_THROW(Space::forTask(task, {{"pack weight layout", "nibbles"}}), codegen::CodegenError);  // pruned: empty
+
+    const dsl::Module q = load(kInt4Int8);
+    const Space prefill = Space::forTask(taskFor(q, "x86-avx512vnni", dsl::Bucket::Prefill));
+    const auto &names = prefill.axisNames();
+    const std::size_t order = static_cast<std::size_t>(std::find(names.begin(), names.end(), "reorder") - names.begin());
+    ASSERT_LT(order, names.size());
+    std::set<std::string> orders;
+    for (std::size_t i = 0; i < prefill.size(); ++i) {
+        orders.insert(prefill.valueText(order, i));
+        const bool chunkOuter = prefill.scheduleText(i).find("  reorder k m\n") != std::string::npos;
+        EXPECT_EQ(chunkOuter, prefill.valueText(order, i) == "k m") << prefill.scheduleText(i);
+    }
+    EXPECT_EQ(orders, (std::set<std::string>{"m k", "k m"}));
+    expectRoundTrip(prefill, kInt4Int8);
 }
 
 TEST(Space, PruningIsFast) {
@@ -296,8 +334,8 @@ TEST(Space, PruningIsFast) {
     const auto start = std::chrono::steady_clock::now();
     const Space space = Space::forTask(taskFor(m, "x86-avx512vnni", dsl::Bucket::Prefill));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_EQ(space.size(), 432u);
-    EXPECT_LT(ms, 200.0) << "pruning 432 points took " << ms << " ms";  // ~10 ms unloaded; room for a busy machine
+    EXPECT_EQ(space.size(), 216u);
+    EXPECT_LT(ms, 200.0) << "pruning 216 points took " << ms << " ms";  // ~10 ms unloaded; room for a busy machine
 }
 
 TEST(Space, Features) {

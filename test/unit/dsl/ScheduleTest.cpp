@@ -126,6 +126,17 @@ TEST(Schedule, FamilyVariablesAndPackLegality) {
     EXPECT_TRUE(r.ok()) << test::rendered(r);
 }
 
+TEST(Schedule, TuneLayoutNames) {
+    auto r = schedule(kLinear, "schedule lin for x86-avx2", "  tune {\n    pack weight layout in [planes, bytes]\n  }\n");
+    ASSERT_TRUE(r.ok()) << test::rendered(r);
+    const auto &axis = r.module->schedules[0].tune->axes.at(0);
+    EXPECT_EQ(axis.option, "layout");
+    EXPECT_EQ(axis.words, (std::vector<std::string>{"planes", "bytes"}));
+    EXPECT_EQ(axis.values, (std::vector<int64_t>{0, 1}));
+    r = schedule(kLinear, "schedule lin for x86-avx2", "  tune {\n    pack weight layout in [bytes, bytes]\n  }\n");
+    EXPECT_EQ(messages(r), (std::vector<std::string>{"duplicate value bytes in tune list for 'pack weight layout'"}));
+}
+
 TEST(Schedule, TuneErrors) {
     auto r = schedule(kLinear, "schedule lin for x86-avx2",
                       "  tune {\n    split n in []\n    parallel n in [1]\n    vectorize n in [8, 3]\n"
@@ -133,10 +144,10 @@ TEST(Schedule, TuneErrors) {
                       "    split n in [8]\n    split n in [16]\n  }\n  tune {\n  }\n");
     EXPECT_EQ(messages(r), (std::vector<std::string>{
         "empty tune list for 'split n'; give at least one value",
-        "'parallel' has no value to tune; tunable primitives are split, vectorize, unroll, threads, prefetch weight and pack weight interleave",
+        "'parallel' has no value to tune; tunable primitives are split, vectorize, unroll, threads, prefetch weight and pack weight interleave / layout",
         "vectorize factor must be a power of two between 1 and 64, got 3",
         "duplicate value 2 in tune list for 'unroll k'",
-        "only 'interleave' of 'pack weight' can be tuned, got 'layout'",
+        "tune values of 'pack weight layout' must be layout names, got 1",
         "tune values of 'split k' must be integers, got a",
         "duplicate tune axis 'split n' (first at line 14)",
         "duplicate 'tune' block (first at line 7); put all tunable axes in one block"}));
