@@ -279,7 +279,13 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
             dot.update().split(ri.z, rbo, rbi, s.unrollK / L.kBlock).unroll(rbi);
             blockLoop = rbo;
         }
-        if (s.prefetch > 0) {
+        if (s.prefetch > 0 && s.chunkOuter) {
+            // The weights are read where a chunk is decoded (wq): prefetch
+            // whole chunks ahead on the chunk loop.
+            const int ahead = std::max(1, s.prefetch / L.kAlign);
+            for (auto &pl : planes)
+                chunkAcc.update().prefetch(pl, rc, rc, ahead, PrefetchBoundStrategy::NonFaulting);
+        } else if (s.prefetch > 0) {
             const int ahead = std::max(1, s.prefetch / (L.kBlock * std::max(1, s.unrollK / L.kBlock)));
             for (auto &pl : planes)
                 dot.update().prefetch(pl, blockLoop, blockLoop, ahead, PrefetchBoundStrategy::NonFaulting);
