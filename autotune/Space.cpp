@@ -176,7 +176,7 @@ std::string axisName(const dsl::TuneAxis &axis) {
 }
 
 // The directive a tune axis sets: the same primitive on the same loop
-// variable (pack, prefetch and threads exist once per schedule).
+// variable (pack, prefetch, threads and reorder exist once per schedule).
 bool sameTarget(const dsl::Directive &d, const dsl::Directive &axis) {
     if (d.kind != axis.kind) return false;
     if (d.kind == Kind::Pack || d.kind == Kind::Prefetch || d.kind == Kind::Threads || d.kind == Kind::Reorder)
