@@ -29,6 +29,22 @@ const dsl::LowbitLinearParams &paramsOf(const dsl::Module &m) {
     return std::get<dsl::LowbitLinearParams>(m.kernels[0].params);
 }
 
+// Lowering the first kernel of `text` for `target` fails with `fragment` in
+// the message (which starts with the file:line:col when `located`).
+void expectLoweringRejected(const std::string &text, const char *target, const std::string &fragment,
+                            bool located = false) {
+    auto m = load(text);
+    try {
+        lowerKernel(m, m.kernels[0], *targets::find(target));
+        ADD_FAILURE() << "accepted: " << text;
+    } catch (const CodegenError &e) {
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+        if (located) {
+            EXPECT_EQ(std::string(e.what()).rfind("t.kf:", 0), 0u) << e.what();
+        }
+    }
+}
+
 TEST(LinearSchedule, TargetDefaults) {
     auto m = load(kKernel);
     auto s512 = lowbit::resolveSchedule(paramsOf(m), nullptr, *targets::find("x86-avx512"));
@@ -113,16 +129,11 @@ TEST(LinearSchedule, PackedLayouts) {
 
     auto rejected = [](const std::string &weight, const std::string &extra, const std::string &layout,
                        const std::string &fragment) {
-        auto k = load("kernel k : lowbit_linear {\n  weight " + weight + " shape=[N, K] scale=f32 group=channel" +
-                      extra + "\n  input f32\n  output f32\n}\n"
-                      "schedule k for x86-avx512 {\n  pack weight layout=" + layout + "\n}\n");
-        try {
-            lowerKernel(k, k.kernels[0], *targets::find("x86-avx512"));
-            ADD_FAILURE() << weight << " accepted layout=" << layout;
-        } catch (const CodegenError &e) {
-            EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-            EXPECT_EQ(std::string(e.what()).rfind("t.kf:", 0), 0u) << e.what();
-        }
+        expectLoweringRejected("kernel k : lowbit_linear {\n  weight " + weight +
+                                   " shape=[N, K] scale=f32 group=channel" + extra +
+                                   "\n  input f32\n  output f32\n}\n"
+                                   "schedule k for x86-avx512 {\n  pack weight layout=" + layout + "\n}\n",
+                               "x86-avx512", fragment, /*located=*/true);
     };
     rejected("uint5", " zero_point", "nibbles", "at most 4 bits; uint5 has 5");
     rejected("ternary", " packing=base3", "bytes", "has its own layout");
@@ -192,40 +203,17 @@ schedule q for x86-avx512vnni bucket=decode {
 }
 
 TEST(Buckets, RejectsLayoutMismatchAndTilesLargerThanTheBucket) {
-    auto mismatch = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=prefill {\n"
-                                                    "  pack weight interleave=32\n}\n");
-    try {
-        lowerKernel(mismatch, mismatch.kernels[0], *targets::find("x86-avx512vnni"));
-        ADD_FAILURE() << "layout mismatch accepted";
-    } catch (const CodegenError &e) {
-        EXPECT_NE(std::string(e.what()).find("the buckets of a target share one packed layout"), std::string::npos)
-            << e.what();
-    }
-    auto planes = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=prefill {\n"
-                                                  "  pack weight layout=bytes\n}\n");
-    try {
-        lowerKernel(planes, planes.kernels[0], *targets::find("x86-avx512vnni"));
-        ADD_FAILURE() << "layout=bytes for prefill only accepted";
-    } catch (const CodegenError &e) {
-        EXPECT_NE(std::string(e.what()).find("splits the codes into planes (8 bits) unlike the target's bucket-any "
-                                             "schedule (4 bits)"),
-                  std::string::npos)
-            << e.what();
-    }
-    auto decodeTile = load(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=decode {\n  split m 4\n}\n");
-    try {
-        lowerKernel(decodeTile, decodeTile.kernels[0], *targets::find("x86-avx512vnni"));
-        ADD_FAILURE() << "split m 4 accepted for decode";
-    } catch (const CodegenError &e) {
-        EXPECT_NE(std::string(e.what()).find("bucket=decode starts at M=1"), std::string::npos) << e.what();
-    }
-    auto f32Tile = load(std::string(kKernel) + "schedule k for x86-avx512 bucket=prefill {\n  split m 4\n}\n");
-    try {
-        lowerKernel(f32Tile, f32Tile.kernels[0], *targets::find("x86-avx512"));
-        ADD_FAILURE() << "split m accepted for f32 activations";
-    } catch (const CodegenError &e) {
-        EXPECT_NE(std::string(e.what()).find("int8 activations only"), std::string::npos) << e.what();
-    }
+    expectLoweringRejected(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=prefill {\n"
+                                                      "  pack weight interleave=32\n}\n",
+                           "x86-avx512vnni", "the buckets of a target share one packed layout");
+    expectLoweringRejected(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=prefill {\n"
+                                                      "  pack weight layout=bytes\n}\n",
+                           "x86-avx512vnni",
+                           "splits the codes into planes (8 bits) unlike the target's bucket-any schedule (4 bits)");
+    expectLoweringRejected(std::string(kInt8Kernel) + "schedule q for x86-avx512vnni bucket=decode {\n  split m 4\n}\n",
+                           "x86-avx512vnni", "bucket=decode starts at M=1");
+    expectLoweringRejected(std::string(kKernel) + "schedule k for x86-avx512 bucket=prefill {\n  split m 4\n}\n",
+                           "x86-avx512", "int8 activations only");
 }
 
 }  // namespace
