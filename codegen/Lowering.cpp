@@ -32,13 +32,6 @@ std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSch
     return tag;
 }
 
-bool samePlanes(const rt::LinearLayout &a, const rt::LinearLayout &b) {
-    if (a.numPlanes != b.numPlanes) return false;
-    for (int p = 0; p < a.numPlanes; ++p)
-        if (a.planes[p].width != b.planes[p].width || a.planes[p].shift != b.planes[p].shift) return false;
-    return true;
-}
-
 // "4+2+1 bits", "1+1+1 bits", "base 3".
 std::string planesText(const rt::LinearLayout &L) {
     std::string t;
@@ -118,7 +111,7 @@ std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::Ke
                                                " k) from the target's bucket-any schedule (" +
                                                std::to_string(a.interleave) + " x " + std::to_string(a.kAlign) +
                                                "); the buckets of a target share one packed layout");
-            if (!samePlanes(a, l))
+            if (!rt::samePlanes(a, l))
                 throw CodegenError(s->loc, std::string("bucket=") + dsl::toString(b) + " splits the codes into planes (" +
                                                planesText(l) + ") unlike the target's bucket-any schedule (" +
                                                planesText(a) + "): the buckets of a target share one packed layout, so "

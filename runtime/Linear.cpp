@@ -135,12 +135,8 @@ kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *
 
 // Layouts that pack the same codes into the same bytes.
 bool sameLayout(const kf::rt::LinearLayout &a, const kf::rt::LinearLayout &b) {
-    if (a.bits != b.bits || a.interleave != b.interleave || a.kBlock != b.kBlock || a.kAlign != b.kAlign ||
-        a.group != b.group || a.scaleType != b.scaleType || a.numPlanes != b.numPlanes || a.codeView != b.codeView)
-        return false;
-    for (int p = 0; p < a.numPlanes; ++p)
-        if (a.planes[p].width != b.planes[p].width || a.planes[p].shift != b.planes[p].shift) return false;
-    return true;
+    return a.bits == b.bits && a.interleave == b.interleave && a.kBlock == b.kBlock && a.kAlign == b.kAlign &&
+           a.group == b.group && a.scaleType == b.scaleType && a.codeView == b.codeView && kf::rt::samePlanes(a, b);
 }
 
 }  // namespace

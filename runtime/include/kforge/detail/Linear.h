@@ -58,6 +58,14 @@ struct LinearLayout {
     int codeView;       // how the kernel reads planes: 0 = uint32 per row (f32), 1 = bytes (int8 dot)
 };
 
+// Whether two layouts split the codes into the same planes.
+inline bool samePlanes(const LinearLayout &a, const LinearLayout &b) {
+    if (a.numPlanes != b.numPlanes) return false;
+    for (int p = 0; p < a.numPlanes; ++p)
+        if (a.planes[p].width != b.planes[p].width || a.planes[p].shift != b.planes[p].shift) return false;
+    return true;
+}
+
 // Arguments of one call, in the padded shapes the kernel sees. Absent inputs
 // are null.
 struct LinearArgs {
