@@ -31,14 +31,17 @@ using Json = nlohmann::ordered_json;
 
 constexpr int kBusyTimeoutMs = 30000;
 
+// Schema 2. Schema 1 had `m, n, k INTEGER NOT NULL` where `shape` is and no
+// `family` (every record was lowbit_linear): migrateFromV1 converts it.
 constexpr const char *kSchema = R"sql(
 CREATE TABLE records (
   key TEXT PRIMARY KEY NOT NULL,
   kernel TEXT NOT NULL,
+  family TEXT NOT NULL,
   spec_hash TEXT NOT NULL,
   target TEXT NOT NULL,
   bucket TEXT NOT NULL,
-  m INTEGER NOT NULL, n INTEGER NOT NULL, k INTEGER NOT NULL,
+  shape TEXT NOT NULL,
   schedule TEXT NOT NULL,
   symbol TEXT NOT NULL,
   status TEXT NOT NULL,
@@ -54,8 +57,24 @@ CREATE INDEX records_task ON records (spec_hash, target, bucket);
 )sql";
 
 constexpr const char *kColumns =
-    "key, kernel, spec_hash, target, bucket, m, n, k, schedule, symbol, status, message, samples, seconds, "
+    "key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message, samples, seconds, "
     "roofline_ratio, compiler, machine, created_unix";
+
+// Schema 1 -> 2, inside the caller's write transaction: the same rows, m, n, k
+// as the named shape of a lowbit_linear kernel (its dimensions M, N, K), keys
+// unchanged (recordKey gives a lowbit_linear shape the key schema 1 did).
+constexpr const char *kMigrateFromV1 = R"sql(
+ALTER TABLE records RENAME TO records_v1;
+DROP INDEX IF EXISTS records_task;
+)sql";
+constexpr const char *kCopyFromV1 = R"sql(
+INSERT INTO records (key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message,
+                     samples, seconds, roofline_ratio, compiler, machine, created_unix)
+  SELECT key, kernel, 'lowbit_linear', spec_hash, target, bucket, 'M=' || m || ' N=' || n || ' K=' || k, schedule,
+         symbol, status, message, samples, seconds, roofline_ratio, compiler, machine, created_unix
+  FROM records_v1 ORDER BY rowid;
+DROP TABLE records_v1;
+)sql";
 
 [[noreturn]] void fail(sqlite3 *db, const std::string &path, const std::string &what) {
     throw std::runtime_error("tuning database " + path + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -120,8 +139,47 @@ int userVersion(sqlite3 *db, const std::string &path) {
     return s.step() ? static_cast<int>(s.integer(0)) : 0;
 }
 
-// Creates the schema on a new file; refuses a newer schema or a foreign database.
-void ensureSchema(sqlite3 *db, const std::string &path) {
+int64_t countRows(sqlite3 *db, const std::string &path, const char *table) {
+    Stmt s(db, path, (std::string("SELECT count(*) FROM ") + table).c_str());
+    return s.step() ? s.integer(0) : 0;
+}
+
+// A consistent copy of the open database (WAL content included) at `to`,
+// which must not exist: SQLite's online backup.
+void backupTo(sqlite3 *db, const std::string &path, const std::string &to) {
+    sqlite3 *dest = nullptr;
+    if (sqlite3_open_v2(to.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+        const std::string msg = dest ? sqlite3_errmsg(dest) : "out of memory";
+        sqlite3_close(dest);
+        throw std::runtime_error("tuning database " + path + ": cannot write the backup " + to + ": " + msg);
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dest, "main", db, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dest);
+    if (b) sqlite3_backup_finish(b);
+    if (rc == SQLITE_DONE) rc = sqlite3_errcode(dest);
+    const std::string msg = sqlite3_errmsg(dest);
+    sqlite3_close(dest);
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+        std::remove(to.c_str());
+        throw std::runtime_error("tuning database " + path + ": cannot write the backup " + to + ": " + msg);
+    }
+}
+
+// The first of <path>.v1.bak, <path>.v1.bak.1, ... that does not exist.
+std::string freeBackupPath(const std::string &path) {
+    const std::string base = path + ".v1.bak";
+    std::string p = base;
+    for (int i = 1; std::FILE *f = std::fopen(p.c_str(), "rb"); ++i) {
+        std::fclose(f);
+        p = base + "." + std::to_string(i);
+    }
+    return p;
+}
+
+// Creates the schema on a new file, migrates an older one (after a backup);
+// refuses a newer schema or a foreign database. Returns what it migrated, in
+// words ("" when nothing).
+std::string ensureSchema(sqlite3 *db, const std::string &path) {
     auto checkNotNewer = [&](int v) {
         if (v > kDatabaseSchemaVersion)
             throw std::runtime_error("tuning database " + path + " has schema version " + std::to_string(v) +
@@ -130,9 +188,10 @@ void ensureSchema(sqlite3 *db, const std::string &path) {
     };
     const int seen = userVersion(db, path);
     checkNotNewer(seen);
-    if (seen == kDatabaseSchemaVersion) return;
-    // Another process may create the schema at the same time: decide under the write lock.
+    if (seen == kDatabaseSchemaVersion) return "";
+    // Another process may create or migrate the schema at the same time: decide under the write lock.
     exec(db, path, "BEGIN IMMEDIATE");
+    std::string note;
     try {
         const int v = userVersion(db, path);
         checkNotNewer(v);
@@ -141,35 +200,57 @@ void ensureSchema(sqlite3 *db, const std::string &path) {
             if (tables.step() && tables.integer(0) != 0)
                 throw std::runtime_error(path + " is an SQLite database but not a kforge tuning database");
             exec(db, path, kSchema);
-            exec(db, path, ("PRAGMA user_version = " + std::to_string(kDatabaseSchemaVersion)).c_str());
+        } else if (v == 1) {
+            const std::string backup = freeBackupPath(path);
+            backupTo(db, path, backup);
+            const int64_t before = countRows(db, path, "records");
+            exec(db, path, kMigrateFromV1);
+            exec(db, path, kSchema);
+            exec(db, path, kCopyFromV1);
+            const int64_t after = countRows(db, path, "records");
+            if (after != before)
+                throw std::runtime_error("tuning database " + path + ": migrating schema 1 to 2 kept " +
+                                         std::to_string(after) + " of " + std::to_string(before) +
+                                         " records; nothing changed (the file is as it was)");
+            note = "migrated tuning database " + path + " from schema 1 to 2 (" + std::to_string(after) +
+                   " records kept); the schema-1 file is saved as " + backup;
         }
+        if (v != kDatabaseSchemaVersion)
+            exec(db, path, ("PRAGMA user_version = " + std::to_string(kDatabaseSchemaVersion)).c_str());
         exec(db, path, "COMMIT");
     } catch (...) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
+    return note;
 }
 
-Record readRow(const Stmt &s) {
+dsl::Shape shapeFrom(const std::string &text, const std::string &path, const std::string &key) {
+    std::optional<dsl::Shape> shape = dsl::Shape::parseNamed(text);
+    if (!shape)
+        throw std::runtime_error("tuning database " + path + ": record " + key + " has a malformed shape '" + text + "'");
+    return *shape;
+}
+
+Record readRow(const Stmt &s, const std::string &path) {
     Record r;
     r.key = s.text(0);
     r.kernel = s.text(1);
-    r.specHash = s.text(2);
-    r.target = s.text(3);
-    r.bucket = s.text(4);
-    r.m = s.integer(5);
-    r.n = s.integer(6);
-    r.k = s.integer(7);
-    r.schedule = s.text(8);
-    r.symbol = s.text(9);
-    r.status = s.text(10);
-    r.message = s.text(11);
-    r.samples = nlohmann::json::parse(s.text(12)).get<std::vector<double>>();
-    r.seconds = s.real(13);
-    r.rooflineRatio = s.real(14);
-    r.compiler = s.text(15);
-    r.machine = s.text(16);
-    r.createdUnix = s.integer(17);
+    r.family = s.text(2);
+    r.specHash = s.text(3);
+    r.target = s.text(4);
+    r.bucket = s.text(5);
+    r.shape = shapeFrom(s.text(6), path, r.key);
+    r.schedule = s.text(7);
+    r.symbol = s.text(8);
+    r.status = s.text(9);
+    r.message = s.text(10);
+    r.samples = nlohmann::json::parse(s.text(11)).get<std::vector<double>>();
+    r.seconds = s.real(12);
+    r.rooflineRatio = s.real(13);
+    r.compiler = s.text(14);
+    r.machine = s.text(15);
+    r.createdUnix = s.integer(16);
     return r;
 }
 
@@ -183,14 +264,15 @@ bool insertRow(sqlite3 *db, const std::string &path, const Record &r) {
                                                : std::chrono::duration_cast<std::chrono::seconds>(
                                                      std::chrono::system_clock::now().time_since_epoch())
                                                      .count();
+    if (r.shape.dims.empty()) throw std::invalid_argument("tuning database " + path + ": record " + r.key + " has no shape");
     Stmt s(db, path,
-           "INSERT OR IGNORE INTO records (key, kernel, spec_hash, target, bucket, m, n, k, schedule, symbol, "
+           "INSERT OR IGNORE INTO records (key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, "
            "status, message, samples, seconds, roofline_ratio, compiler, machine, created_unix) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING 1");
-    s.bind(1, r.key).bind(2, r.kernel).bind(3, r.specHash).bind(4, r.target).bind(5, r.bucket);
-    s.bind(6, r.m).bind(7, r.n).bind(8, r.k).bind(9, r.schedule).bind(10, r.symbol).bind(11, r.status);
-    s.bind(12, r.message).bind(13, nlohmann::json(r.samples).dump()).bind(14, r.seconds).bind(15, r.rooflineRatio);
-    s.bind(16, r.compiler).bind(17, r.machine).bind(18, created);
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING 1");
+    s.bind(1, r.key).bind(2, r.kernel).bind(3, r.family).bind(4, r.specHash).bind(5, r.target).bind(6, r.bucket);
+    s.bind(7, r.shape.named()).bind(8, r.schedule).bind(9, r.symbol).bind(10, r.status);
+    s.bind(11, r.message).bind(12, nlohmann::json(r.samples).dump()).bind(13, r.seconds).bind(14, r.rooflineRatio);
+    s.bind(15, r.compiler).bind(16, r.machine).bind(17, created);
     // A row comes back only when one was written (unlike sqlite3_changes(),
     // right when other threads share the connection).
     const bool added = s.step();
@@ -241,9 +323,21 @@ Record fromJsonLine(const std::string &line) {
     r.specHash = textField(j, "specHash");
     r.target = textField(j, "target");
     r.bucket = textField(j, "bucket");
-    r.m = intField(j, "m");
-    r.n = intField(j, "n");
-    r.k = intField(j, "k");
+    if (j.contains("shape")) {
+        r.family = textField(j, "family");
+        const std::string shape = textField(j, "shape");
+        std::optional<dsl::Shape> parsed = dsl::Shape::parseNamed(shape);
+        if (!parsed) throw std::runtime_error("field 'shape' is not NAME=<size> ...: '" + shape + "'");
+        r.shape = *parsed;
+    } else {
+        // A line of schema 1 (kforge db export before named shapes): lowbit_linear, m n k.
+        r.family = "lowbit_linear";
+        for (const auto &[field, dim] : {std::pair{"m", "M"}, std::pair{"n", "N"}, std::pair{"k", "K"}}) {
+            const int64_t size = intField(j, field);
+            if (size < 1) throw std::runtime_error(std::string("field '") + field + "' is not positive");
+            r.shape.dims.emplace_back(dim, size);
+        }
+    }
     r.schedule = textField(j, "schedule");
     r.symbol = textField(j, "symbol");
     r.status = textField(j, "status");
@@ -287,7 +381,7 @@ Database::Database(const std::string &path) : path_(path) {
         sqlite3_busy_timeout(db_, kBusyTimeoutMs);
         exec(db_, path_, "PRAGMA journal_mode=WAL");
         exec(db_, path_, "PRAGMA synchronous=FULL");
-        ensureSchema(db_, path_);
+        migrationNote_ = ensureSchema(db_, path_);
     } catch (...) {
         sqlite3_close(db_);
         db_ = nullptr;
@@ -307,7 +401,7 @@ std::optional<Record> Database::find(const std::string &key) const {
     Stmt s(db_, path_, (std::string("SELECT ") + kColumns + " FROM records WHERE key = ?1").c_str());
     s.bind(1, key);
     if (!s.step()) return std::nullopt;
-    return readRow(s);
+    return readRow(s, path_);
 }
 
 bool Database::insert(const Record &record) { return insertRow(db_, path_, record); }
@@ -321,39 +415,50 @@ std::vector<Record> Database::records(const std::string &specHash, const std::st
                .c_str());
     s.bind(1, specHash).bind(2, target).bind(3, bucket);
     std::vector<Record> out;
-    while (s.step()) out.push_back(readRow(s));
+    while (s.step()) out.push_back(readRow(s, path_));
     return out;
+}
+
+namespace {
+
+// ranked() over the ok records of one group, oldest first.
+std::vector<Record> rankGroup(std::vector<Record> recs) {
+    if (recs.empty()) return recs;
+    // The shape measured most often (the first such, oldest first, on a tie) ...
+    std::vector<std::pair<dsl::Shape, int>> counts;
+    for (const Record &r : recs) {
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto &c) { return c.first == r.shape; });
+        if (it == counts.end())
+            counts.emplace_back(r.shape, 1);
+        else
+            ++it->second;
+    }
+    const dsl::Shape shape =
+        std::max_element(counts.begin(), counts.end(), [](const auto &a, const auto &b) { return a.second < b.second; })
+            ->first;
+    // ... and at it, the fastest first (the oldest on a tie: a stable sort of oldest-first records).
+    std::erase_if(recs, [&](const Record &r) { return r.shape != shape; });
+    std::stable_sort(recs.begin(), recs.end(), [](const Record &a, const Record &b) { return a.seconds < b.seconds; });
+    return recs;
+}
+
+}  // namespace
+
+std::vector<Record> Database::ranked(const std::string &specHash, const std::string &target,
+                                     const std::string &bucket, const std::string &machine) const {
+    std::vector<Record> recs;
+    for (Record &r : records(specHash, target, bucket))
+        if (r.status == "ok" && r.machine == machine) recs.push_back(std::move(r));
+    return rankGroup(std::move(recs));
 }
 
 std::vector<Record> Database::best() const {
     using Group = std::tuple<std::string, std::string, std::string, std::string>;
-    using Shape = std::tuple<int64_t, int64_t, int64_t>;
     std::map<Group, std::vector<Record>> groups;
     for (Record &r : records())
         if (r.status == "ok") groups[{r.specHash, r.target, r.bucket, r.machine}].push_back(std::move(r));
-
     std::vector<Record> out;
-    for (auto &[group, recs] : groups) {
-        // The shape measured most often (the first such, oldest first, on a tie) ...
-        std::vector<std::pair<Shape, int>> counts;
-        for (const Record &r : recs) {
-            const Shape s{r.m, r.n, r.k};
-            auto it = std::find_if(counts.begin(), counts.end(), [&](const auto &c) { return c.first == s; });
-            if (it == counts.end())
-                counts.emplace_back(s, 1);
-            else
-                ++it->second;
-        }
-        const Shape shape =
-            std::max_element(counts.begin(), counts.end(), [](const auto &a, const auto &b) {
-                return a.second < b.second;
-            })->first;
-        // ... and at it, the fastest (the oldest on a tie).
-        const Record *fastest = nullptr;
-        for (const Record &r : recs)
-            if (Shape{r.m, r.n, r.k} == shape && (!fastest || r.seconds < fastest->seconds)) fastest = &r;
-        out.push_back(*fastest);
-    }
+    for (auto &[group, recs] : groups) out.push_back(rankGroup(std::move(recs)).front());
     return out;
 }
 
@@ -402,9 +507,8 @@ std::string toJsonLine(const Record &r) {
     j["specHash"] = r.specHash;
     j["target"] = r.target;
     j["bucket"] = r.bucket;
-    j["m"] = r.m;
-    j["n"] = r.n;
-    j["k"] = r.k;
+    j["family"] = r.family;
+    j["shape"] = r.shape.named();
     j["schedule"] = r.schedule;
     j["symbol"] = r.symbol;
     j["status"] = r.status;
@@ -451,14 +555,16 @@ std::string specHash(const dsl::KernelSpec &kernel) {
     return hashHex(dsl::toJson(m));
 }
 
-std::string recordKey(const std::string &specHash, const std::string &schedule, const std::string &target, int64_t m,
-                      int64_t n, int64_t k, const std::string &compiler, const std::string &machine) {
+std::string recordKey(const std::string &specHash, const std::string &schedule, const std::string &target,
+                      const dsl::Shape &shape, const std::string &compiler, const std::string &machine) {
     // Each part with its length in front, so that no two different lists of
     // parts give the same text.
+    std::vector<std::string> parts{specHash, schedule, target};
+    for (const auto &d : shape.dims) parts.push_back(std::to_string(d.second));
+    parts.push_back(compiler);
+    parts.push_back(machine);
     std::string text;
-    for (const std::string &part : {specHash, schedule, target, std::to_string(m), std::to_string(n),
-                                    std::to_string(k), compiler, machine})
-        text += std::to_string(part.size()) + ":" + part + "\n";
+    for (const std::string &part : parts) text += std::to_string(part.size()) + ":" + part + "\n";
     return hashHex(text);
 }
 

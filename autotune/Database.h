@@ -4,6 +4,11 @@
 // compiler versions + machine fingerprint. WAL journal, one transaction per
 // row: a kill at any moment loses at most the candidate being measured, and
 // a rerun skips every key already present.
+//
+// Schema 2 names a record's dimensions (`shape` "M=1 N=11008 K=4096") so any
+// family's shapes fit; a schema-1 file (columns m, n, k; lowbit_linear only)
+// is migrated in place when opened, after a copy of it is written next to it
+// (<path>.v1.bak), keeping every record and its key.
 #pragma once
 
 #include <cstdint>
@@ -20,10 +25,11 @@ namespace kf::autotune {
 struct Record {
     std::string key;         // recordKey(...) (hex)
     std::string kernel;      // kernel name in the file it was tuned from (informational)
+    std::string family;      // "lowbit_linear", "hadamard", ...
     std::string specHash;    // specHash(kernel spec): same computation, same hash, whatever the name
     std::string target;      // target registry name
     std::string bucket;      // "decode", "small", "prefill"
-    int64_t m = 0, n = 0, k = 0;
+    dsl::Shape shape;        // what it was measured at, rows first
     std::string schedule;    // canonical DSL text of the schedule (Space::scheduleText)
     std::string symbol;      // kernel symbol the schedule compiles to
     std::string status;      // "ok", "build_error", "crash", "timeout", "wrong", "error"
@@ -57,9 +63,14 @@ public:
     // (empty = any), oldest first.
     std::vector<Record> records(const std::string &specHash = "", const std::string &target = "",
                                 const std::string &bucket = "") const;
-    // Per (specHash, target, bucket, machine): the ok record with the fewest
-    // seconds per call at the shape with the most ok records (ties: the older
-    // shape, the older record). Sorted by that tuple.
+    // The ok records of one (specHash, target, bucket, machine), best first:
+    // those at the shape with the most ok records (ties: the shape measured
+    // first), by seconds per call (ties: the older record). The one ranking
+    // `kforge db best` and `kforge emit --db` both use.
+    std::vector<Record> ranked(const std::string &specHash, const std::string &target, const std::string &bucket,
+                               const std::string &machine) const;
+    // Per (specHash, target, bucket, machine): the first of ranked(). Sorted
+    // by that tuple.
     std::vector<Record> best() const;
 
     // JSON lines, one record per line; import inserts records whose keys are
@@ -71,15 +82,18 @@ public:
     std::size_t importJson(const std::string &text);
 
     const std::string &path() const { return path_; }
+    // Non-empty when opening migrated an older schema: what was done, for the user.
+    const std::string &migrationNote() const { return migrationNote_; }
 
 private:
     sqlite3 *db_ = nullptr;
     std::string path_;
+    std::string migrationNote_;
 };
 
 // The schema this kforge writes (PRAGMA user_version); opening a database of a
-// newer schema throws.
-inline constexpr int kDatabaseSchemaVersion = 1;
+// newer schema throws, of an older one migrates it.
+inline constexpr int kDatabaseSchemaVersion = 2;
 
 // $KFORGE_TUNE_DB when set and not empty, else "kforge-tune.db" (current
 // directory): the database `kforge tune`, `kforge db` and `kforge emit --db` use.
@@ -94,8 +108,9 @@ std::string hashHex(const std::string &text);
 // the name of its row dimension (two layers of one shape and format share
 // records).
 std::string specHash(const dsl::KernelSpec &kernel);
-// The record key: hash of all of these.
-std::string recordKey(const std::string &specHash, const std::string &schedule, const std::string &target, int64_t m,
-                      int64_t n, int64_t k, const std::string &compiler, const std::string &machine);
+// The record key: hash of all of these (the shape by its sizes in order, so a
+// lowbit_linear key is the one schema 1 computed from m, n, k).
+std::string recordKey(const std::string &specHash, const std::string &schedule, const std::string &target,
+                      const dsl::Shape &shape, const std::string &compiler, const std::string &machine);
 
 }  // namespace kf::autotune

@@ -34,7 +34,9 @@ std::unique_ptr<Database> openExisting(const std::string &path) {
     if (!std::filesystem::exists(path))
         throw std::runtime_error("no tuning database at " + path +
                                  " (run `kforge tune` first, or pass --db PATH or set KFORGE_TUNE_DB)");
-    return std::make_unique<Database>(path);
+    auto db = std::make_unique<Database>(path);
+    if (!db->migrationNote().empty()) std::cerr << "note: " << db->migrationNote() << "\n";
+    return db;
 }
 
 std::string timeText(double seconds) {
@@ -51,9 +53,7 @@ std::string timeText(double seconds) {
     return buf;
 }
 
-std::string shapeText(const Record &r) {
-    return std::to_string(r.m) + "x" + std::to_string(r.n) + "x" + std::to_string(r.k);
-}
+std::string shapeText(const Record &r) { return r.shape.text(); }
 
 // The schedule's directives on one line ("split n 256; vectorize n 16"): its
 // `schedule ... {` and `}` lines only repeat the other columns. The symbol

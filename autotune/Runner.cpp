@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -53,11 +54,10 @@ json parseObject(const std::string &text, const char *what) {
 
 std::string requestToJson(const RunRequest &r) {
     json j = {{"library", r.library},         {"accessor", r.accessor},     {"kernelFile", r.kernelFile},
-              {"kernelName", r.kernelName},   {"schedule", r.schedule},     {"m", r.m},
-              {"n", r.n},                     {"k", r.k},                   {"threads", r.threads},
-              {"streamBytes", r.streamBytes}, {"tolerance", r.tolerance},   {"minSamples", r.minSamples},
-              {"maxSamples", r.maxSamples},   {"maxSeconds", r.maxSeconds}, {"timeoutSeconds", r.timeoutSeconds},
-              {"computePeak", r.computePeak}};
+              {"kernelName", r.kernelName},   {"schedule", r.schedule},     {"shape", r.shape.named()},
+              {"threads", r.threads},         {"streamBytes", r.streamBytes}, {"tolerance", r.tolerance},
+              {"minSamples", r.minSamples},   {"maxSamples", r.maxSamples}, {"maxSeconds", r.maxSeconds},
+              {"timeoutSeconds", r.timeoutSeconds}, {"computePeak", r.computePeak}};
     return j.dump(2);
 }
 
@@ -70,9 +70,13 @@ RunRequest requestFromJson(const std::string &text) {
         take(j, "kernelFile", r.kernelFile);
         take(j, "kernelName", r.kernelName);
         take(j, "schedule", r.schedule);
-        take(j, "m", r.m);
-        take(j, "n", r.n);
-        take(j, "k", r.k);
+        std::string shape;
+        take(j, "shape", shape);
+        if (!shape.empty()) {
+            std::optional<dsl::Shape> parsed = dsl::Shape::parseNamed(shape);
+            if (!parsed) throw std::runtime_error("the run request's shape '" + shape + "' is not NAME=<size> ...");
+            r.shape = *parsed;
+        }
         take(j, "threads", r.threads);
         take(j, "streamBytes", r.streamBytes);
         take(j, "tolerance", r.tolerance);
@@ -309,9 +313,27 @@ Measurement run(const std::vector<std::string> &worker, const RunRequest &reques
 
 }  // namespace
 
-double computePeak(dsl::ActKind input, int threads) {
-    const double vnni = input == dsl::ActKind::QInt8PerToken ? perf::vnniPeakOps(threads) : 0.0;
+double computePeak(bool int8, int threads) {
+    const double vnni = int8 ? perf::vnniPeakOps(threads) : 0.0;
     return vnni > 0 ? vnni : perf::fmaPeakFlops(threads);
+}
+
+bool LocalRunner::canRun(const targets::TargetInfo &target, std::string *why) const {
+    if (target.runsHere == targets::RunsHere::Native && target.hostSupports()) return true;
+    if (why)
+        *why = std::string(target.name) + " does not run on this machine (" +
+               (target.runsHere == targets::RunsHere::Native ? "this CPU lacks its instructions"
+                                                             : std::string("it runs ") + targets::toString(target.runsHere) +
+                                                                   " here, and the local runner times native code only") +
+               "); tune on the target hardware and bring the records here with `kforge db export` / `kforge db import`";
+    return false;
+}
+
+Measurement LocalRunner::run(const RunRequest &request) { return runCandidate(worker_, request); }
+
+std::unique_ptr<Runner> makeRunner(const std::string &name, std::vector<std::string> worker) {
+    if (name.empty() || name == "local") return std::make_unique<LocalRunner>(std::move(worker));
+    throw std::invalid_argument("unknown runner '" + name + "'; runners: local (this machine)");
 }
 
 Measurement runCandidate(const std::vector<std::string> &worker, const RunRequest &request) {

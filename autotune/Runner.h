@@ -1,18 +1,24 @@
 // \file
-// Measures one built candidate in a process of its own (`kforge tune-worker`),
-// under a time limit: a candidate that crashes, hangs or computes the wrong
+// Measures one built candidate: the Runner interface, and its implementation
+// for this machine (LocalRunner: a process of its own, `kforge tune-worker`,
+// under a time limit). A candidate that crashes, hangs or computes the wrong
 // numbers is reported as failed and the caller goes on. The worker checks the
-// kernel against the family's scalar reference before it times anything.
+// kernel against the family's double-precision reference before it times
+// anything (autotune/Family.h: each family's measure).
 //
-//   runCandidate ── request.json ──> worker process (own process group)
-//        │                             dlopen candidate .so, random layer,
-//        │  waits <= timeoutSeconds     run at M rows, check vs referenceLinear
-//        │  (SIGKILL to the group)      (rel. L2 <= 1e-5), copy the layer until
+//   Runner::run ── request.json ──> worker process (own process group)
+//        │                             dlopen candidate .so, random inputs,
+//        │  waits <= timeoutSeconds     run at the shape, check vs the family's
+//        │  (SIGKILL to the group)      reference, copy the data until
 //        │                             streamBytes, time sweeps, read roofline
 //        └──── result.json <──────────┘  (perf/Ceilings.h)
 //
-// Timing: a sample is the mean time per kf_linear_run over whole sweeps
-// through every copy of the layer (>= 20 ms of calls); sampling stops when
+// Further runners (qemu for arm64 targets, a remote or GPU machine) implement
+// Runner: `kforge tune` asks the runner whether it can run a target
+// (Runner::canRun) instead of assuming the host runs everything.
+//
+// Timing: a sample is the mean time per kernel call over whole sweeps
+// through every copy of the data (>= 20 ms of calls); sampling stops when
 // the best and third-best samples agree within `tolerance` (and there are >=
 // minSamples), at maxSamples, or once maxSeconds of sampling have passed
 // (maxSeconds wins over minSamples: a slow candidate is still measured,
@@ -21,10 +27,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dsl/Spec.h"
+#include "targets/Target.h"
 
 namespace kf::autotune {
 
@@ -35,9 +43,9 @@ struct Measurement {
     double seconds = 0;            // best sample
     double rooflineSeconds = 0;    // the roofline's time per call (bytes / read bandwidth or ops / peak)
     double readBandwidth = 0;      // bytes/s of a plain read of the same working set, same threads
-    std::string variant;           // the variant symbol that ran at M rows (kf_linear_variant_for_rows)
-    int64_t packedBytes = 0;       // bytes one call streams (kf_linear_packed_bytes)
-    int64_t layers = 0;            // distinct copies of the layer cycled through while timed
+    std::string variant;           // the variant symbol that ran at the shape's rows
+    int64_t packedBytes = 0;       // bytes one call streams (weights; in + out for a family without weights)
+    int64_t layers = 0;            // distinct copies of the data cycled through while timed
 };
 
 struct RunRequest {
@@ -46,7 +54,7 @@ struct RunRequest {
     std::string kernelFile;    // the kernel file, for the family's reference
     std::string kernelName;
     std::string schedule;      // the candidate's schedule text (for messages and the fault hook)
-    int64_t m = 1, n = 0, k = 0;
+    dsl::Shape shape;          // rows first; the family's dims (a dimension the kernel declares may be absent)
     int threads = 0;                    // 0 = all hardware threads
     int64_t streamBytes = 0;            // weights cycled through (memory-bound shapes); 0 = one layer
     double tolerance = 0.03;            // best and third-best sample within this
@@ -56,13 +64,41 @@ struct RunRequest {
     double computePeak = 0;             // ops/s of the roofline's compute term; 0 = the worker measures it
 };
 
-// The compute peak a kernel with `input` activations is held to on `threads`
-// threads (0 = all): int8 dot products for int8 kernels where the CPU has
-// them, else f32 FMAs; 0 when unknown. Measured (~0.2 s) on every call.
-double computePeak(dsl::ActKind input, int threads);
+// The compute peak of the roofline on `threads` threads (0 = all): int8 dot
+// products (`int8`) where the CPU has them, else f32 FMAs; 0 when unknown.
+// Measured (~0.2 s) on every call.
+double computePeak(bool int8, int threads);
 
-// Runs `worker` (argv[0] and leading arguments, e.g. {"/path/kforge",
-// "tune-worker"}) with the request; never throws for what the candidate does.
+// Where candidates are measured.
+class Runner {
+public:
+    virtual ~Runner() = default;
+    virtual std::string name() const = 0;
+    // Whether this runner can run code for `target`; when not, *why says so.
+    virtual bool canRun(const targets::TargetInfo &target, std::string *why) const = 0;
+    // Never throws for what the candidate does.
+    virtual Measurement run(const RunRequest &request) = 0;
+};
+
+// This machine: each candidate in a `kforge tune-worker` process. `worker`:
+// argv[0] and leading arguments, e.g. {"/path/kforge", "tune-worker"}.
+class LocalRunner final : public Runner {
+public:
+    explicit LocalRunner(std::vector<std::string> worker) : worker_(std::move(worker)) {}
+    std::string name() const override { return "local"; }
+    bool canRun(const targets::TargetInfo &target, std::string *why) const override;
+    Measurement run(const RunRequest &request) override;
+
+private:
+    std::vector<std::string> worker_;
+};
+
+// The runner named on the command line (`--runner local`, the default).
+// Throws std::invalid_argument naming the runners there are.
+std::unique_ptr<Runner> makeRunner(const std::string &name, std::vector<std::string> worker);
+
+// Runs `worker` with the request in a process of its own (what LocalRunner
+// does); never throws for what the candidate does.
 Measurement runCandidate(const std::vector<std::string> &worker, const RunRequest &request);
 
 // The worker's side: `kforge tune-worker REQUEST.json RESULT.json`. Returns the

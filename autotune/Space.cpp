@@ -16,9 +16,9 @@
 #include <utility>
 #include <variant>
 
+#include "autotune/Family.h"
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
-#include "codegen/lowbit_linear/LinearSchedule.h"
 #include "dsl/ScheduleChecker.h"
 #include "dsl/families/Family.h"
 
@@ -30,26 +30,6 @@ using Kind = dsl::Directive::Kind;
 
 // Enumerating more than this is a mistake in the tune block, not a search.
 constexpr std::size_t kMaxPoints = 1000000;
-
-dsl::TuneAxis makeAxis(Kind kind, std::vector<std::string> vars, std::vector<int64_t> values,
-                       std::string option = "") {
-    dsl::TuneAxis a;
-    a.directive.kind = kind;
-    a.directive.vars = std::move(vars);
-    a.option = std::move(option);
-    a.values = std::move(values);
-    return a;
-}
-
-// A word axis (TuneAxis::words): values are the indices of the words.
-dsl::TuneAxis makeWordAxis(Kind kind, std::vector<std::string> vars, std::vector<std::string> words,
-                           std::string option = "") {
-    std::vector<int64_t> indices;
-    for (std::size_t i = 0; i < words.size(); ++i) indices.push_back(static_cast<int64_t>(i));
-    dsl::TuneAxis a = makeAxis(kind, std::move(vars), std::move(indices), std::move(option));
-    a.words = std::move(words);
-    return a;
-}
 
 std::vector<std::string> splitWords(const std::string &text) {
     std::vector<std::string> out;
@@ -71,99 +51,6 @@ std::string valueText(const dsl::TuneAxis &axis, int64_t value) {
 }
 
 float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
-
-// ---------------------------------------------------------------------------
-// Default spaces: one entry per family, used when a schedule has no tune
-// block. Each lists the axes that plausibly move the time for that target and
-// bucket; pruning then drops the combinations the lowering rejects.
-
-// lowbit_linear (codegen/lowbit_linear/LinearSchedule.h says what each knob
-// does). Sized for roughly 100-200 legal decode points (~2 s each to build
-// and time): the packed tile (interleave: up to four vectors of rows, and at
-// least 32 so that narrow targets try two row groups), rows per parallel
-// task, unrolling of the k-block loop, the software prefetch distance, and
-// per-channel scales' k-chunk; for int8 activations in buckets with several
-// rows, rows of x per decoded weight vector (split m) and the loop order
-// (reorder k m: each chunk decoded once for all rows) instead of prefetch.
-// The packed layout (pack weight layout) is not in the default space: every
-// decode measurement so far has the default planes ahead, since the others
-// stream more bytes (bench/README.md, "Packed layouts"); a tune block can add it.
-std::vector<dsl::TuneAxis> lowbitLinearSpace(const dsl::KernelSpec &kernel, const targets::TargetInfo &target,
-                                             dsl::Bucket bucket) {
-    const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
-    const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
-    const int64_t kBlock = base3 ? 20 : 32;  // packed k per block
-    const int64_t lanes = std::max(1, target.vectorBits / 32);
-
-    std::vector<int64_t> interleaves;
-    for (int64_t i : {16, 32, 64})
-        if (i <= std::max<int64_t>(32, 4 * lanes)) interleaves.push_back(i);
-
-    // int8 with several rows of x is compute-bound: the software prefetch
-    // stays at the lowering's default (0; every tuned prefill schedule in
-    // bench/kernels/lowbit_bench.kf chose 0), and the loop order is tuned.
-    const bool rowsTuned = p.input == dsl::ActKind::QInt8PerToken && codegen::lowbit::minRows(bucket) > 1;
-    std::vector<dsl::TuneAxis> axes;
-    axes.push_back(makeAxis(Kind::Pack, {"weight"}, interleaves, "interleave"));
-    axes.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
-    if (p.group == 0) {
-        // The k-chunk is free only with per-channel scales; it multiplies the
-        // space by three, so unroll and prefetch take fewer values here.
-        axes.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
-        axes.push_back(makeAxis(Kind::Unroll, {"k"}, {1, 2 * kBlock}));
-        if (!rowsTuned) axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 64, 128}));
-    } else {
-        axes.push_back(makeAxis(Kind::Unroll, {"k"}, {1, 2 * kBlock, 4 * kBlock}));
-        if (!rowsTuned) axes.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 32, 64, 128}));
-    }
-    if (rowsTuned) {
-        axes.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4}));
-        // Decode each chunk once for all rows, or once per tile of rows.
-        axes.push_back(makeWordAxis(Kind::Reorder, {}, {"m k", "k m"}));
-    }
-    return axes;
-}
-
-// The task-independent features of a lowbit_linear schedule (Space.h,
-// transferFeatures): what the lowering will actually do (the resolved
-// schedule, defaults filled in), then what the task is.
-std::vector<float> lowbitLinearFeatures(const Task &task, const dsl::Schedule &schedule) {
-    const auto &p = std::get<dsl::LowbitLinearParams>(task.kernel->params);
-    const codegen::lowbit::LinearSchedule s = codegen::lowbit::resolveSchedule(p, &schedule, *task.target);
-    const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
-    const int kBlock = base3 ? 20 : 32;
-    return {
-        log2Feature(s.interleave), log2Feature(s.vector), log2Feature(s.nBlock),
-        log2Feature(s.nBlock / s.interleave),  // packed tiles per parallel task
-        log2Feature(s.kChunk), log2Feature(std::max(1, s.unrollK / kBlock)),  // k-blocks unrolled
-        log2Feature(s.mTile), log2Feature(s.prefetch),
-        log2Feature(std::max<int64_t>(1, task.m)), log2Feature(std::max<int64_t>(1, task.n)),
-        log2Feature(std::max<int64_t>(1, task.k)),
-        base3 ? 1.6f : static_cast<float>(p.weight.bits),  // bits per weight as stored
-        static_cast<float>(p.weight.kind), static_cast<float>(p.input), log2Feature(p.group),
-        log2Feature(task.target->vectorBits),
-        static_cast<float>(s.layout), s.chunkOuter ? 1.0f : 0.0f,  // later additions at the end
-    };
-}
-
-// What the tuner knows of a family: its default space, and the features
-// that let records of one task inform the search of another.
-struct FamilyTuning {
-    dsl::Family family;
-    std::vector<dsl::TuneAxis> (*axes)(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket);
-    std::vector<float> (*features)(const Task &, const dsl::Schedule &);
-};
-
-// One line per family the tuner knows.
-const FamilyTuning kFamilies[] = {
-    {dsl::Family::LowbitLinear, lowbitLinearSpace, lowbitLinearFeatures},
-};
-
-const FamilyTuning *familyTuningOf(dsl::Family family) {
-    for (const FamilyTuning &d : kFamilies)
-        if (d.family == family) return &d;
-    return nullptr;
-}
 
 // ---------------------------------------------------------------------------
 // Points as directives.
@@ -257,20 +144,6 @@ std::string directiveText(const dsl::Directive &d) {
 }
 
 
-int weightBits(const dsl::KernelSpec &kernel) {
-    return std::visit(
-        [](const auto &p) -> int {
-            using P = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<P, dsl::LowbitLinearParams> || std::is_same_v<P, dsl::SparseRankLinearParams>)
-                return p.weight.bits;
-            else if constexpr (std::is_same_v<P, dsl::RotationAttentionParams>)
-                return p.kvBits;
-            else
-                return 0;
-        },
-        kernel.params);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -294,7 +167,7 @@ Space Space::forTask(const Task &task, const std::map<std::string, std::string> 
     if (from && from->tune) {
         space.fromTuneBlock_ = true;
         space.axes_ = from->tune->axes;
-    } else if (const FamilyTuning *d = familyTuningOf(kernel.family)) {
+    } else if (const FamilyTuning *d = familyTuning(kernel.family); d && d->axes) {
         space.axes_ = d->axes(kernel, target, task.bucket);
     } else {
         codegen::checkSchedule(kernel, space.base_, target);  // "no lowering of <family>" comes first
@@ -403,15 +276,12 @@ std::vector<float> Space::features(std::size_t i) const {
         const int64_t v = values_[a][points_[i][a]];
         f.push_back(axes_[a].words.empty() ? log2Feature(v) : static_cast<float>(v));  // a word: its index
     }
-    f.push_back(log2Feature(std::max<int64_t>(1, task_.m)));
-    f.push_back(log2Feature(std::max<int64_t>(1, task_.n)));
-    f.push_back(log2Feature(std::max<int64_t>(1, task_.k)));
-    f.push_back(static_cast<float>(weightBits(*task_.kernel)));
+    for (const auto &d : task_.shape.dims) f.push_back(log2Feature(std::max<int64_t>(1, d.second)));
     return f;
 }
 
 bool Space::hasTransferFeatures() const {
-    const FamilyTuning *d = familyTuningOf(task_.kernel->family);
+    const FamilyTuning *d = familyTuning(task_.kernel->family);
     return d && d->features;
 }
 
@@ -422,7 +292,7 @@ std::vector<float> Space::transferFeatures(std::size_t i) const {
 }
 
 std::vector<float> transferFeatures(const Task &task, const dsl::Schedule &schedule) {
-    const FamilyTuning *d = task.kernel ? familyTuningOf(task.kernel->family) : nullptr;
+    const FamilyTuning *d = task.kernel ? familyTuning(task.kernel->family) : nullptr;
     if (!d || !d->features || !task.target) return {};
     return d->features(task, schedule);
 }

@@ -29,7 +29,7 @@ public:
     // The schedule of (kernel, target, bucket) gives the fixed directives and
     // the tune block; a bucket without a schedule takes the target's
     // bucket-any schedule. With no tune block, the family's default space for
-    // the target and bucket (Space.cpp, one entry per family).
+    // the target and bucket (autotune/Family.h, FamilyTuning::axes).
     static Space forTask(const Task &task, const std::map<std::string, std::string> &pinned = {});
 
     std::size_t size() const { return points_.size(); }
@@ -58,7 +58,7 @@ public:
     std::string scheduleText(std::size_t i) const;
     // Numeric features of point i for the cost model: log2 of each axis value
     // (-1 for a value of 0, e.g. prefetch off; a word axis: the word's index),
-    // then the task's log2 M, N, K and weight bits.
+    // then log2 of each of the task's dimensions (M, N, K for a linear layer).
     std::vector<float> features(std::size_t i) const;
     // Features of point i that mean the same in every task of the family
     // (transferFeatures below): what lets the cost model learn from other
@@ -81,8 +81,8 @@ private:
 // bucket, any shape): the schedule as the family's lowering resolves it
 // (defaults filled in), then the task (log2 M, N, K, weight format,
 // activation kind, target vector width); the same length for every task of a
-// family. Empty when the family has none. Throws CodegenError when the
-// lowering rejects the schedule.
+// family (autotune/Family.h). Empty when the family has none. Throws
+// CodegenError when the lowering rejects the schedule.
 std::vector<float> transferFeatures(const Task &task, const dsl::Schedule &schedule);
 
 }  // namespace kf::autotune

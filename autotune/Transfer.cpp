@@ -19,18 +19,18 @@ PriorSet priorsFor(const Database &db, const Task &task, const std::string &spec
     for (const dsl::KernelSpec &k : task.module->kernels)
         if (k.family == task.kernel->family) kernels.emplace(autotune::specHash(k), &k);
 
-    using TaskKey = std::tuple<std::string, std::string, int64_t, int64_t, int64_t>;  // spec, bucket, m, n, k
-    const TaskKey own{specHash, dsl::toString(task.bucket), task.m, task.n, task.k};
+    using TaskKey = std::tuple<std::string, std::string, dsl::Shape>;  // spec, bucket, shape
+    const TaskKey own{specHash, dsl::toString(task.bucket), task.shape};
     std::vector<Record> records = db.records("", task.target->name);
     std::erase_if(records, [&](const Record &r) {
         return r.status != "ok" || !(r.seconds > 0) || r.compiler != compiler || r.machine != machine ||
-               !kernels.count(r.specHash) || TaskKey{r.specHash, r.bucket, r.m, r.n, r.k} == own;
+               !kernels.count(r.specHash) || TaskKey{r.specHash, r.bucket, r.shape} == own;
     });
     if (records.size() > limit) records.erase(records.begin(), records.end() - static_cast<std::ptrdiff_t>(limit));
 
     std::map<TaskKey, double> best;  // fewest seconds per task
     for (const Record &r : records) {
-        auto [it, fresh] = best.emplace(TaskKey{r.specHash, r.bucket, r.m, r.n, r.k}, r.seconds);
+        auto [it, fresh] = best.emplace(TaskKey{r.specHash, r.bucket, r.shape}, r.seconds);
         if (!fresh) it->second = std::min(it->second, r.seconds);
     }
     out.tasks = best.size();
@@ -39,12 +39,12 @@ PriorSet priorsFor(const Database &db, const Task &task, const std::string &spec
         Task other = task;
         other.kernel = &kernel;
         other.bucket = dsl::bucketNamed(r.bucket).value_or(dsl::Bucket::Decode);
-        other.m = r.m, other.n = r.n, other.k = r.k;
+        other.shape = r.shape;
         try {
             std::vector<float> features = transferFeatures(other, recordSchedule(*task.module, kernel, r));
             if (features.empty()) return PriorSet{};  // the family has none
             out.priors.push_back(
-                {std::move(features), std::log(best.at(TaskKey{r.specHash, r.bucket, r.m, r.n, r.k}) / r.seconds)});
+                {std::move(features), std::log(best.at(TaskKey{r.specHash, r.bucket, r.shape}) / r.seconds)});
         } catch (const std::exception &) {
             ++out.skipped;
         }

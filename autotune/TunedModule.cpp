@@ -52,18 +52,15 @@ dsl::Schedule asBucketAny(dsl::Schedule schedule) {
 
 namespace {
 
-struct Layout {
-    int interleave, kAlign, kBlock;
-    bool operator==(const Layout &) const = default;
-};
-
-// The packed layout a schedule gives the kernel on the target (lowering only, no compile).
-Layout layoutOf(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
+// The packed layout a schedule gives the kernel on the target (lowering only,
+// no compile): the target's bucket-any variant of a module of that kernel
+// and schedule. Layouts compare with codegen::sameLayout, the family's one rule.
+codegen::LoweredVariant layoutOf(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule,
+                                 const targets::TargetInfo &target) {
     dsl::Module one;
     one.kernels = {kernel};
     one.schedules = {asBucketAny(schedule)};
-    const auto v = codegen::lowerKernel(one, one.kernels[0], target).at(0);
-    return {v.layout.interleave, v.layout.kAlign, v.layout.kBlock};
+    return codegen::lowerKernel(one, one.kernels[0], target).at(0);
 }
 
 std::string fmtRatio(double r) {
@@ -81,52 +78,43 @@ TuningApplied applyTuning(dsl::Module &module, const std::vector<const targets::
     for (const dsl::KernelSpec &kernel : module.kernels) {
         const std::string spec = specHash(kernel);
         for (const targets::TargetInfo *target : targets) {
-            // Ok records of this spec and target, best first, this machine's before others'.
-            std::vector<Record> records;
-            for (Record &r : db.records(spec, target->name))
-                if (r.status == "ok") records.push_back(std::move(r));
-            const bool local = std::any_of(records.begin(), records.end(), [&](const Record &r) { return r.machine == machine; });
-            if (local)
-                std::erase_if(records, [&](const Record &r) { return r.machine != machine; });
-            else if (!records.empty())
+            // This machine's records; a pair it has none of takes the machine with the most.
+            std::map<std::string, int> perMachine;
+            for (const Record &r : db.records(spec, target->name))
+                if (r.status == "ok") ++perMachine[r.machine];
+            std::string from = machine;
+            if (!perMachine.count(machine) && !perMachine.empty()) {
+                from = std::max_element(perMachine.begin(), perMachine.end(), [](const auto &a, const auto &b) {
+                           return a.second < b.second;
+                       })->first;
                 out.notes.push_back(kernel.name + " " + target->name + ": records from another machine");
-            // As Database::best(): per bucket, the shape with the most ok records, fastest first.
-            std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, int> perShape;
-            for (const Record &r : records) ++perShape[{r.bucket, r.m, r.n, r.k}];
-            std::map<std::string, std::tuple<int64_t, int64_t, int64_t>> shapeOf;
-            std::map<std::string, int> most;
-            for (const auto &[key, count] : perShape) {
-                const std::string &bucket = std::get<0>(key);
-                if (count > most[bucket]) {
-                    most[bucket] = count;
-                    shapeOf[bucket] = {std::get<1>(key), std::get<2>(key), std::get<3>(key)};
-                }
             }
-            std::erase_if(records, [&](const Record &r) {
-                return shapeOf[r.bucket] != std::make_tuple(r.m, r.n, r.k);
-            });
-            std::stable_sort(records.begin(), records.end(),
-                             [](const Record &a, const Record &b) { return a.seconds < b.seconds; });
 
-            // Candidates per bucket that parse and lower.
+            // Candidates per bucket, best first (Database::ranked: what `kforge db best` shows first), that
+            // parse and lower.
             struct Choice {
-                const Record *record;
+                Record record;
                 dsl::Schedule schedule;
-                Layout layout;
+                codegen::LoweredVariant layout;
             };
-            std::vector<Choice> choices;
-            for (const Record &r : records) {
-                try {
-                    dsl::Schedule s = recordSchedule(module, kernel, r);
-                    choices.push_back({&r, s, layoutOf(kernel, s, *target)});
-                } catch (const std::exception &e) {
-                    out.notes.push_back(kernel.name + " " + target->name + ": record " + r.key.substr(0, 12) +
-                                        " skipped: " + e.what());
+            std::map<std::string, std::vector<Choice>> choices;
+            for (const dsl::BucketDef &b : dsl::bucketDefs()) {
+                if (b.bucket == dsl::Bucket::Any) continue;
+                for (Record &r : db.ranked(spec, target->name, b.name, from)) {
+                    try {
+                        dsl::Schedule s = recordSchedule(module, kernel, r);
+                        codegen::LoweredVariant v = layoutOf(kernel, s, *target);
+                        choices[b.name].push_back({std::move(r), std::move(s), std::move(v)});
+                    } catch (const std::exception &e) {
+                        out.notes.push_back(kernel.name + " " + target->name + ": record " + r.key.substr(0, 12) +
+                                            " skipped: " + e.what());
+                    }
                 }
             }
-            auto bestOf = [&](const std::string &bucket, const std::optional<Layout> &layout) -> const Choice * {
-                for (const Choice &c : choices)
-                    if (c.record->bucket == bucket && (!layout || c.layout == *layout)) return &c;
+            auto bestOf = [&](const std::string &bucket,
+                              const std::optional<codegen::LoweredVariant> &layout) -> const Choice * {
+                for (const Choice &c : choices[bucket])
+                    if (!layout || codegen::sameLayout(kernel, c.layout, *layout)) return &c;
                 return nullptr;
             };
 
@@ -147,7 +135,7 @@ TuningApplied applyTuning(dsl::Module &module, const std::vector<const targets::
             };
 
             const Choice *decode = bestOf("decode", std::nullopt);
-            std::optional<Layout> layout;
+            std::optional<codegen::LoweredVariant> layout;
             if (decode) {
                 layout = decode->layout;
                 put(dsl::Bucket::Any, decode->schedule);
@@ -161,9 +149,12 @@ TuningApplied applyTuning(dsl::Module &module, const std::vector<const targets::
             }
             bool any = decode != nullptr;
             if (decode)
-                out.tuned.push_back(kernel.name + " " + target->name + " decode <- " + decode->record->symbol + " (" +
-                                    fmtRatio(decode->record->rooflineRatio) + " of roofline)");
-            for (auto [name, bucket] : {std::pair{"small", dsl::Bucket::SmallBatch}, std::pair{"prefill", dsl::Bucket::Prefill}}) {
+                out.tuned.push_back(kernel.name + " " + target->name + " decode <- " + decode->record.symbol + " (" +
+                                    fmtRatio(decode->record.rooflineRatio) + " of roofline)");
+            for (const dsl::BucketDef &def : dsl::bucketDefs()) {
+                if (def.bucket == dsl::Bucket::Any || def.bucket == dsl::Bucket::Decode) continue;
+                const std::string name = def.name;
+                const dsl::Bucket bucket = def.bucket;
                 const Choice *c = bestOf(name, layout);
                 if (!c) {
                     if (bestOf(name, std::nullopt))
@@ -171,7 +162,7 @@ TuningApplied applyTuning(dsl::Module &module, const std::vector<const targets::
                                             ": no record with the decode bucket's packed layout");
                     // A file schedule of another layout would not lower with the tuned bucket-any one.
                     auto it = fileSchedule(bucket);
-                    if (it != schedules.end() && layoutOf(kernel, *it, *target) != *layout) {
+                    if (it != schedules.end() && !codegen::sameLayout(kernel, layoutOf(kernel, *it, *target), *layout)) {
                         out.notes.push_back(kernel.name + " " + target->name + " " + name +
                                             ": the file's schedule packs differently from the tuned one; dropped");
                         schedules.erase(it);
@@ -180,8 +171,8 @@ TuningApplied applyTuning(dsl::Module &module, const std::vector<const targets::
                 }
                 put(bucket, c->schedule);
                 any = true;
-                out.tuned.push_back(kernel.name + " " + target->name + " " + name + " <- " + c->record->symbol + " (" +
-                                    fmtRatio(c->record->rooflineRatio) + " of roofline)");
+                out.tuned.push_back(kernel.name + " " + target->name + " " + name + " <- " + c->record.symbol + " (" +
+                                    fmtRatio(c->record.rooflineRatio) + " of roofline)");
             }
             if (!any) out.untuned.push_back(kernel.name + " " + target->name);
         }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "autotune/Builder.h"
+#include "autotune/Family.h"
 #include "autotune/Database.h"
 #include "autotune/Fingerprint.h"
 #include "autotune/Progress.h"
@@ -21,6 +22,7 @@
 #include "autotune/Task.h"
 #include "autotune/Transfer.h"
 #include "dsl/Load.h"
+#include "dsl/families/Family.h"
 
 namespace kf::autotune {
 
@@ -31,48 +33,67 @@ namespace {
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Axes that decide the packed layout: the buckets of a target share one
-// (Lowering.h), so later buckets take the decode bucket's values.
-const char *const kLayoutAxes[] = {"pack weight interleave", "pack weight layout", "split k"};
-
 struct Plan {
     Task task;
     std::string spec;  // specHash(kernel)
 };
+
+// The shapes to tune `kernel` at (its non-row dimensions): the declared
+// sizes, or each --shapes entry for those it leaves dynamic. Empty with a
+// message on `err` when that cannot be.
+std::vector<std::vector<int64_t>> shapesOf(const dsl::KernelSpec &kernel, const TuneOptions &o, std::ostream &err) {
+    std::vector<dsl::Dim> dims = dsl::kernelDims(kernel);
+    if (dims.empty()) {
+        err << "kforge tune: " << kernel.name << ": " << dsl::toString(kernel.family) << " names no dimensions; skipped\n";
+        return {};
+    }
+    dims.erase(dims.begin());  // the rows: per bucket
+    const bool dynamic = std::any_of(dims.begin(), dims.end(), [](const dsl::Dim &d) { return !d.size; });
+    std::string names;
+    for (const dsl::Dim &d : dims) names += (names.empty() ? "" : "x") + d.name;
+    if (!dynamic) {
+        std::vector<int64_t> sizes;
+        for (const dsl::Dim &d : dims) sizes.push_back(*d.size);
+        return {sizes};
+    }
+    std::vector<std::vector<int64_t>> out;
+    for (const std::vector<int64_t> &given : o.shapes) {
+        if (given.size() != dims.size()) continue;
+        std::vector<int64_t> sizes;
+        for (std::size_t i = 0; i < dims.size(); ++i) sizes.push_back(dims[i].size.value_or(given[i]));
+        out.push_back(sizes);
+    }
+    if (out.empty())
+        err << "kforge tune: " << kernel.name << " has dynamic " << names << "; give --shapes " << names
+            << " (e.g. 11008x4096); skipped\n";
+    return out;
+}
 
 // Tasks in order: per kernel spec (layers with the same spec once), target,
 // shape, then decode -> small -> prefill (layout pinned by decode).
 std::vector<Plan> planTasks(const dsl::Module &module, const TuneOptions &o,
                             const std::vector<const targets::TargetInfo *> &targets, std::ostream &err) {
     std::vector<Plan> plans;
-    std::set<std::tuple<std::string, std::string, dsl::Bucket, int64_t, int64_t, int64_t>> seen;
+    std::set<std::tuple<std::string, std::string, dsl::Bucket, dsl::Shape>> seen;
     for (const dsl::KernelSpec &kernel : module.kernels) {
         if (!o.kernels.empty() && std::find(o.kernels.begin(), o.kernels.end(), kernel.name) == o.kernels.end())
             continue;
-        if (kernel.family != dsl::Family::LowbitLinear) {
+        if (!familyTuning(kernel.family)) {
             err << "kforge tune: " << kernel.name << ": " << dsl::toString(kernel.family)
                 << " has no tuner support yet; skipped\n";
             continue;
         }
-        const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
-        std::vector<std::pair<int64_t, int64_t>> shapes;
-        if (p.n.size && p.k.size) shapes = {{*p.n.size, *p.k.size}};
-        else
-            for (auto [n, k] : o.shapes)
-                shapes.push_back({p.n.size.value_or(n), p.k.size.value_or(k)});
-        if (shapes.empty()) {
-            err << "kforge tune: " << kernel.name << " has dynamic N or K; give --shapes NxK (e.g. 11008x4096); skipped\n";
-            continue;
-        }
+        const std::vector<dsl::Dim> dims = dsl::kernelDims(kernel);
         const std::string spec = specHash(kernel);
-        for (const targets::TargetInfo *t : targets)
-            for (auto [n, k] : shapes)
+        for (const std::vector<int64_t> &sizes : shapesOf(kernel, o, err))
+            for (const targets::TargetInfo *t : targets)
                 for (dsl::Bucket b : o.buckets) {
                     const auto r = o.rows.find(b);
-                    const int64_t m = r != o.rows.end() ? r->second : defaultRows(b);
-                    if (!seen.insert({spec, t->name, b, m, n, k}).second) continue;
-                    Task task{&module, &kernel, t, b, m, n, k, o.threads};
-                    plans.push_back({task, spec});
+                    dsl::Shape shape;
+                    shape.dims.emplace_back(dims[0].name, r != o.rows.end() ? r->second : dsl::bucketDef(b).defaultRows);
+                    for (std::size_t i = 0; i < sizes.size(); ++i) shape.dims.emplace_back(dims[i + 1].name, sizes[i]);
+                    if (!seen.insert({spec, t->name, b, shape}).second) continue;
+                    plans.push_back({Task{&module, &kernel, t, b, shape, o.threads}, spec});
                 }
     }
     return plans;
@@ -96,13 +117,22 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
             err << "kforge tune: unknown target '" << name << "'; known targets: " << targets::knownNames() << ", host\n";
             return 1;
         }
-        if (t->runsHere != targets::RunsHere::Native || !t->hostSupports()) {
-            err << "kforge tune: " << t->name << " does not run on this machine; tune on the target hardware "
-                << "and bring the records here with `kforge db export` / `kforge db import`\n";
-            return 1;
-        }
         targets.push_back(t);
     }
+    std::vector<std::string> worker = o.kforge;
+    worker.push_back("tune-worker");
+    std::unique_ptr<Runner> runner;
+    try {
+        runner = makeRunner(o.runner, worker);
+    } catch (const std::invalid_argument &e) {
+        err << "kforge tune: --runner: " << e.what() << "\n";
+        return 1;
+    }
+    for (const targets::TargetInfo *t : targets)
+        if (std::string why; !runner->canRun(*t, &why)) {
+            err << "kforge tune: the " << runner->name() << " runner cannot measure " << t->name << ": " << why << "\n";
+            return 1;
+        }
     try {
         strategyFor(o.strategy, 0);
     } catch (const std::invalid_argument &e) {
@@ -117,6 +147,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         err << "kforge tune: " << e.what() << "\n";
         return 1;
     }
+    if (!db->migrationNote().empty()) err << "kforge tune: " << db->migrationNote() << "\n";
     const std::vector<Plan> plans = planTasks(module, o, targets, err);
     if (plans.empty()) {
         err << "kforge tune: nothing to tune in " << o.file << "\n";
@@ -132,15 +163,13 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
     Builder builder(workDir, o.kforge, o.jobs);
     const std::size_t batch =
         2 * static_cast<std::size_t>(o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()));
-    // The compute peak once per activation kind and thread count, not per candidate.
-    std::map<std::pair<dsl::ActKind, int>, double> peaks;
-    std::vector<std::string> worker = o.kforge;
-    worker.push_back("tune-worker");
+    // The compute peak once per kind (int8 / f32) and thread count, not per candidate.
+    std::map<std::pair<bool, int>, double> peaks;
 
     Progress progress(out, o.json, !o.json && ::isatty(STDOUT_FILENO));
     std::size_t measuredTotal = 0, failedTotal = 0;
-    // Decode's layout choice per (spec, target, N, K), pinned for later buckets.
-    std::map<std::tuple<std::string, std::string, int64_t, int64_t>, std::map<std::string, std::string>> layouts;
+    // Decode's layout choice per (spec, target, shape without the rows), pinned for later buckets.
+    std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, std::string>> layouts;
 
     for (std::size_t t = 0; t < plans.size(); ++t) {
         const Task &task = plans[t].task;
@@ -150,7 +179,10 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         p.index = t + 1;
         p.tasks = plans.size();
 
-        const auto layoutKey = std::make_tuple(plans[t].spec, std::string(task.target->name), task.n, task.k);
+        const FamilyTuning &family = *familyTuning(task.kernel->family);
+        dsl::Shape sizes = task.shape;
+        sizes.dims.erase(sizes.dims.begin());
+        const auto layoutKey = std::make_tuple(plans[t].spec, std::string(task.target->name), sizes.named());
         std::map<std::string, std::string> pinned;
         if (task.bucket != dsl::Bucket::Decode && layouts.count(layoutKey)) pinned = layouts[layoutKey];
         std::optional<Space> space;
@@ -181,8 +213,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         p.planned = cap;
 
         auto keyOf = [&](std::size_t i) {
-            return recordKey(plans[t].spec, space->scheduleText(i), task.target->name, task.m, task.n, task.k,
-                             compiler, machine);
+            return recordKey(plans[t].spec, space->scheduleText(i), task.target->name, task.shape, compiler, machine);
         };
         std::optional<std::size_t> bestIndex;
         auto note = [&](std::size_t i, const Record &r) {
@@ -251,10 +282,11 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                 Record r;
                 r.key = keys[j];
                 r.kernel = task.kernel->name;
+                r.family = dsl::toString(task.kernel->family);
                 r.specHash = plans[t].spec;
                 r.target = task.target->name;
                 r.bucket = dsl::toString(task.bucket);
-                r.m = task.m, r.n = task.n, r.k = task.k;
+                r.shape = task.shape;
                 r.schedule = texts[j];
                 r.symbol = built[j].symbol;
                 r.compiler = compiler;
@@ -272,15 +304,16 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     req.kernelFile = o.file;
                     req.kernelName = task.kernel->name;
                     req.schedule = texts[j];
-                    req.m = task.m, req.n = task.n, req.k = task.k;
+                    req.shape = task.shape;
                     req.threads = task.threads;
-                    req.streamBytes = task.bucket == dsl::Bucket::Prefill ? 0 : stream;
+                    req.streamBytes = family.streams && family.streams(task) ? stream : 0;
                     req.timeoutSeconds = o.timeoutSeconds;
-                    const dsl::ActKind act = std::get<dsl::LowbitLinearParams>(task.kernel->params).input;
-                    auto peak = peaks.find({act, task.threads});
-                    if (peak == peaks.end()) peak = peaks.emplace(std::pair{act, task.threads}, computePeak(act, task.threads)).first;
+                    const bool int8 = family.int8Roofline && family.int8Roofline(*task.kernel);
+                    auto peak = peaks.find({int8, task.threads});
+                    if (peak == peaks.end())
+                        peak = peaks.emplace(std::pair{int8, task.threads}, computePeak(int8, task.threads)).first;
                     req.computePeak = peak->second;
-                    Measurement ms = runCandidate(worker, req);
+                    Measurement ms = runner->run(req);
                     r.status = ms.status;
                     r.message = ms.message;
                     r.samples = ms.samples;
@@ -309,9 +342,8 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         if (task.bucket == dsl::Bucket::Decode && bestIndex) {
             std::map<std::string, std::string> chosen;
             for (std::size_t a = 0; a < space->axisNames().size(); ++a)
-                for (const char *axis : kLayoutAxes)
-                    if (space->axisNames()[a] == axis)
-                        chosen[axis] = space->valueText(a, *bestIndex);
+                for (const std::string &axis : family.layoutAxes)
+                    if (space->axisNames()[a] == axis) chosen[axis] = space->valueText(a, *bestIndex);
             layouts[layoutKey] = chosen;
         }
     }

@@ -23,8 +23,10 @@ struct TuneOptions {
     std::vector<std::string> targets;      // registry names or "host"
     std::vector<std::string> kernels;      // only these (empty = all)
     std::vector<dsl::Bucket> buckets{dsl::Bucket::Decode, dsl::Bucket::SmallBatch, dsl::Bucket::Prefill};
-    std::vector<std::pair<int64_t, int64_t>> shapes;  // N x K for kernels with dynamic N / K
-    std::map<dsl::Bucket, int64_t> rows;   // M per bucket (default: Task.h defaultRows)
+    // Sizes of the non-row dimensions, in the family's order (N x K for a
+    // linear layer), for kernels that leave some dynamic; a declared size wins.
+    std::vector<std::vector<int64_t>> shapes;
+    std::map<dsl::Bucket, int64_t> rows;   // M per bucket (default: dsl::BucketDef::defaultRows)
     double budgetSeconds = 0;              // whole run; 0 = no limit
     std::string database;                  // SQLite path
     std::string strategy = "auto";         // exhaustive | random | evolutionary | auto
@@ -37,6 +39,7 @@ struct TuneOptions {
     double timeoutSeconds = 60;            // per candidate process
     bool json = false;                     // JSON lines instead of the human progress
     std::vector<std::string> kforge;       // argv prefix running this kforge
+    std::string runner = "local";          // where candidates are measured (Runner.h, makeRunner)
     std::string workDir;                   // candidates' files (default: a temp dir)
 };
 

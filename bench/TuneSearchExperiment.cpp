@@ -33,6 +33,7 @@
 #include "autotune/Task.h"
 #include "autotune/Transfer.h"
 #include "dsl/Load.h"
+#include "dsl/families/Family.h"
 #include "targets/Target.h"
 
 using namespace kf;
@@ -99,8 +100,10 @@ int main(int argc, char **argv) {
         const std::optional<dsl::Bucket> named = dsl::bucketNamed(b);
         if (!named || *named == dsl::Bucket::Any) return usage(("bad --task " + arg).c_str());
         const dsl::Bucket bucket = *named;
-        const auto &p = std::get<dsl::LowbitLinearParams>(kernel->params);
-        autotune::Task task{&module, kernel, target, bucket, autotune::defaultRows(bucket), *p.n.size, *p.k.size, 0};
+        // The kernel's declared dimensions, its bucket's default rows.
+        autotune::Task task{&module, kernel, target, bucket, {}, 0};
+        for (const dsl::Dim &d : dsl::kernelDims(*kernel))
+            task.shape.dims.emplace_back(d.name, d.size.value_or(dsl::bucketDef(bucket).defaultRows));
         const autotune::Space space = autotune::Space::forTask(task);
         const std::string spec = autotune::specHash(*kernel);
 
@@ -112,7 +115,7 @@ int main(int argc, char **argv) {
         const std::vector<autotune::Record> records = db.records(spec, target->name, b);
         std::string machine, compiler;
         for (const autotune::Record &r : records) {
-            if (r.m != task.m || r.n != task.n || r.k != task.k) continue;
+            if (r.shape != task.shape) continue;
             if (machine.empty()) machine = r.machine, compiler = r.compiler;
             if (r.machine != machine || r.compiler != compiler) {
                 std::fprintf(stderr, "%s: records of more than one machine or compiler; use one database per machine\n",

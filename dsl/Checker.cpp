@@ -17,9 +17,9 @@ std::string at(const SourceLoc &loc) { return "line " + std::to_string(loc.line)
 std::optional<Bucket> readBucket(const ScheduleDecl &decl, DiagnosticSink &sink) {
     if (!decl.bucket) return Bucket::Any;
     if (std::optional<Bucket> b = bucketNamed(*decl.bucket)) return b;
-    sink.error(decl.bucketLoc, "unknown bucket '" + *decl.bucket +
-                                   "'; expected one of any, decode (1 <= M <= 8), small (9 <= M <= 31), "
-                                   "prefill (M >= 32)");
+    std::string expected;
+    for (const BucketDef &d : bucketDefs()) expected += (expected.empty() ? "" : ", ") + describeBucket(d.bucket);
+    sink.error(decl.bucketLoc, "unknown bucket '" + *decl.bucket + "'; expected one of " + expected);
     return std::nullopt;
 }
 

@@ -2,7 +2,45 @@
 // `kforge lower --emit=spec`.
 #include "dsl/Spec.h"
 
+#include <sstream>
+
 namespace kf::dsl {
+
+int64_t Shape::operator[](std::string_view name) const {
+    for (const auto &[n, size] : dims)
+        if (n == name) return size;
+    return 0;
+}
+
+std::string Shape::text() const {
+    std::string s;
+    for (const auto &d : dims) s += (s.empty() ? "" : "x") + std::to_string(d.second);
+    return s;
+}
+
+std::string Shape::named() const {
+    std::string s;
+    for (const auto &[name, size] : dims) s += (s.empty() ? "" : " ") + name + "=" + std::to_string(size);
+    return s;
+}
+
+std::optional<Shape> Shape::parseNamed(const std::string &text) {
+    Shape shape;
+    std::istringstream in(text);
+    for (std::string word; in >> word;) {
+        const auto eq = word.find('=');
+        if (eq == 0 || eq == std::string::npos || eq + 1 == word.size()) return std::nullopt;
+        int64_t size = 0;
+        for (char c : word.substr(eq + 1)) {
+            if (c < '0' || c > '9' || size > (INT64_MAX - 9) / 10) return std::nullopt;
+            size = size * 10 + (c - '0');
+        }
+        if (size <= 0) return std::nullopt;
+        shape.dims.emplace_back(word.substr(0, eq), size);
+    }
+    if (shape.dims.empty()) return std::nullopt;
+    return shape;
+}
 
 const char *toString(Family f) {
     switch (f) {
@@ -46,19 +84,44 @@ const char *toString(ActKind a) {
     return "unknown";
 }
 
-const char *toString(Bucket b) {
-    switch (b) {
-    case Bucket::Any: return "any";
-    case Bucket::Decode: return "decode";
-    case Bucket::SmallBatch: return "small";
-    case Bucket::Prefill: return "prefill";
-    }
-    return "unknown";
+const std::vector<BucketDef> &bucketDefs() {
+    // Decode is memory bound (each weight read once per call); from about 32
+    // rows the int8 kernels are compute bound; small batches sit between.
+    static const std::vector<BucketDef> defs = {
+        {Bucket::Any, "any", 1, 0, 1},
+        {Bucket::Decode, "decode", 1, 8, 1},
+        {Bucket::SmallBatch, "small", 9, 31, 16},
+        {Bucket::Prefill, "prefill", 32, 0, 128},
+    };
+    return defs;
 }
 
+const BucketDef &bucketDef(Bucket b) {
+    for (const BucketDef &d : bucketDefs())
+        if (d.bucket == b) return d;
+    return bucketDefs().front();
+}
+
+std::string describeBucket(Bucket b, const std::string &rows) {
+    const BucketDef &d = bucketDef(b);
+    std::string s = d.name;
+    if (b == Bucket::Any) return s;  // every row count
+    s += " (";
+    if (d.maxRows == 0) return s + rows + " >= " + std::to_string(d.minRows) + ")";
+    return s + std::to_string(d.minRows) + " <= " + rows + " <= " + std::to_string(d.maxRows) + ")";
+}
+
+Bucket bucketForRows(int64_t m) {
+    for (const BucketDef &d : bucketDefs())
+        if (d.bucket != Bucket::Any && m >= d.minRows && (d.maxRows == 0 || m <= d.maxRows)) return d.bucket;
+    return Bucket::Decode;
+}
+
+const char *toString(Bucket b) { return bucketDef(b).name; }
+
 std::optional<Bucket> bucketNamed(const std::string &name) {
-    for (Bucket b : {Bucket::Any, Bucket::Decode, Bucket::SmallBatch, Bucket::Prefill})
-        if (name == toString(b)) return b;
+    for (const BucketDef &d : bucketDefs())
+        if (name == d.name) return d.bucket;
     return std::nullopt;
 }
 

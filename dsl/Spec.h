@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -52,6 +54,23 @@ struct Dim {
     std::optional<int64_t> size; // empty = dynamic
 };
 
+// A kernel's shape at one call: its named dimensions with their sizes, in the
+// family's order (FamilyDef::dims), the rows first: M=1 N=4096 K=11008 for a
+// linear layer, M=1 N=11008 for a rotation. What the tuner measures at, its
+// database keys and the benches name their cases by.
+struct Shape {
+    std::vector<std::pair<std::string, int64_t>> dims;
+
+    // Size of dimension `name`; 0 when the shape has no such dimension.
+    int64_t operator[](std::string_view name) const;
+    int64_t rows() const { return dims.empty() ? 0 : dims.front().second; }
+    std::string text() const;   // sizes in order: "1x4096x11008"
+    std::string named() const;  // "M=1 N=4096 K=11008"
+    // Inverse of named(); nullopt unless every word is NAME=<positive integer>.
+    static std::optional<Shape> parseNamed(const std::string &text);
+    auto operator<=>(const Shape &) const = default;
+};
+
 // ---------------------------------------------------------------------------
 // Family parameters.
 
@@ -74,7 +93,9 @@ struct LowbitLinearParams {
 struct HadamardParams {
     Dim n{"N", std::nullopt};
     int m = 1;                           // H_m factor (1 = pure power of two)
-    std::optional<std::string> matrixFile;  // user-supplied +-1 H_m
+    std::optional<std::string> matrixFile;  // user-supplied +-1 H_m, as written in the kernel file
+    std::vector<int8_t> matrix;          // H_m read from matrixFile at check time: m*m entries +-1, row-major
+                                         // (empty for built-in orders)
     ActKind input = ActKind::F32;
     ActKind output = ActKind::F32;       // QInt8PerToken = fused quantize
     std::string rows = "M";              // name of the (dynamic) row dimension
@@ -124,10 +145,27 @@ struct KernelSpec {
 // ---------------------------------------------------------------------------
 // Schedules.
 
-// Shape buckets on M (rows): the schedule, the tuner and the emitted dispatch
-// table may differ per bucket.
+// Shape buckets on the rows of a call (M: tokens, rows of x): the schedule,
+// the tuner and the emitted dispatch table may differ per bucket. Their
+// bounds are defined once, in bucketDefs(); emit writes them into the
+// runtime's variant tables.
 enum class Bucket { Any, Decode, SmallBatch, Prefill };
-// decode: 1 <= M <= 8; small batch: 9 <= M <= 31; prefill: M >= 32.
+
+struct BucketDef {
+    Bucket bucket;
+    const char *name;     // as written after `bucket=` and in tuning records
+    int64_t minRows;      // rows the bucket serves: minRows <= M <= maxRows
+    int64_t maxRows;      // 0 = no upper bound
+    int64_t defaultRows;  // the M the tuner measures the bucket at unless told otherwise
+};
+
+// Every bucket, Any first: any (every M), decode (1..8), small (9..31), prefill (>= 32).
+const std::vector<BucketDef> &bucketDefs();
+const BucketDef &bucketDef(Bucket b);
+// "decode (1 <= M <= 8)" with `rows` naming the row dimension; "any" for Any.
+std::string describeBucket(Bucket b, const std::string &rows = "M");
+// The bucket (not Any) whose rows include m >= 1.
+Bucket bucketForRows(int64_t m);
 
 // One schedule primitive, as written. The family checker decides which
 // primitives and variables are legal.

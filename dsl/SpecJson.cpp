@@ -1,5 +1,7 @@
 #include "dsl/SpecJson.h"
 
+#include "dsl/families/hadamard/HadamardMatrix.h"
+
 #include <nlohmann/json.hpp>
 
 #include <type_traits>
@@ -52,6 +54,10 @@ Json paramsJson(const HadamardParams &p) {
     j["input"] = toString(p.input);
     j["output"] = toString(p.output);
     j["rows"] = p.rows;
+    // The matrix a file gave, one string of + and - per row: the tuning
+    // database keys on a hash of this JSON, and two files of one order hold
+    // different matrices. Built-in orders are fixed by m (null here).
+    j["matrix"] = p.matrix.empty() ? Json(nullptr) : Json(kf::families::hadamard::signRows(p.matrix, p.m));
     return j;
 }
 

@@ -9,27 +9,29 @@
 
 namespace kf::rt {
 
-const LinearVariant *anyBucketOf(const kf_kernel_def &def, const char *target) {
+const Variant *anyBucketOf(const kf_kernel_def &def, const char *target) {
     for (int i = 0; i < def.numVariants; ++i)
         if (def.variants[i].bucket == kBucketAny && std::strcmp(def.variants[i].target, target) == 0)
             return &def.variants[i];
     return nullptr;
 }
 
-const LinearVariant *variantForRows(const kf_kernel_def &def, const LinearVariant &any, int64_t m) {
-    const int bucket = m <= 8 ? kBucketDecode : m <= 31 ? kBucketSmall : kBucketPrefill;
-    for (int i = 0; i < def.numVariants; ++i)
-        if (def.variants[i].bucket == bucket && std::strcmp(def.variants[i].target, any.target) == 0)
-            return &def.variants[i];
+const Variant *variantForRows(const kf_kernel_def &def, const Variant &any, int64_t m) {
+    for (int i = 0; i < def.numVariants; ++i) {
+        const Variant &v = def.variants[i];
+        if (v.bucket != kBucketAny && std::strcmp(v.target, any.target) == 0 && m >= v.minRows &&
+            (v.maxRows == 0 || m <= v.maxRows))
+            return &v;
+    }
     return &any;
 }
 
-bool variantSupported(const LinearVariant &v) {
+bool variantSupported(const Variant &v) {
     const targets::TargetInfo *t = targets::find(v.target);
     return t && t->hostSupports();
 }
 
-const LinearVariant *selectVariant(const kf_kernel_def &def, const char *requested, kf_status *status) {
+const Variant *selectVariant(const kf_kernel_def &def, const char *requested, kf_status *status) {
     const char *origin = "requested";
     if (!requested || !*requested) {
         requested = std::getenv("KFORGE_VARIANT");
@@ -39,7 +41,7 @@ const LinearVariant *selectVariant(const kf_kernel_def &def, const char *request
     if (requested) {
         std::string names;
         for (int i = 0; i < def.numVariants; ++i) {
-            const LinearVariant &v = def.variants[i];
+            const Variant &v = def.variants[i];
             if (std::strcmp(v.symbol, requested) == 0 || std::strcmp(v.target, requested) == 0) {
                 if (variantSupported(v)) return anyBucketOf(def, v.target);
                 *status = fail(KF_ERR_UNSUPPORTED_VARIANT,
@@ -53,10 +55,10 @@ const LinearVariant *selectVariant(const kf_kernel_def &def, const char *request
                                                        "' is not in kernel '" + def.name + "'; it has: " + names);
         return nullptr;
     }
-    const LinearVariant *best = nullptr;
+    const Variant *best = nullptr;
     int bestPriority = -1;
     for (int i = 0; i < def.numVariants; ++i) {
-        const LinearVariant &v = def.variants[i];
+        const Variant &v = def.variants[i];
         const targets::TargetInfo *t = targets::find(v.target);
         if (v.bucket == kBucketAny && t && t->hostSupports() && t->priority > bestPriority) {
             best = &v;

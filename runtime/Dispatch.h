@@ -1,19 +1,23 @@
 // \file
-// Choosing a variant of a kernel for this CPU: by name (a variant's symbol or
-// its target's registry name), from KFORGE_VARIANT, or the highest-priority
-// target the CPU supports.
+// Choosing a variant of a kernel (any family) for this CPU: by name (a
+// variant's symbol or its target's registry name), from KFORGE_VARIANT, or
+// the highest-priority target the CPU supports; then, per call, the variant
+// of that target scheduled for the call's row count.
 #pragma once
 
-#include "kforge/detail/Linear.h"
+#include <cstdint>
+
+#include "kforge/detail/Kernel.h"
 
 namespace kf::rt {
 
-bool variantSupported(const LinearVariant &v);
-// nullptr with the error set (status in *status) when nothing fits.
-// Returns the target's bucket-any variant (the one that names the layout).
-const LinearVariant *selectVariant(const kf_kernel_def &def, const char *requested, kf_status *status);
-const LinearVariant *anyBucketOf(const kf_kernel_def &def, const char *target);
-// The variant of `any`'s target scheduled for M rows (`any` when none is).
-const LinearVariant *variantForRows(const kf_kernel_def &def, const LinearVariant &any, int64_t m);
+bool variantSupported(const Variant &v);
+// nullptr with the error set (status in *status) when nothing fits. `fn`
+// names the calling entry point in messages. Returns the target's
+// bucket-any variant (the one every row count falls back to).
+const Variant *selectVariant(const kf_kernel_def &def, const char *requested, kf_status *status);
+const Variant *anyBucketOf(const kf_kernel_def &def, const char *target);
+// The variant of `any`'s target whose rows include m (`any` when none does).
+const Variant *variantForRows(const kf_kernel_def &def, const Variant &any, int64_t m);
 
 }  // namespace kf::rt

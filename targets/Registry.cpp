@@ -41,6 +41,15 @@ const TargetInfo *bestHostTarget() {
     return best;
 }
 
+const char *toString(RunsHere how) {
+    switch (how) {
+    case RunsHere::Native: return "native";
+    case RunsHere::Qemu: return "qemu";
+    case RunsHere::LentGpu: return "lent GPU";
+    }
+    return "?";
+}
+
 std::string knownNames() {
     std::string s;
     for (const TargetInfo *t : kRegistry) {

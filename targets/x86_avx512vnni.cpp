@@ -3,10 +3,22 @@
 
 namespace kf::targets {
 // The whole chain is spelled out: a short `avx512_sapphirerapids` compiles but
-// fails to link (undefined dpbusdx16) with Halide 14 (HALIDE-NOTES.md).
+// fails to link (undefined dpbusdx16) with Halide 14 (docs/halide.md).
 extern const TargetInfo kX86Avx512Vnni{
-    "x86-avx512vnni", "x86_avx512vnni", Arch::X86_64,
-    "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids",
-    512, 30, RunsHere::Native, nullptr, cpu::x86Avx512Vnni,
-    "x86-64 with AVX-512 VNNI and BF16 (Sapphire Rapids, Zen 4)"};
+    .name = "x86-avx512vnni",
+    .symbolSuffix = "x86_avx512vnni",
+    .arch = Arch::X86_64,
+    .description = "x86-64 with AVX-512 VNNI and BF16 (Sapphire Rapids, Zen 4)",
+    .backends = {"halide"},
+    .halideTarget = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids",
+    .llvmTriple = "x86_64-unknown-linux-gnu",
+    .llvmCpu = "sapphirerapids",
+    .llvmFeatures = "+sse4.1,+avx,+avx2,+fma,+f16c,+avx512f,+avx512cd,+avx512bw,+avx512dq,+avx512vl,"
+                    "+avx512vnni,+avx512bf16",
+    .vectorBits = 512,
+    .caps = {.fma = true, .int8Dot = true, .bf16 = true},
+    .priority = 30,
+    .runsHere = RunsHere::Native,
+    .hostSupports = cpu::x86Avx512Vnni,
+};
 }

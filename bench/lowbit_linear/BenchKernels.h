@@ -1,5 +1,5 @@
 // \file
-// The kernels of kernels/lowbit_bench.kf as the benchmarks find them: the
+// The kernels of lowbit_bench.kf as the benchmarks find them: the
 // emitted library's kernel list (kforge_bench_lowbit.h), the parameters from
 // the kernel file itself (for the reference check), and the variants to run.
 // Header-only: included by the benchmarks that link kforge::bench_lowbit.
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "BenchCommon.h"
+#include "LinearBench.h"
 
 namespace kfbench {
 

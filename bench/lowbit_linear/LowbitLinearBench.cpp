@@ -1,6 +1,6 @@
 // \file
 // Decode-time (M = 1 and 8) low-bit GEMV of the kernels in
-// kernels/lowbit_bench.kf (ternary, seq2, int2, int3, int4 with f16 scales per
+// lowbit_bench.kf (ternary, seq2, int2, int3, int4 with f16 scales per
 // 128 weights; f32 or dynamic int8 activations), against the roofline that
 // bounds it: DRAM read bandwidth.
 //
@@ -38,7 +38,7 @@
 #include <tuple>
 #include <vector>
 
-#include "BenchCommon.h"
+#include "LinearBench.h"
 #include "BenchKernels.h"
 
 namespace {

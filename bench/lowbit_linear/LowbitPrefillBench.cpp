@@ -1,6 +1,6 @@
 // \file
 // Prefill-time (M = 8 .. 512) low-bit GEMM of the kernels in
-// kernels/lowbit_bench.kf, against the roofline that bounds it at large M: the
+// lowbit_bench.kf, against the roofline that bounds it at large M: the
 // CPU's int8 dot-product peak (dynamic int8 activations) or f32 FMA peak (f32
 // activations), measured in the same binary (perf/Ceilings.h: register-resident
 // loops of independent _mm512_dpbusd_epi32 / _mm512_fmadd_ps on the same
@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "BenchCommon.h"
+#include "LinearBench.h"
 #include "BenchKernels.h"
 
 namespace {

@@ -35,7 +35,7 @@ Toolchain defaultToolchain() {
     t.ar = envOr("KFORGE_AR", KFORGE_DEFAULT_AR);
     t.includeDirs = splitList(KFORGE_INCLUDE_DIRS);
     t.runtimeArchives = splitList(KFORGE_RUNTIME_ARCHIVES);
-    t.runtimeHeader = KFORGE_RUNTIME_HEADER;
+    t.runtimeHeaders = KFORGE_RUNTIME_HEADERS;
     t.extraLibs = KFORGE_SANITIZE_LIBS;
     return t;
 }

@@ -19,7 +19,7 @@ struct Toolchain {
     std::string ar;                           // GNU ar (MRI scripts)
     std::vector<std::string> includeDirs;     // kforge runtime + bridge headers
     std::vector<std::string> runtimeArchives; // merged into every emitted library
-    std::string runtimeHeader;                // kforge/kforge.h, copied next to the emitted header
+    std::string runtimeHeaders;               // the runtime's public headers (kforge/*.h), copied next to the emitted header
     std::string extraLibs;                    // link flags consumers need (a sanitized runtime's)
     std::string unavailable;                  // not empty: why libraries for `arch` cannot be emitted, and the fix
 };

@@ -48,8 +48,14 @@ AffineLevels affineLevels(const dsl::WeightFormat &w) {
     return {1, 0, 1};
 }
 
-// round half away from zero (FORMATS.md), as Halide's round() is half-to-even.
-Expr roundAway(Expr v) { return select(v < 0, -floor(-v + 0.5f), floor(v + 0.5f)); }
+// Round half away from zero (docs/formats.md, "Dynamic int8 per token"), as
+// Halide's round() is half-to-even; exactly: v - trunc(v) is exact in f32,
+// while floor(v + 0.5f) would round 0.49999997 up to 1.
+Expr roundAway(Expr v) {
+    Expr t = trunc(v);
+    Expr frac = v - t;
+    return t + select(frac >= 0.5f, 1.0f, frac <= -0.5f, -1.0f, 0.0f);
+}
 
 }  // namespace
 
@@ -85,7 +91,7 @@ rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &p, const LinearSchedul
 }
 
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &s,
-                                   const targets::TargetInfo &target) {
+                                   const targets::TargetInfo &target, bool prequantized) {
     const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
     const std::string where = " for " + std::string(target.name);
     if (target.arch == targets::Arch::Cuda)
@@ -93,10 +99,9 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     if (p.output != dsl::ScalarType::F32)
         throw CodegenError(kernel.loc, "no lowering of lowbit_linear with a non-f32 output" + where + " yet");
     const bool int8 = p.input == dsl::ActKind::QInt8PerToken;
-    const bool codebook = p.weight.kind == dsl::WeightKind::Codebook;
-    if (int8 && codebook)
-        throw CodegenError(kernel.loc, "int8 activations need levels that are integers up to a scale; " +
-                                           dsl::formatName(p.weight) + " (a codebook) is not: use f32 or bf16 input");
+    const bool codebook = p.weight.kind == dsl::WeightKind::Codebook;  // never with int8 (dsl::lowbitLinearProblem)
+    if (prequantized && !int8)
+        throw CodegenError(kernel.loc, "rows quantized to int8 are an input of int8-activation kernels only");
 
     const rt::LinearLayout L = layoutFor(p, s);
     if (L.kAlign % L.kBlock != 0)
@@ -118,7 +123,8 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     ImageParam zeroPoints(UInt(8), 3, "zero_points");
     ImageParam table(Float(32), p.weight.perChannelCodebook ? 3 : 1, "codebook");
     ImageParam bias(Float(32), 2, "bias");  // (i, tile)
-    ImageParam x(p.input == dsl::ActKind::BF16 ? BFloat(16) : Float(32), 2, "x");  // (k, m)
+    ImageParam x(prequantized ? Int(8) : p.input == dsl::ActKind::BF16 ? BFloat(16) : Float(32), 2, "x");  // (k, m)
+    ImageParam xScales(Float(32), 1, "x_scales");  // (m), prequantized rows only
 
     Var i("i"), h("h"), c("c"), t("t"), m("m");
     Expr numChunks = x.dim(0).extent() / L.kAlign;
@@ -200,12 +206,18 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         auto xAt = [&](Expr k, Expr row) {
             return s.chunkOuter ? x(k, clamp(row, x.dim(1).min(), x.dim(1).max())) : x(k, row);
         };
-        RDom rx(0, x.dim(0).extent(), "rx");
-        amax(m) = 0.0f;
-        amax(m) = max(amax(m), abs(xAt(rx, m)));
-        Expr sx = amax(m) / 127.0f;
+        Expr sx;
         Var k("k");
-        q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(xAt(k, m) / sx)), -127.0f, 127.0f), 0.0f));
+        if (prequantized) {
+            sx = s.chunkOuter ? xScales(clamp(m, x.dim(1).min(), x.dim(1).max())) : xScales(m);
+            q(k, m) = xAt(k, m);
+        } else {
+            RDom rx(0, x.dim(0).extent(), "rx");
+            amax(m) = 0.0f;
+            amax(m) = max(amax(m), abs(xAt(rx, m)));
+            sx = amax(m) / 127.0f;
+            q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(xAt(k, m) / sx)), -127.0f, 127.0f), 0.0f));
+        }
 
         // u8 codes x s8 activations, 4 k per dword lane: vpdpbusd / sdot shape.
         dot(i, c, t, m) = 0;
@@ -251,8 +263,10 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         Expr result = acc(i, t, m) * (sx / static_cast<float>(lv.d));
         out(i, t, m) = p.bias ? result + bias(i, t) : result;
 
-        amax.compute_root();
-        q.compute_root().vectorize(k, 16, TailStrategy::GuardWithIf);
+        if (!prequantized) {
+            amax.compute_root();
+            q.compute_root().vectorize(k, 16, TailStrategy::GuardWithIf);
+        }
         qsum.compute_root();
         // Schedule of the integer dot: rows vectorized by 16, the 4 k of a
         // lane reduced atomically (HALIDE-NOTES.md: what makes LLVM emit vpdpbusd).
@@ -369,6 +383,10 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     if (codebook) args.push_back(table);
     if (p.bias) args.push_back(bias);
     args.push_back(x);
+    if (prequantized) {
+        xScales.dim(0).set_stride(1);
+        args.push_back(xScales);
+    }
     return LinearPipeline{Pipeline(out), args, L};
 }
 

@@ -28,8 +28,15 @@ struct LinearPipeline {
 // Planes a b-bit code is split into (or the base-3 plane), per the layout doc.
 rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &params, const LinearSchedule &schedule);
 
-// Throws CodegenError for what this lowering does not cover.
+// Throws CodegenError for what this lowering does not cover. For int8
+// activations, `prequantized` builds the entry that takes rows already
+// quantized (x: int8 codes (k, m), then x_scales: f32 (m), one scale per row)
+// instead of quantizing f32 rows itself; the rest is the same pipeline, so
+// both give the same result for the same codes and scales.
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &schedule,
-                                   const targets::TargetInfo &target);
+                                   const targets::TargetInfo &target, bool prequantized = false);
+
+// Symbol suffix of the prequantized entry of an int8 variant.
+inline constexpr const char *kQuantizedSuffix = "_q8";
 
 }  // namespace kf::codegen::lowbit

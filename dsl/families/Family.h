@@ -26,7 +26,15 @@ struct FamilyDef {
     // Whether `pack weight ...` applies to this kernel (the weight is stored in
     // a packed, re-layoutable form). nullptr = never.
     bool (*hasPackedWeights)(const FamilyParams &) = nullptr;
+    // The kernel's named dimensions in order, rows first (the dimension shape
+    // buckets select on; never sized), then the others with their declared
+    // sizes (nullopt = given when the kernel is created): M, N, K for a
+    // linear layer. Shapes (dsl::Shape) list the same names in this order.
+    std::vector<Dim> (*dims)(const FamilyParams &) = nullptr;
 };
+
+// The dimensions of `kernel` (FamilyDef::dims); empty for a family without them.
+std::vector<Dim> kernelDims(const KernelSpec &kernel);
 
 // All registered families, in registration order.
 const std::vector<FamilyDef> &families();

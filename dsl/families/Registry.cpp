@@ -34,6 +34,11 @@ const FamilyDef *findFamily(Family family) {
     return nullptr;
 }
 
+std::vector<Dim> kernelDims(const KernelSpec &kernel) {
+    const FamilyDef *f = findFamily(kernel.family);
+    return f && f->dims ? f->dims(kernel.params) : std::vector<Dim>{};
+}
+
 std::string familyNames() {
     std::string out;
     for (const auto &f : families()) {

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "kforge/kforge.h"
+#include "kforge/linear.h"
 
 namespace kf::rt {
 

@@ -1,23 +1,21 @@
-// The lowbit_linear C ABI: create, pack, unpack, copy, run, queries.
-#include <tbb/task_arena.h>
-
+// The lowbit_linear C ABI (kforge/linear.h): create, pack, unpack, copy, run,
+// queries.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
 
-#include "kforge/kforge.h"
+#include "kforge/detail/Linear.h"
 #include "runtime/Dispatch.h"
 #include "runtime/Error.h"
-#include "runtime/LayerAccess.h"
-#include "runtime/Pack.h"
 #include "runtime/StreamMemory.h"
+#include "runtime/Threads.h"
+#include "runtime/lowbit_linear/LayerAccess.h"
+#include "runtime/lowbit_linear/Pack.h"
 
 using kf::rt::fail;
 
@@ -28,7 +26,8 @@ constexpr size_t kStoragePageOffset = 64;
 
 struct kf_linear {
     const kf_kernel_def *def = nullptr;
-    const kf::rt::LinearVariant *variant = nullptr;
+    const kf::rt::LinearSpec *spec = nullptr;  // def's
+    const kf::rt::Variant *variant = nullptr;  // the target's bucket-any variant
     kf::rt::LinearGeometry geom{};
     uint8_t *storage = nullptr;  // page-aligned + kStoragePageOffset; the pointers below point into it
     size_t storageBytes = 0;     // all of it: what kf_linear_copy_weights copies
@@ -39,24 +38,16 @@ struct kf_linear {
     float *bias = nullptr;
     size_t streamedBytes = 0;  // planes + scales + zero points: what a call reads
     bool isPacked = false;
-    std::mutex arenaMutex;
-    std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
+    kf::rt::ArenaCache arenas;
 
     ~kf_linear() {
         if (storage) std::free(storage - kStoragePageOffset);
     }
 
-    const kf::rt::LinearLayout &layout() const { return variant->layout; }
-    bool hasZeroPoints() const { return def->weightKind == KF_WEIGHT_UINT; }
-    bool hasCodebook() const { return def->weightKind == KF_WEIGHT_CODEBOOK; }
-    int64_t codebookEntries() const { return int64_t(1) << def->bits; }
-
-    tbb::task_arena &arena(int threads) {
-        std::lock_guard<std::mutex> lock(arenaMutex);
-        auto &a = arenas[threads];
-        if (!a) a = std::make_unique<tbb::task_arena>(threads);
-        return *a;
-    }
+    const kf::rt::LinearLayout &layout() const { return kf::rt::linearData(*variant).layout; }
+    bool hasZeroPoints() const { return spec->weightKind == KF_WEIGHT_UINT; }
+    bool hasCodebook() const { return spec->weightKind == KF_WEIGHT_CODEBOOK; }
+    int64_t codebookEntries() const { return int64_t(1) << spec->bits; }
 };
 
 namespace kf::rt {
@@ -73,7 +64,7 @@ constexpr int64_t kMaxDim = int64_t(1) << 31;
 
 size_t roundUp64(size_t v) { return (v + 63) / 64 * 64; }
 
-unsigned maxCode(const kf_kernel_def &def) {
+unsigned maxCode(const kf::rt::LinearSpec &def) {
     switch (def.weightKind) {
     case KF_WEIGHT_BINARY: return 1;
     case KF_WEIGHT_TERNARY: return 2;
@@ -82,7 +73,15 @@ unsigned maxCode(const kf_kernel_def &def) {
     }
 }
 
-size_t actElemBytes(const kf_kernel_def &def) { return def.actType == KF_ACT_BF16 ? 2 : 4; }
+size_t actElemBytes(const kf::rt::LinearSpec &def) { return def.actType == KF_ACT_BF16 ? 2 : 4; }
+
+// The lowbit_linear spec of def, or null with the error set (a kernel of another family).
+const kf::rt::LinearSpec *linearSpecOf(const kf_kernel_def *def, const char *fn) {
+    if (const kf::rt::LinearSpec *s = kf::rt::linearSpec(def)) return s;
+    kf::rt::fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": kernel '" + (def->name ? def->name : "?") + "' is a " +
+                                              (def->family ? def->family : "?") + " kernel, not lowbit_linear");
+    return nullptr;
+}
 
 // Zero-padded copies of x / y when the true shape is not the padded one.
 thread_local std::vector<uint8_t> tlsX;
@@ -97,9 +96,9 @@ kf_status checkPresence(const kf_linear &L, const char *fn, const kf_linear_weig
     if (L.hasCodebook() != (w.codebook != nullptr))
         return fail(L.hasCodebook() ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
                     std::string(fn) + ": " + k + (L.hasCodebook() ? " needs a codebook" : " has no codebook; pass NULL"));
-    if (bool(L.def->hasBias) != (w.bias != nullptr))
-        return fail(L.def->hasBias ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
-                    std::string(fn) + ": " + k + (L.def->hasBias ? " is declared with a bias; pass it" : " has no bias; pass NULL"));
+    if (bool(L.spec->hasBias) != (w.bias != nullptr))
+        return fail(L.spec->hasBias ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    std::string(fn) + ": " + k + (L.spec->hasBias ? " is declared with a bias; pass it" : " has no bias; pass NULL"));
     return KF_OK;
 }
 
@@ -108,11 +107,11 @@ kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *
     if (kf_status s = checkPresence(*layer, fn, *w)) return s;
     const auto &g = layer->geom;
     const auto &L = layer->layout();
-    const unsigned top = maxCode(*layer->def);
+    const unsigned top = maxCode(*layer->spec);
     if (const int64_t i = kf::rt::firstAbove(w->codes, g.n * g.k, top); i < g.n * g.k)
         return fail(KF_ERR_INVALID_ARGUMENT,
                     std::string(fn) + ": code " + std::to_string(w->codes[i]) + " at row " + std::to_string(i / g.k) +
-                        ", column " + std::to_string(i % g.k) + " is out of range for " + layer->def->weightFormat +
+                        ", column " + std::to_string(i % g.k) + " is out of range for " + layer->spec->weightFormat +
                         " weights (max " + std::to_string(top) + ")");
     if (w->zero_points)
         if (const int64_t i = kf::rt::firstAbove(w->zero_points, g.n * g.numScaleCols, top); i < g.n * g.numScaleCols)
@@ -123,7 +122,7 @@ kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *
     kf::rt::packRowTable(g, g.numScaleCols, kf::rt::scaleElemBytes(L.scaleType), w->scales, layer->scales);
     if (w->zero_points) kf::rt::packRowTable(g, g.numScaleCols, 1, w->zero_points, layer->zeroPoints);
     if (w->codebook) {
-        if (layer->def->codebookPerChannel)
+        if (layer->spec->codebookPerChannel)
             kf::rt::packRowTable(g, layer->codebookEntries(), sizeof(float), w->codebook, layer->codebook);
         else
             std::memcpy(layer->codebook, w->codebook, sizeof(float) * layer->codebookEntries());
@@ -133,10 +132,46 @@ kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *
     return KF_OK;
 }
 
-// Layouts that pack the same codes into the same bytes.
-bool sameLayout(const kf::rt::LinearLayout &a, const kf::rt::LinearLayout &b) {
-    return a.bits == b.bits && a.interleave == b.interleave && a.kBlock == b.kBlock && a.kAlign == b.kAlign &&
-           a.group == b.group && a.scaleType == b.scaleType && a.codeView == b.codeView && kf::rt::samePlanes(a, b);
+// kf_linear_run and kf_linear_run_q8: x is [m][K] of xe-byte elements (f32,
+// bf16, or int8 codes with one scale per row in xScales); pads K and N to the
+// layout's as the kernel needs and runs the variant scheduled for m rows.
+kf_status runRows(kf_linear *layer, const void *x, size_t xe, const float *xScales, int64_t m, float *y,
+                  int num_threads, const char *fn) {
+    const std::string f = fn;
+    if (m <= 0 || m >= kMaxDim) return fail(KF_ERR_SHAPE, f + ": M must be >= 1, got " + std::to_string(m));
+    if (num_threads < 0)
+        return fail(KF_ERR_INVALID_ARGUMENT, f + ": num_threads must be >= 0, got " + std::to_string(num_threads));
+    if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, f + ": call kf_linear_pack first");
+
+    const kf::rt::LinearGeometry &g = layer->geom;
+    const int64_t nPad = g.rowsPadded();
+    kf::rt::LinearArgs args{{},
+                            layer->scales, layer->zeroPoints, layer->codebook, layer->bias,
+                            x, y, m, g.kPad, g.nTiles, g.numScaleCols, g.k, g.n, xScales};
+    std::copy(std::begin(layer->planes), std::end(layer->planes), std::begin(args.planes));
+    try {
+        if (g.kPad != g.k) {
+            tlsX.assign(static_cast<size_t>(m * g.kPad) * xe, 0);
+            for (int64_t r = 0; r < m; ++r)
+                std::memcpy(&tlsX[r * g.kPad * xe], static_cast<const uint8_t *>(x) + r * g.k * xe, g.k * xe);
+            args.x = tlsX.data();
+            args.xStride = g.kPad;
+        }
+        if (nPad != g.n) {
+            tlsY.resize(static_cast<size_t>(m * nPad));
+            args.y = tlsY.data();
+            args.yStride = nPad;
+        }
+    } catch (const std::bad_alloc &) {
+        return fail(KF_ERR_OUT_OF_MEMORY, f + ": cannot allocate padded activations");
+    }
+    const kf::rt::Variant *v = kf::rt::variantForRows(*layer->def, *layer->variant, m);
+    const kf::rt::KernelEntry entry = xScales ? kf::rt::linearData(*v).runQuantized : v->run;
+    const int rc = layer->arenas.run(num_threads, [&] { return entry(&args); });
+    if (rc != 0) return fail(KF_ERR_KERNEL_FAILED, f + ": kernel " + v->symbol + " failed: " + kf_last_error());
+    if (args.y != y)
+        for (int64_t r = 0; r < m; ++r) std::memcpy(y + r * g.n, &tlsY[r * nPad], g.n * sizeof(float));
+    return KF_OK;
 }
 
 }  // namespace
@@ -146,61 +181,51 @@ extern "C" {
 kf_status kf_linear_query(const kf_kernel_def *def, kf_linear_info *info) {
     kf::rt::clearError();
     if (!def || !info) return fail(KF_ERR_NULL_POINTER, "kf_linear_query: def and info must not be NULL");
+    const kf::rt::LinearSpec *spec = linearSpecOf(def, "kf_linear_query");
+    if (!spec) return KF_ERR_INVALID_ARGUMENT;
     info->kernel_name = def->name;
-    info->weight_format = def->weightFormat;
-    info->bits = def->bits;
-    info->n = def->n;
-    info->k = def->k;
-    info->group = def->group;
-    info->scale_type = def->scaleType;
+    info->weight_format = spec->weightFormat;
+    info->bits = spec->bits;
+    info->n = spec->n;
+    info->k = spec->k;
+    info->group = spec->group;
+    info->scale_type = spec->scaleType;
     info->num_variants = def->numVariants;
-    info->weight_kind = def->weightKind;
-    info->act_type = def->actType;
-    info->has_bias = def->hasBias;
-    info->codebook_per_channel = def->codebookPerChannel;
+    info->weight_kind = spec->weightKind;
+    info->act_type = spec->actType;
+    info->has_bias = spec->hasBias;
+    info->codebook_per_channel = spec->codebookPerChannel;
     return KF_OK;
-}
-
-const char *kf_variant_name(const kf_kernel_def *def, int i) {
-    if (!def || i < 0 || i >= def->numVariants) return nullptr;
-    return def->variants[i].symbol;
-}
-
-int kf_variant_supported(const kf_kernel_def *def, int i) {
-    if (!def || i < 0 || i >= def->numVariants) return 0;
-    return kf::rt::variantSupported(def->variants[i]) ? 1 : 0;
-}
-
-int kf_variant_bucket(const kf_kernel_def *def, int i) {
-    if (!def || i < 0 || i >= def->numVariants) return -1;
-    return def->variants[i].bucket;
 }
 
 kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const char *variant, kf_linear **out) {
     kf::rt::clearError();
     if (!def || !out) return fail(KF_ERR_NULL_POINTER, "kf_linear_create: def and out must not be NULL");
     *out = nullptr;
-    if (n == 0) n = def->n;
-    if (k == 0) k = def->k;
+    const kf::rt::LinearSpec *spec = linearSpecOf(def, "kf_linear_create");
+    if (!spec) return KF_ERR_INVALID_ARGUMENT;
+    if (n == 0) n = spec->n;
+    if (k == 0) k = spec->k;
     if (n <= 0 || k <= 0 || n >= kMaxDim || k >= kMaxDim)
         return fail(KF_ERR_SHAPE, "kf_linear_create: kernel '" + std::string(def->name) + "' needs 1 <= N, K < 2^31 (" +
-                                      (def->n && def->k ? "" : "its shape is dynamic: pass N and K; ") + "got N=" +
+                                      (spec->n && spec->k ? "" : "its shape is dynamic: pass N and K; ") + "got N=" +
                                       std::to_string(n) + ", K=" + std::to_string(k) + ")");
-    if ((def->n && n != def->n) || (def->k && k != def->k))
+    if ((spec->n && n != spec->n) || (spec->k && k != spec->k))
         return fail(KF_ERR_SHAPE, "kf_linear_create: kernel '" + std::string(def->name) + "' is declared " +
-                                      std::to_string(def->n) + "x" + std::to_string(def->k) + ", got " +
+                                      std::to_string(spec->n) + "x" + std::to_string(spec->k) + ", got " +
                                       std::to_string(n) + "x" + std::to_string(k));
     kf_status status = KF_OK;
-    const kf::rt::LinearVariant *v = kf::rt::selectVariant(*def, variant, &status);
+    const kf::rt::Variant *v = kf::rt::selectVariant(*def, variant, &status);
     if (!v) return status;
 
     auto layer = std::unique_ptr<kf_linear>(new (std::nothrow) kf_linear);
     if (!layer) return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: out of memory");
     layer->def = def;
+    layer->spec = spec;
     layer->variant = v;
-    layer->geom = kf::rt::geometryFor(v->layout, n, k);
+    const auto &L = kf::rt::linearData(*v).layout;
+    layer->geom = kf::rt::geometryFor(L, n, k);
     const auto &g = layer->geom;
-    const auto &L = v->layout;
 
     // One allocation: planes, scales, zero points (what a call streams), then
     // codebook and bias.
@@ -218,9 +243,9 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     reserve(kZeroPoints, layer->hasZeroPoints() ? tableCells : 0);
     layer->streamedBytes = total;
     reserve(kCodebook, layer->hasCodebook() ? sizeof(float) * layer->codebookEntries() *
-                                                  (def->codebookPerChannel ? g.rowsPadded() : 1)
+                                                  (spec->codebookPerChannel ? g.rowsPadded() : 1)
                                             : 0);
-    reserve(kBias, def->hasBias ? sizeof(float) * g.rowsPadded() : 0);
+    reserve(kBias, spec->hasBias ? sizeof(float) * g.rowsPadded() : 0);
     layer->storageBytes = total ? total : 64;
     // Page-aligned plus a fixed offset, whatever the allocator's history: the
     // offset of the streamed weights within a 4 KiB page moves the decode
@@ -241,7 +266,7 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     layer->scales = layer->storage + offsets[kScales];
     if (layer->hasZeroPoints()) layer->zeroPoints = layer->storage + offsets[kZeroPoints];
     if (layer->hasCodebook()) layer->codebook = reinterpret_cast<float *>(layer->storage + offsets[kCodebook]);
-    if (def->hasBias) layer->bias = reinterpret_cast<float *>(layer->storage + offsets[kBias]);
+    if (spec->hasBias) layer->bias = reinterpret_cast<float *>(layer->storage + offsets[kBias]);
     // The streamed size counts the planes' exact bytes, not the 64-byte rounding.
     layer->streamedBytes = tableCells * kf::rt::scaleElemBytes(L.scaleType) + (layer->hasZeroPoints() ? tableCells : 0);
     for (int p = 0; p < L.numPlanes; ++p) layer->streamedBytes += g.planeBytes(L.planes[p]);
@@ -271,7 +296,7 @@ kf_status kf_linear_pack(kf_linear *layer, const uint8_t *codes, const void *sca
     if (!layer || !codes || !scales)
         return fail(KF_ERR_NULL_POINTER, "kf_linear_pack: layer, codes and scales must not be NULL");
     kf_linear_weights w{codes, scales, nullptr, nullptr, nullptr};
-    if (layer->hasZeroPoints() || layer->hasCodebook() || layer->def->hasBias)
+    if (layer->hasZeroPoints() || layer->hasCodebook() || layer->spec->hasBias)
         return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_pack: kernel '") + layer->def->name +
                                                  "' has zero points, a codebook or a bias: use kf_linear_pack_weights");
     return packWeights(layer, &w, "kf_linear_pack");
@@ -288,7 +313,7 @@ kf_status kf_linear_copy_weights(kf_linear *dst, const kf_linear *src) {
         return fail(KF_ERR_INVALID_ARGUMENT, "kf_linear_copy_weights: dst is " + std::to_string(dst->geom.n) + "x" +
                                                  std::to_string(dst->geom.k) + ", src " + std::to_string(src->geom.n) +
                                                  "x" + std::to_string(src->geom.k) + " (shapes must match)");
-    if (!sameLayout(dst->layout(), src->layout()) || dst->storageBytes != src->storageBytes)
+    if (!kf::rt::samePackedLayout(dst->layout(), src->layout()) || dst->storageBytes != src->storageBytes)
         return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_copy_weights: variants ") + dst->variant->symbol +
                                                  " and " + src->variant->symbol + " pack weights differently");
     if (!src->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_copy_weights: src has not been packed");
@@ -310,7 +335,7 @@ kf_status kf_linear_unpack_weights(const kf_linear *layer, uint8_t *codes, void 
     kf::rt::unpackRowTable(g, g.numScaleCols, kf::rt::scaleElemBytes(L.scaleType), layer->scales, scales);
     if (zero_points) kf::rt::unpackRowTable(g, g.numScaleCols, 1, layer->zeroPoints, zero_points);
     if (codebook) {
-        if (layer->def->codebookPerChannel)
+        if (layer->spec->codebookPerChannel)
             kf::rt::unpackRowTable(g, layer->codebookEntries(), sizeof(float), layer->codebook, codebook);
         else
             std::memcpy(codebook, layer->codebook, sizeof(float) * layer->codebookEntries());
@@ -323,7 +348,7 @@ kf_status kf_linear_unpack(const kf_linear *layer, uint8_t *codes, void *scales)
     if (!layer || !codes || !scales)
         return fail(KF_ERR_NULL_POINTER, "kf_linear_unpack: layer, codes and scales must not be NULL");
     if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_unpack: the layer has not been packed");
-    if (layer->hasZeroPoints() || layer->hasCodebook() || layer->def->hasBias)
+    if (layer->hasZeroPoints() || layer->hasCodebook() || layer->spec->hasBias)
         return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_unpack: kernel '") + layer->def->name +
                                                  "' has zero points, a codebook or a bias: use kf_linear_unpack_weights");
     return kf_linear_unpack_weights(layer, codes, scales, nullptr, nullptr, nullptr);
@@ -332,45 +357,20 @@ kf_status kf_linear_unpack(const kf_linear *layer, uint8_t *codes, void *scales)
 kf_status kf_linear_run(kf_linear *layer, const void *x, int64_t m, float *y, int num_threads) {
     kf::rt::clearError();
     if (!layer || !x || !y) return fail(KF_ERR_NULL_POINTER, "kf_linear_run: layer, x and y must not be NULL");
-    if (m <= 0 || m >= kMaxDim) return fail(KF_ERR_SHAPE, "kf_linear_run: M must be >= 1, got " + std::to_string(m));
-    if (num_threads < 0)
-        return fail(KF_ERR_INVALID_ARGUMENT, "kf_linear_run: num_threads must be >= 0, got " + std::to_string(num_threads));
-    if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_run: call kf_linear_pack first");
+    return runRows(layer, x, actElemBytes(*layer->spec), nullptr, m, y, num_threads, "kf_linear_run");
+}
 
-    const kf::rt::LinearGeometry &g = layer->geom;
-    const int64_t nPad = g.rowsPadded();
-    const size_t xe = actElemBytes(*layer->def);
-    kf::rt::LinearArgs args{{},
-                            layer->scales, layer->zeroPoints, layer->codebook, layer->bias,
-                            x, y, m, g.kPad, g.nTiles, g.numScaleCols, g.k, g.n};
-    std::copy(std::begin(layer->planes), std::end(layer->planes), std::begin(args.planes));
-    try {
-        if (g.kPad != g.k) {
-            tlsX.assign(static_cast<size_t>(m * g.kPad) * xe, 0);
-            for (int64_t r = 0; r < m; ++r)
-                std::memcpy(&tlsX[r * g.kPad * xe], static_cast<const uint8_t *>(x) + r * g.k * xe, g.k * xe);
-            args.x = tlsX.data();
-            args.xStride = g.kPad;
-        }
-        if (nPad != g.n) {
-            tlsY.resize(static_cast<size_t>(m * nPad));
-            args.y = tlsY.data();
-            args.yStride = nPad;
-        }
-    } catch (const std::bad_alloc &) {
-        return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_run: cannot allocate padded activations");
-    }
-    const kf::rt::LinearVariant *v = kf::rt::variantForRows(*layer->def, *layer->variant, m);
-    int rc;
-    if (num_threads == 0)
-        rc = v->run(args);
-    else
-        rc = layer->arena(num_threads).execute([&] { return v->run(args); });
-    if (rc != 0)
-        return fail(KF_ERR_KERNEL_FAILED, std::string("kf_linear_run: kernel ") + v->symbol + " failed: " + kf_last_error());
-    if (args.y != y)
-        for (int64_t r = 0; r < m; ++r) std::memcpy(y + r * g.n, &tlsY[r * nPad], g.n * sizeof(float));
-    return KF_OK;
+kf_status kf_linear_run_q8(kf_linear *layer, const int8_t *codes, const float *scales, int64_t m, float *y,
+                           int num_threads) {
+    kf::rt::clearError();
+    if (!layer || !codes || !scales || !y)
+        return fail(KF_ERR_NULL_POINTER, "kf_linear_run_q8: layer, codes, scales and y must not be NULL");
+    if (!kf::rt::linearData(*layer->variant).runQuantized)
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_run_q8: kernel '") + layer->def->name +
+                                                 "' takes " + (layer->spec->actType == KF_ACT_BF16 ? "bf16" : "f32") +
+                                                 " activations; rows quantized to int8 need a kernel declared with "
+                                                 "'input int8'");
+    return runRows(layer, codes, 1, scales, m, y, num_threads, "kf_linear_run_q8");
 }
 
 }  // extern "C"

@@ -1,4 +1,4 @@
-#include "runtime/Pack.h"
+#include "runtime/lowbit_linear/Pack.h"
 
 #include <algorithm>
 #include <bit>

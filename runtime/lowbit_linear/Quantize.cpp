@@ -43,7 +43,7 @@
 #include "kforge/detail/Linear.h"
 #include "kforge/kforge.h"
 #include "runtime/Error.h"
-#include "runtime/LayerAccess.h"
+#include "runtime/lowbit_linear/LayerAccess.h"
 
 using kf::rt::fail;
 
@@ -193,9 +193,9 @@ RowError quantizeRow(const Quantizer &q, kf_scale_type scaleType, int64_t group,
     return {};
 }
 
-std::string kernelName(const kf_kernel_def &def) {
+std::string kernelName(const kf_kernel_def &def, const kf::rt::LinearSpec &spec) {
     std::string s = std::string("kernel '") + (def.name ? def.name : "?") + "'";
-    if (def.weightFormat) s += std::string(" (") + def.weightFormat + ")";
+    if (spec.weightFormat) s += std::string(" (") + spec.weightFormat + ")";
     return s;
 }
 
@@ -210,39 +210,43 @@ kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t 
                    void *scales, uint8_t *zeroPoints) {
     const std::string f = fn;
     if (!def) return fail(KF_ERR_NULL_POINTER, f + ": def must not be NULL");
-    const std::string kn = kernelName(*def);
-    if (def->weightKind == KF_WEIGHT_CODEBOOK)
+    const kf::rt::LinearSpec *spec = kf::rt::linearSpec(def);
+    if (!spec)
+        return fail(KF_ERR_INVALID_ARGUMENT, f + ": kernel '" + (def->name ? def->name : "?") + "' is a " +
+                                                 (def->family ? def->family : "?") + " kernel, not lowbit_linear");
+    const std::string kn = kernelName(*def, *spec);
+    if (spec->weightKind == KF_WEIGHT_CODEBOOK)
         return fail(KF_ERR_INVALID_ARGUMENT,
                     f + ": " + kn + " has codebook weights; codebook weights need a clustering (eDKM / JLCM); "
                                     "pack codes and a codebook with kf_linear_pack_weights");
-    if (static_cast<int>(def->weightKind) < KF_WEIGHT_BINARY || static_cast<int>(def->weightKind) > KF_WEIGHT_UINT)
+    if (static_cast<int>(spec->weightKind) < KF_WEIGHT_BINARY || static_cast<int>(spec->weightKind) > KF_WEIGHT_UINT)
         return fail(KF_ERR_INVALID_ARGUMENT, f + ": " + kn + " has an unknown weight kind " +
-                                                 std::to_string(static_cast<int>(def->weightKind)));
-    if ((def->weightKind == KF_WEIGHT_INT || def->weightKind == KF_WEIGHT_UINT) && (def->bits < 2 || def->bits > 8))
-        return fail(KF_ERR_INVALID_ARGUMENT, f + ": " + kn + " declares " + std::to_string(def->bits) +
+                                                 std::to_string(static_cast<int>(spec->weightKind)));
+    if ((spec->weightKind == KF_WEIGHT_INT || spec->weightKind == KF_WEIGHT_UINT) && (spec->bits < 2 || spec->bits > 8))
+        return fail(KF_ERR_INVALID_ARGUMENT, f + ": " + kn + " declares " + std::to_string(spec->bits) +
                                                  "-bit codes; int and uint weights have 2 to 8 bits");
-    if (def->group < 0)
+    if (spec->group < 0)
         return fail(KF_ERR_INVALID_ARGUMENT,
-                    f + ": " + kn + " declares group " + std::to_string(def->group) + " (0 = per channel)");
-    if (static_cast<int>(def->scaleType) < KF_SCALE_F32 || static_cast<int>(def->scaleType) > KF_SCALE_BF16)
+                    f + ": " + kn + " declares group " + std::to_string(spec->group) + " (0 = per channel)");
+    if (static_cast<int>(spec->scaleType) < KF_SCALE_F32 || static_cast<int>(spec->scaleType) > KF_SCALE_BF16)
         return fail(KF_ERR_INVALID_ARGUMENT, f + ": " + kn + " has an unknown scale type " +
-                                                 std::to_string(static_cast<int>(def->scaleType)));
+                                                 std::to_string(static_cast<int>(spec->scaleType)));
     if (n <= 0 || k <= 0 || n >= kMaxDim || k >= kMaxDim)
         return fail(KF_ERR_SHAPE, f + ": " + kn + " needs 1 <= N, K < 2^31, got N=" + std::to_string(n) +
                                       ", K=" + std::to_string(k));
-    if ((def->n && n != def->n) || (def->k && k != def->k))
-        return fail(KF_ERR_SHAPE, f + ": " + kn + " is declared " + (def->n ? std::to_string(def->n) : "N") + "x" +
-                                      (def->k ? std::to_string(def->k) : "K") + ", got " + std::to_string(n) + "x" +
+    if ((spec->n && n != spec->n) || (spec->k && k != spec->k))
+        return fail(KF_ERR_SHAPE, f + ": " + kn + " is declared " + (spec->n ? std::to_string(spec->n) : "N") + "x" +
+                                      (spec->k ? std::to_string(spec->k) : "K") + ", got " + std::to_string(n) + "x" +
                                       std::to_string(k));
     if (!w || !codes || !scales) return fail(KF_ERR_NULL_POINTER, f + ": w, codes and scales must not be NULL");
-    const bool isUint = def->weightKind == KF_WEIGHT_UINT;
+    const bool isUint = spec->weightKind == KF_WEIGHT_UINT;
     if (isUint && !zeroPoints)
         return fail(KF_ERR_NULL_POINTER, f + ": " + kn + " has a zero point per scale: zero_points must not be NULL");
     if (!isUint && zeroPoints)
         return fail(KF_ERR_INVALID_ARGUMENT, f + ": " + kn + " has no zero points: pass zero_points = NULL");
 
-    const Quantizer q = quantizerFor(def->weightKind, def->bits);
-    const int64_t group = def->group ? std::min<int64_t>(def->group, k) : k;
+    const Quantizer q = quantizerFor(spec->weightKind, spec->bits);
+    const int64_t group = spec->group ? std::min<int64_t>(spec->group, k) : k;
     const int64_t numGroups = (k + group - 1) / group;
 
     // Rows are independent; report the lowest failing row so that the message
@@ -253,7 +257,7 @@ kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t 
                       [&](const tbb::blocked_range<int64_t> &rows) {
                           for (int64_t r = rows.begin(); r != rows.end(); ++r) {
                               if (r > firstBad.load(std::memory_order_relaxed)) return;
-                              const RowError e = quantizeRow(q, def->scaleType, group, numGroups, k, w + r * k,
+                              const RowError e = quantizeRow(q, spec->scaleType, group, numGroups, k, w + r * k,
                                                              codes + r * k, scales, zeroPoints, r * numGroups);
                               if (e.kind == RowError::None) continue;
                               int64_t cur = firstBad.load();
@@ -265,14 +269,14 @@ kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t 
     if (r == n) return KF_OK;
     // Redo the failing row alone for its details (deterministic).
     const RowError e =
-        quantizeRow(q, def->scaleType, group, numGroups, k, w + r * k, codes + r * k, scales, zeroPoints, r * numGroups);
+        quantizeRow(q, spec->scaleType, group, numGroups, k, w + r * k, codes + r * k, scales, zeroPoints, r * numGroups);
     if (e.kind == RowError::NonFinite)
         return fail(KF_ERR_INVALID_ARGUMENT, f + ": weight at row " + std::to_string(r) + ", column " +
                                                  std::to_string(e.column) + " is " + formatDouble(e.value) +
                                                  "; weights must be finite");
     return fail(KF_ERR_INVALID_ARGUMENT,
                 f + ": " + kn + ": the scale of row " + std::to_string(r) + ", group " + std::to_string(e.column) +
-                    " (" + formatDouble(e.value) + ") overflows " + scaleTypeName(def->scaleType) +
+                    " (" + formatDouble(e.value) + ") overflows " + scaleTypeName(spec->scaleType) +
                     "; use a wider scale type (f32) or rescale the weights");
 }
 
@@ -292,19 +296,20 @@ kf_status kf_linear_quantize(kf_linear *layer, const float *w, const float *bias
     const kf_kernel_def *def = kf::rt::layerDef(layer);
     int64_t n = 0, k = 0;
     kf::rt::layerShape(layer, &n, &k);
-    if (!def || n <= 0 || k <= 0)
+    const kf::rt::LinearSpec *spec = kf::rt::linearSpec(def);
+    if (!spec || n <= 0 || k <= 0)
         return fail(KF_ERR_INVALID_ARGUMENT, "kf_linear_quantize: the layer has no kernel or shape");
-    if (def->weightKind == KF_WEIGHT_CODEBOOK)  // before allocating N x K codes for nothing
+    if (spec->weightKind == KF_WEIGHT_CODEBOOK)  // before allocating N x K codes for nothing
         return quantize("kf_linear_quantize", def, n, k, w, nullptr, nullptr, nullptr);
-    const int64_t group = def->group ? std::min<int64_t>(def->group, k) : k;
+    const int64_t group = spec->group ? std::min<int64_t>(spec->group, k) : k;
     const size_t cells = static_cast<size_t>(n * ((k + group - 1) / group));
-    const size_t scaleBytes = def->scaleType == KF_SCALE_F32 ? 4 : 2;
+    const size_t scaleBytes = spec->scaleType == KF_SCALE_F32 ? 4 : 2;
     std::vector<uint8_t> codes, zeroPoints;
     std::vector<uint64_t> scales;  // 8-byte elements: aligned for float and uint16_t views
     try {
         codes.resize(static_cast<size_t>(n * k));
         scales.resize((cells * scaleBytes + 7) / 8);
-        if (def->weightKind == KF_WEIGHT_UINT) zeroPoints.resize(cells);
+        if (spec->weightKind == KF_WEIGHT_UINT) zeroPoints.resize(cells);
     } catch (const std::bad_alloc &) {
         return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_quantize: cannot allocate codes and scales for " +
                                               std::to_string(n) + "x" + std::to_string(k) + " weights");

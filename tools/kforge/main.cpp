@@ -22,10 +22,10 @@
 #include "autotune/Runner.h"
 #include "autotune/TunedModule.h"
 #include "autotune/Tuner.h"
+#include "codegen/Backend.h"
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
 #include "codegen/emit/Emit.h"
-#include "codegen/lowbit_linear/LinearSchedule.h"
 #include "dsl/Load.h"
 #include "dsl/SpecJson.h"
 #include "targets/Target.h"
@@ -61,11 +61,19 @@ const targets::TargetInfo *resolveTarget(const std::string &name) {
     return t;
 }
 
-std::string slurp(const fs::path &p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+std::string joined(const std::vector<std::string> &words) {
+    std::string s;
+    for (const auto &w : words) s += (s.empty() ? "" : ", ") + w;
+    return s;
+}
+
+// `kforge lower --emit=` kinds: spec, then every backend's dump kinds.
+std::vector<std::string> emitKinds() {
+    std::vector<std::string> kinds{"spec"};
+    for (const codegen::Backend *b : codegen::backends())
+        for (const std::string &k : b->dumpKinds)
+            if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+    return kinds;
 }
 
 int cmdCheck(const std::string &file) {
@@ -88,26 +96,21 @@ int cmdLower(const std::string &file, const std::string &target, const std::stri
         return 0;
     }
     const targets::TargetInfo *t = resolveTarget(target);
-    const fs::path tmp = fs::temp_directory_path() / ("kforge-lower-" + std::to_string(getpid()));
-    fs::create_directories(tmp);
     int printed = 0;
     for (const auto &k : module->kernels) {
         if (!kernel.empty() && k.name != kernel) continue;
         for (codegen::LoweredVariant &v : codegen::lowerKernel(*module, k, *t)) {
-            std::cout << "// kernel " << k.name << " -> " << v.symbol << " (" << t->halideTarget
+            const auto &kinds = v.backend->dumpKinds;
+            if (std::find(kinds.begin(), kinds.end(), emit) == kinds.end())
+                throw codegen::CodegenError("--emit=" + emit + ": the " + v.backend->name + " backend of " + v.symbol +
+                                            " dumps " + joined(kinds) + " (or spec)");
+            std::cout << "// kernel " << k.name << " -> " << v.symbol << " (" << v.backend->name << ", " << t->name
                       << (v.bucket == dsl::Bucket::Any ? "" : std::string(", bucket=") + dsl::toString(v.bucket))
                       << ")\n";
-            const fs::path out = tmp / (v.symbol + (emit == "asm" ? ".s" : ".stmt"));
-            if (emit == "asm")
-                v.pipeline.compile_to_assembly(out.string(), v.args, v.symbol, codegen::halideTarget(*t));
-            else
-                v.pipeline.compile_to_lowered_stmt(out.string(), v.args, Halide::StmtOutputFormat::Text,
-                                                   codegen::halideTarget(*t));
-            std::cout << slurp(out);
+            std::cout << v.kernel->dump(emit, v.symbol, *t);
             ++printed;
         }
     }
-    fs::remove_all(tmp);
     if (!printed) throw codegen::CodegenError("no kernel named '" + kernel + "' in " + file);
     return 0;
 }
@@ -156,13 +159,13 @@ int cmdEmit(const std::string &file, const std::vector<std::string> &targetArgs,
 
 int cmdTargets() {
     const targets::TargetInfo *best = targets::bestHostTarget();
-    std::printf("%-20s %-6s %-5s %-10s %s\n", "target", "host", "bits", "runs here", "description");
+    std::printf("%-20s %-6s %-5s %-10s %-8s %s\n", "target", "host", "bits", "runs here", "backends", "description");
     for (const auto *t : targets::all()) {
-        const char *how = t->runsHere == targets::RunsHere::Native ? "native"
-                          : t->runsHere == targets::RunsHere::Qemu ? "qemu"
-                                                                   : "lent GPU";
-        std::printf("%-20s %-6s %-5d %-10s %s%s\n", t->name, t->hostSupports() ? "yes" : "no", t->vectorBits, how,
-                    t->description, t == best ? "  [host]" : "");
+        std::string backends;
+        for (const char *b : t->backends)
+            if (b) backends += (backends.empty() ? "" : ",") + std::string(b);
+        std::printf("%-20s %-6s %-5d %-10s %-8s %s%s\n", t->name, t->hostSupports() ? "yes" : "no", t->vectorBits,
+                    targets::toString(t->runsHere), backends.c_str(), t->description, t == best ? "  [host]" : "");
     }
     return 0;
 }
@@ -234,10 +237,15 @@ bool parseTuneArgs(autotune::TuneOptions &o, const std::string &budget, const st
         const auto eq = r.find('=');
         auto bucket = tunedBucketNamed(r.substr(0, eq));
         long long m = 0;
-        if (eq == std::string::npos || !bucket || std::sscanf(r.c_str() + eq + 1, "%lld", &m) != 1 ||
-            m < codegen::lowbit::minRows(*bucket) || (*bucket == dsl::Bucket::Decode && m > 8) ||
-            (*bucket == dsl::Bucket::SmallBatch && m > 31)) {
-            std::cerr << "kforge tune: --rows: '" << r << "': expected decode=1..8, small=9..31 or prefill=32..\n";
+        const dsl::BucketDef *def = bucket ? &dsl::bucketDef(*bucket) : nullptr;
+        if (eq == std::string::npos || !def || std::sscanf(r.c_str() + eq + 1, "%lld", &m) != 1 ||
+            m < def->minRows || (def->maxRows && m > def->maxRows)) {
+            std::string expected;
+            for (const dsl::BucketDef &d : dsl::bucketDefs())
+                if (d.bucket != dsl::Bucket::Any)
+                    expected += (expected.empty() ? "" : ", ") + std::string(d.name) + "=" +
+                                std::to_string(d.minRows) + ".." + (d.maxRows ? std::to_string(d.maxRows) : "");
+            std::cerr << "kforge tune: --rows: '" << r << "': expected " << expected << "\n";
             return false;
         }
         o.rows[*bucket] = m;
@@ -262,8 +270,8 @@ int main(int argc, char **argv) {
     auto *lower = app.add_subcommand("lower", "Print a kernel file lowered for one target");
     lower->add_option("file", file, "kernel file (.kf)")->required()->check(CLI::ExistingFile);
     lower->add_option("--target,-t", target, "target name or 'host'")->capture_default_str();
-    lower->add_option("--emit", emitKind, "spec (typed spec as JSON), stmt (Halide lowered IR) or asm")
-        ->check(CLI::IsMember({"spec", "stmt", "asm"}))
+    lower->add_option("--emit", emitKind, "spec (typed spec as JSON), or a backend's dump: stmt (Halide lowered IR), asm")
+        ->check(CLI::IsMember(emitKinds()))
         ->capture_default_str();
     lower->add_option("--kernel,-k", kernel, "only this kernel");
 
@@ -315,6 +323,21 @@ int main(int argc, char **argv) {
     autotune::addDbCommand(app);
     app.add_subcommand("targets", "List registered targets and which this machine runs");
 
+    // CLI11 answers an unknown first word with "A subcommand is required":
+    // name the word instead.
+    if (argc > 1 && argv[1][0] != '-') {
+        std::vector<std::string> names;
+        bool known = false;
+        for (const CLI::App *sub : app.get_subcommands([](const CLI::App *) { return true; })) {
+            known |= sub->get_name() == argv[1];
+            if (!sub->get_group().empty()) names.push_back(sub->get_name());
+        }
+        if (!known) {
+            std::cerr << "kforge: unknown command '" << argv[1] << "'; commands: " << joined(names)
+                      << " (kforge --help)\n";
+            return 2;
+        }
+    }
     CLI11_PARSE(app, argc, argv);
     try {
         if (*check) return cmdCheck(file);

@@ -1,65 +1,22 @@
-#include "codegen/bridge/HalideBridge.h"
+#include "codegen/lowbit_linear/bridge/LinearHalideBridge.h"
 
-#include <HalideRuntime.h>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include <initializer_list>
 
-#include <atomic>
-#include <mutex>
-#include <string>
-
-#include "runtime/Error.h"
+#include "codegen/backends/halide/bridge/HalideBuffers.h"
 
 namespace kf::bridge {
-namespace {
 
-// Halide's parallel loops run on TBB, in whatever arena the caller is in
-// (kf_linear_run picks one per thread count), instead of Halide's own pool.
-int tbbDoParFor(void *userContext, halide_task_t task, int min, int size, uint8_t *closure) {
-    std::atomic<int> result{0};
-    tbb::parallel_for(tbb::blocked_range<int>(min, min + size), [&](const tbb::blocked_range<int> &r) {
-        for (int i = r.begin(); i != r.end(); ++i) {
-            int rc = task(userContext, i, closure);
-            if (rc != 0) result.store(rc);
-        }
-    });
-    return result.load();
-}
+using halide::makeBuffer;
 
-thread_local std::string tlsHalideError;
-
-// Halide's default handler prints to stderr; keep the message for kf_last_error.
-void captureError(void *, const char *msg) { tlsHalideError = msg ? msg : "unknown Halide error"; }
-
-void installHooks() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        halide_set_custom_do_par_for(tbbDoParFor);
-        halide_set_error_handler(captureError);
-    });
-}
-
-halide_buffer_t makeBuffer(const void *host, halide_type_t type, halide_dimension_t *dims, int rank) {
-    halide_buffer_t b{};
-    b.host = static_cast<uint8_t *>(const_cast<void *>(host));
-    b.type = type;
-    b.dimensions = rank;
-    b.dim = dims;
-    return b;
-}
-
-}  // namespace
-
-int runLinear(HalideArgvFn fn, const rt::LinearLayout &L, const LinearInputs &in, const rt::LinearArgs &a) {
-    installHooks();
+int runLinear(halide::ArgvFn fn, const rt::LinearLayout &L, const LinearInputs &in, const rt::LinearArgs &a) {
     const int32_t I = L.interleave;
     const int32_t blocks = static_cast<int32_t>(a.kPad / L.kBlock);
     const int32_t tiles = static_cast<int32_t>(a.nTiles);
     const int32_t cols = static_cast<int32_t>(a.numScaleCols);
     const int32_t m = static_cast<int32_t>(a.m);
 
-    // Up to kMaxPlanes planes + scales, zero points, codebook, bias, x, out.
-    constexpr int kMaxArgs = kf::rt::kMaxPlanes + 6;
+    // Up to kMaxPlanes planes + scales, zero points, codebook, bias, x, x scales, out.
+    constexpr int kMaxArgs = kf::rt::kMaxPlanes + 7;
     halide_dimension_t dims[kMaxArgs][5];
     halide_buffer_t bufs[kMaxArgs];
     void *argv[kMaxArgs];
@@ -96,15 +53,15 @@ int runLinear(HalideArgvFn fn, const rt::LinearLayout &L, const LinearInputs &in
             add(a.codebook, halide_type_t(halide_type_float, 32), {{0, entries, 1, 0}});
     }
     if (in.bias) add(a.bias, halide_type_t(halide_type_float, 32), {{0, I, 1, 0}, {0, tiles, I, 0}});
-    add(a.x, in.bf16Input ? halide_type_t(halide_type_bfloat, 16) : halide_type_t(halide_type_float, 32),
-        {{0, static_cast<int32_t>(a.kPad), 1, 0}, {0, m, static_cast<int32_t>(a.xStride), 0}});
+    const halide_type_t xType = a.xScales     ? halide_type_t(halide_type_int, 8)
+                                : in.bf16Input ? halide_type_t(halide_type_bfloat, 16)
+                                               : halide_type_t(halide_type_float, 32);
+    add(a.x, xType, {{0, static_cast<int32_t>(a.kPad), 1, 0}, {0, m, static_cast<int32_t>(a.xStride), 0}});
+    if (a.xScales) add(a.xScales, halide_type_t(halide_type_float, 32), {{0, m, 1, 0}});
     add(a.y, halide_type_t(halide_type_float, 32),
         {{0, I, 1, 0}, {0, tiles, I, 0}, {0, m, static_cast<int32_t>(a.yStride), 0}});
 
-    tlsHalideError.clear();
-    const int rc = fn(argv);
-    if (rc != 0) rt::setError("Halide error " + std::to_string(rc) + ": " + tlsHalideError);
-    return rc;
+    return halide::call(fn, argv);
 }
 
 }  // namespace kf::bridge

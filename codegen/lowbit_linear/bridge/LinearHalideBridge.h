@@ -1,23 +1,23 @@
 // \file
-// Adapts Halide AOT pipelines to the runtime's plain-pointer kernel entry
-// points, and routes Halide's parallel loops to TBB. Compiled into every
-// emitted library (the runtime itself stays free of Halide).
+// Adapts a lowbit_linear Halide AOT pipeline to the runtime's entry point
+// (kforge/detail/Linear.h: LinearArgs over the packed layout). Compiled into
+// every emitted library.
 #pragma once
 
+#include "codegen/backends/halide/bridge/HalideBridge.h"
 #include "kforge/detail/Linear.h"
 
 namespace kf::bridge {
 
-// Halide's `<name>_argv(void **args)` entry point of a lowbit_linear pipeline.
-// Its buffers, in order: each code plane, scales, [zero points], [codebook],
-// [bias], x, out — the bracketed ones only when the kernel has them.
-using HalideArgvFn = int (*)(void **);
-
+// The optional inputs of the kernel, in the order of the pipeline's
+// buffers: each code plane, scales, [zero points], [codebook], [bias], x
+// ([x scales] for the pre-quantized entry), out.
 struct LinearInputs {
     bool zeroPoints, codebook, codebookPerChannel, bias, bf16Input;
 };
 
 // Calls fn on args; returns 0 or sets the error.
-int runLinear(HalideArgvFn fn, const rt::LinearLayout &layout, const LinearInputs &inputs, const rt::LinearArgs &args);
+int runLinear(halide::ArgvFn fn, const rt::LinearLayout &layout, const LinearInputs &inputs,
+              const rt::LinearArgs &args);
 
 }  // namespace kf::bridge

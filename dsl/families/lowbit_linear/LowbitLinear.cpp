@@ -9,11 +9,25 @@
 //   input  f32|bf16|int8 [rows=M]
 //   output f32
 //   bias   f32                       (optional)
+#include "dsl/families/lowbit_linear/LowbitLinear.h"
+
 #include "dsl/families/Family.h"
 #include "dsl/families/StatementReader.h"
 #include "dsl/families/WeightFormats.h"
 
 namespace kf::dsl {
+
+std::optional<std::string> lowbitLinearProblem(const LowbitLinearParams &p) {
+    if (p.input == ActKind::QInt8PerToken && p.weight.kind == WeightKind::Codebook)
+        return "int8 activations need levels that are integers up to a scale; " + formatName(p.weight) +
+               " (a codebook) is not: use f32 or bf16 input";
+    if (p.weight.kind == WeightKind::Ternary && p.weight.ternaryBase3 && p.group != 0)
+        return "ternary packing=base3 needs per-channel scales (group=channel): it packs five codes per byte in "
+               "blocks of 20 k, and a scale group of " +
+               std::to_string(p.group) + " is not a multiple of 20";
+    return std::nullopt;
+}
+
 namespace {
 
 constexpr const char *kWeightUsage =
@@ -92,6 +106,7 @@ void readInput(const Statement &st, LowbitLinearParams &p, DiagnosticSink &sink)
 }
 
 FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
+    const size_t errorsBefore = sink.errorCount();
     LowbitLinearParams p;
     KernelBody body(kernel, "lowbit_linear", {"weight", "input", "output", "bias"}, sink);
     body.require("weight");
@@ -111,16 +126,30 @@ FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
         if (!pos.empty()) pickWord<ScalarType>(*pos[0], "bias type", {{"f32", ScalarType::F32}}, sink);
         p.bias = true;
     }
+    // What the statements allow one by one but no target computes (reported
+    // only when the statements themselves were fine).
+    if (sink.errorCount() == errorsBefore)
+        if (std::optional<std::string> problem = lowbitLinearProblem(p)) {
+            const Statement *at = p.input == ActKind::QInt8PerToken && p.weight.kind == WeightKind::Codebook
+                                      ? body.find("input")
+                                      : body.find("weight");
+            sink.error(at ? at->loc : kernel.nameLoc, *problem);
+        }
     return p;
 }
 
 bool packed(const FamilyParams &) { return true; }
 
+std::vector<Dim> dims(const FamilyParams &params) {
+    const auto &p = std::get<LowbitLinearParams>(params);
+    return {Dim{p.rows, std::nullopt}, p.n, p.k};
+}
+
 }  // namespace
 
 FamilyDef lowbitLinearFamily() {
     return FamilyDef{Family::LowbitLinear, "lowbit_linear", {"weight", "input", "output", "bias"},
-                     {"m", "n", "k"}, &check, &packed};
+                     {"m", "n", "k"}, &check, &packed, &dims};
 }
 
 }  // namespace kf::dsl

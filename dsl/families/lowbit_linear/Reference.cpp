@@ -79,7 +79,10 @@ float referenceActScale(const float *xRow, int64_t K) {
 int referenceActCode(float x, float sx) {
     if (sx == 0.0f) return 0;
     const float v = x / sx;
-    const float r = v < 0 ? -std::floor(-v + 0.5f) : std::floor(v + 0.5f);
+    // Half away from zero, exactly: v - trunc(v) is exact in f32, while
+    // floor(v + 0.5f) would round 0.49999997 (the float below 0.5) up to 1.
+    const float t = std::trunc(v), frac = v - t;
+    const float r = t + (frac >= 0.5f ? 1.0f : frac <= -0.5f ? -1.0f : 0.0f);
     return static_cast<int>(std::fmin(127.0f, std::fmax(-127.0f, r)));
 }
 

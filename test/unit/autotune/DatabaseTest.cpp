@@ -22,10 +22,12 @@
 #include "autotune/Database.h"
 #include "autotune/DbCommand.h"
 #include "autotune/Fingerprint.h"
+#include "TestShapes.h"
 
 namespace fs = std::filesystem;
 using namespace kf;
 using autotune::Database;
+using kf::testing::mnk;
 using autotune::Record;
 
 namespace {
@@ -62,10 +64,9 @@ Record makeRecord(int i, const std::string &machine = "machine A") {
     r.kernel = "down_proj";
     r.specHash = autotune::hashHex("spec");
     r.target = "x86-avx512";
+    r.family = "lowbit_linear";
     r.bucket = "decode";
-    r.m = 1;
-    r.n = 4096;
-    r.k = 11008;
+    r.shape = mnk(1, 4096, 11008);
     r.schedule = "schedule down_proj for x86-avx512 bucket=decode {\n  split n " + std::to_string(64 * (i + 1)) +
                  "\n  vectorize n 16\n}\n";
     r.symbol = "kf_linear_f32_f32_int4g128_1x" + std::to_string(64 * (i + 1)) + "x256__x86_avx512";
@@ -78,7 +79,7 @@ Record makeRecord(int i, const std::string &machine = "machine A") {
     r.compiler = "kforge 0.1.0 | Halide 14.0.0 | g++ 12.2.0";
     r.machine = machine;
     r.createdUnix = 1700000000 + i;
-    r.key = autotune::recordKey(r.specHash, r.schedule, r.target, r.m, r.n, r.k, r.compiler, r.machine);
+    r.key = autotune::recordKey(r.specHash, r.schedule, r.target, r.shape, r.compiler, r.machine);
     return r;
 }
 
@@ -182,7 +183,7 @@ TEST(SpecHash, EveryParameterChangesIt) {
 TEST(RecordKey, EveryComponentChangesIt) {
     const auto key = [](const std::string &spec, const std::string &sched, const std::string &target, int64_t m,
                         int64_t n, int64_t k, const std::string &comp, const std::string &mach) {
-        return autotune::recordKey(spec, sched, target, m, n, k, comp, mach);
+        return autotune::recordKey(spec, sched, target, mnk(m, n, k), comp, mach);
     };
     const std::string base = key("s", "split n 64", "x86-avx2", 1, 4096, 4096, "c", "m");
     EXPECT_EQ(base, key("s", "split n 64", "x86-avx2", 1, 4096, 4096, "c", "m"));
@@ -278,7 +279,7 @@ TEST_F(DatabaseTest, BestPicksFastestOkAtMostMeasuredShapePerMachine) {
                    const std::string &bucket = "decode") {
         Record r = makeRecord(serial++, machine);
         r.status = status;
-        r.m = m;
+        r.shape = mnk(m, 4096, 11008);
         r.bucket = bucket;
         r.seconds = seconds;
         r.key = "k" + std::to_string(serial);
@@ -349,7 +350,7 @@ TEST_F(DatabaseTest, SigkillMidInsertLosesAtMostTheInFlightRecord) {
         Record r = makeRecord(i);
         r.schedule += std::string(6000 + i, static_cast<char>('a' + i % 26));
         r.samples.assign(200 + i % 50, 1e-5 + i * 1e-9);
-        r.key = autotune::recordKey(r.specHash, r.schedule, r.target, r.m, r.n, r.k, r.compiler, r.machine);
+        r.key = autotune::recordKey(r.specHash, r.schedule, r.target, r.shape, r.compiler, r.machine);
         return r;
     };
     std::size_t before = 0;

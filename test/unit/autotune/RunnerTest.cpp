@@ -22,6 +22,7 @@
 
 #include "autotune/Runner.h"
 #include "codegen/emit/Toolchain.h"
+#include "TestShapes.h"
 
 namespace {
 
@@ -29,6 +30,7 @@ namespace fs = std::filesystem;
 using kf::autotune::Measurement;
 using kf::autotune::RunRequest;
 using kf::autotune::runCandidate;
+using kf::testing::mnk;
 
 const char *kKernelFile = R"(
 kernel tiny : lowbit_linear {
@@ -85,9 +87,7 @@ class Runner : public ::testing::Test {
         r.kernelFile = *kernels_;
         r.kernelName = "tiny";
         r.schedule = schedule;
-        r.m = 3;
-        r.n = 64;
-        r.k = 256;
+        r.shape = mnk(3, 64, 256);
         r.threads = 1;
         r.streamBytes = 1 << 20;
         r.minSamples = 3;
@@ -128,7 +128,7 @@ TEST_F(Runner, CorrectCandidateIsVerifiedThenTimed) {
 TEST_F(Runner, OneLayerWhenNothingIsStreamed) {
     RunRequest r = request("plain");
     r.streamBytes = 0;
-    r.m = 1;
+    r.shape = mnk(1, 64, 256);
     r.threads = 0;
     const Measurement m = runCandidate(worker(), r);
     ASSERT_EQ(m.status, "ok") << m.message;
@@ -175,7 +175,7 @@ TEST_F(Runner, UnknownKernelIsAnError) {
     r.kernelName = "nope";
     const Measurement m = runCandidate(worker(), r);
     EXPECT_EQ(m.status, "error");
-    EXPECT_NE(m.message.find("no lowbit_linear kernel 'nope'"), std::string::npos) << m.message;
+    EXPECT_NE(m.message.find("has no kernel 'nope'"), std::string::npos) << m.message;
 }
 
 // The runner alone, with stand-in workers (no candidate needed).
@@ -241,13 +241,13 @@ TEST(RunnerJson, RequestAndMeasurementRoundTrip) {
     RunRequest r;
     r.library = "/tmp/x.so";
     r.schedule = "split n 64\n\"quoted\"";
-    r.m = 7;
+    r.shape = mnk(7, 64, 256);
     r.streamBytes = int64_t(1) << 33;
     r.tolerance = 0.05;
     const RunRequest back = kf::autotune::requestFromJson(kf::autotune::requestToJson(r));
     EXPECT_EQ(back.library, r.library);
     EXPECT_EQ(back.schedule, r.schedule);
-    EXPECT_EQ(back.m, 7);
+    EXPECT_EQ(back.shape, r.shape);
     EXPECT_EQ(back.streamBytes, r.streamBytes);
     EXPECT_EQ(back.tolerance, 0.05);
     EXPECT_EQ(back.timeoutSeconds, r.timeoutSeconds);

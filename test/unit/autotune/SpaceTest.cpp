@@ -11,6 +11,7 @@
 #include <string>
 
 #include "autotune/Space.h"
+#include "TestShapes.h"
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
 #include "dsl/Load.h"
@@ -57,10 +58,8 @@ Task taskFor(const dsl::Module &m, const char *target, dsl::Bucket bucket = dsl:
     t.target = targets::find(target);
     EXPECT_NE(t.target, nullptr) << target;
     t.bucket = bucket;
-    t.m = defaultRows(bucket);
     const auto &p = std::get<dsl::LowbitLinearParams>(t.kernel->params);
-    t.n = p.n.size.value_or(4096);
-    t.k = p.k.size.value_or(4096);
+    t.shape = testing::mnk(dsl::bucketDef(bucket).defaultRows, p.n.size.value_or(4096), p.k.size.value_or(4096));
     return t;
 }
 
@@ -346,7 +345,7 @@ TEST(Space, Features) {
     const std::size_t i = space.indexOf({2, 1, 0, 0});  // interleave 64, split n 128, unroll 1, prefetch 0
     ASSERT_LT(i, space.size());
     const std::vector<float> f = space.features(i);
-    ASSERT_EQ(f.size(), 4u + 4u);
+    ASSERT_EQ(f.size(), 4u + 3u);  // the axes, then the task's dimensions M, N, K
     EXPECT_FLOAT_EQ(f[0], 6.0f);
     EXPECT_FLOAT_EQ(f[1], 7.0f);
     EXPECT_FLOAT_EQ(f[2], 0.0f);
@@ -354,7 +353,6 @@ TEST(Space, Features) {
     EXPECT_FLOAT_EQ(f[4], 0.0f);   // log2 M = 1
     EXPECT_FLOAT_EQ(f[5], 12.0f);  // log2 N = 4096
     EXPECT_FLOAT_EQ(f[6], static_cast<float>(std::log2(11008.0)));
-    EXPECT_FLOAT_EQ(f[7], 4.0f);   // weight bits
 }
 
 TEST(Space, CanonicalTextIgnoresTheFileOrder) {
@@ -371,9 +369,9 @@ TEST(Space, CanonicalTextIgnoresTheFileOrder) {
 }
 
 TEST(Task, RowsAndDescription) {
-    EXPECT_EQ(defaultRows(dsl::Bucket::Decode), 1);
-    EXPECT_EQ(defaultRows(dsl::Bucket::SmallBatch), 16);
-    EXPECT_EQ(defaultRows(dsl::Bucket::Prefill), 128);
+    EXPECT_EQ(dsl::bucketDef(dsl::Bucket::Decode).defaultRows, 1);
+    EXPECT_EQ(dsl::bucketDef(dsl::Bucket::SmallBatch).defaultRows, 16);
+    EXPECT_EQ(dsl::bucketDef(dsl::Bucket::Prefill).defaultRows, 128);
     const dsl::Module m = load(kInt4F32);
     EXPECT_EQ(describe(taskFor(m, "x86-avx512vnni")), "k x86-avx512vnni decode 1x4096x11008");
 }

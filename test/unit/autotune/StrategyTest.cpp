@@ -13,6 +13,7 @@
 
 #include "autotune/CostModel.h"
 #include "autotune/Space.h"
+#include "TestShapes.h"
 #include "autotune/Strategy.h"
 #include "dsl/Load.h"
 #include "targets/Target.h"
@@ -39,8 +40,7 @@ struct Fixture {
         task.kernel = &module.kernels[0];
         task.target = targets::find("x86-avx512");
         task.bucket = dsl::Bucket::Decode;
-        task.n = 4096;
-        task.k = 11008;
+        task.shape = testing::mnk(1, 4096, 11008);
     }
 };
 
@@ -215,8 +215,7 @@ TEST(Strategy, EvolutionaryBeatsRandomOnASmoothCost) {
 std::vector<Prior> priorsFromRelatedTask(const std::vector<int64_t> &optimum) {
     static const Fixture related = [] {
         Fixture f(kKernel);
-        f.task.n = 11008;
-        f.task.k = 4096;
+        f.task.shape = testing::mnk(1, 11008, 4096);
         return f;
     }();
     static const Space space = Space::forTask(related.task);

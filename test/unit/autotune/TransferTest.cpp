@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "autotune/Database.h"
+#include "TestShapes.h"
 #include "autotune/Space.h"
 #include "autotune/Transfer.h"
 #include "dsl/Load.h"
@@ -58,7 +59,8 @@ protected:
     void TearDown() override { fs::remove_all(dir_); }
 
     Task task(const std::string &kernel, dsl::Bucket bucket = dsl::Bucket::Decode) const {
-        Task t{&module_, module_.findKernel(kernel), target_, bucket, defaultRows(bucket), 11008, 4096, 0};
+        Task t{&module_, module_.findKernel(kernel), target_, bucket,
+               testing::mnk(dsl::bucketDef(bucket).defaultRows, 11008, 4096), 0};
         return t;
     }
     // Records for the first `count` points of task's space, point i taking `seconds(i)`.
@@ -72,7 +74,8 @@ protected:
             r.specHash = specHash(*t.kernel);
             r.target = t.target->name;
             r.bucket = dsl::toString(t.bucket);
-            r.m = t.m, r.n = t.n, r.k = t.k;
+            r.family = "lowbit_linear";
+            r.shape = t.shape;
             r.schedule = space.scheduleText(i);
             r.status = status;
             r.seconds = status == "ok" ? seconds(i) : 0;
@@ -80,7 +83,7 @@ protected:
             r.machine = machine;
             std::string keyMachine = machine;
             keyMachine += status;  // failed and ok records of one point: two keys
-            r.key = recordKey(r.specHash, r.schedule, r.target, r.m, r.n, r.k, r.compiler, keyMachine);
+            r.key = recordKey(r.specHash, r.schedule, r.target, r.shape, r.compiler, keyMachine);
             db.insert(r);
         }
     }

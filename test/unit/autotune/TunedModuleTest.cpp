@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "autotune/Database.h"
+#include "TestShapes.h"
 #include "autotune/TunedModule.h"
 #include "dsl/Load.h"
 
@@ -25,7 +26,8 @@ Record record(const dsl::KernelSpec &k, const std::string &bucket, const std::st
     r.specHash = specHash(k);
     r.target = "x86-avx512vnni";
     r.bucket = bucket;
-    r.m = bucket == "decode" ? 1 : 128, r.n = 256, r.k = 512;
+    r.family = "lowbit_linear";
+    r.shape = testing::mnk(bucket == "decode" ? 1 : 128, 256, 512);
     r.schedule = "schedule w4 for x86-avx512vnni bucket=";
     r.schedule += bucket;
     r.schedule += " {\n";

@@ -4,12 +4,16 @@
 
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
+#include "kforge/detail/Linear.h"
 #include "codegen/Naming.h"
 #include "codegen/lowbit_linear/LinearSchedule.h"
 #include "dsl/Load.h"
 
 namespace kf::codegen {
 namespace {
+
+// The lowbit_linear packed layout of a lowered variant.
+const rt::LinearLayout &linearLayout(const LoweredVariant &v) { return std::any_cast<const rt::LinearLayout &>(v.layout); }
 
 dsl::Module load(const std::string &text) {
     auto r = dsl::loadString(text, "t.kf", {});
@@ -104,10 +108,10 @@ std::string planesOf(const std::string &weight, const std::string &layout, const
                   "\n  input int8\n  output f32\n}\n" +
                   (layout.empty() ? "" : "schedule k for x86-avx512vnni {\n  pack weight layout=" + layout + "\n}\n"));
     const LoweredVariant v = lowerKernel(m, m.kernels[0], *targets::find("x86-avx512vnni")).at(0);
+    const auto &L = linearLayout(v);
     std::string text;
-    for (int p = 0; p < v.layout.numPlanes; ++p)
-        text += std::string(p ? " " : "") + std::to_string(v.layout.planes[p].width) + "@" +
-                std::to_string(v.layout.planes[p].shift);
+    for (int p = 0; p < L.numPlanes; ++p)
+        text += std::string(p ? " " : "") + std::to_string(L.planes[p].width) + "@" + std::to_string(L.planes[p].shift);
     return text;
 }
 
@@ -145,7 +149,7 @@ TEST(Lowering, SymbolsFollowTheGrammarAndFamiliesWithoutLoweringFail) {
         std::vector<LoweredVariant> vs = lowerKernel(m, m.kernels[0], *targets::find(t));
         ASSERT_EQ(vs.size(), 1u);
         EXPECT_TRUE(isValidKernelSymbol(vs[0].symbol)) << vs[0].symbol;
-        EXPECT_EQ(vs[0].layout.group, 128);
+        EXPECT_EQ(linearLayout(vs[0]).group, 128);
     }
     auto sparse = load(R"(
 kernel s : sparse_rank_linear {
@@ -194,7 +198,7 @@ schedule q for x86-avx512vnni bucket=decode {
     EXPECT_EQ(vs[1].bucket, dsl::Bucket::Decode);
     EXPECT_EQ(vs[2].bucket, dsl::Bucket::Prefill);
     EXPECT_NE(vs[2].symbol.find("_4x64x128__"), std::string::npos) << vs[2].symbol;  // M tile in the name
-    EXPECT_EQ(vs[1].layout.interleave, vs[0].layout.interleave);
+    EXPECT_EQ(linearLayout(vs[1]).interleave, linearLayout(vs[0]).interleave);
     // Same tile, other prefetch: the symbols differ (emit compiles one object
     // per symbol, so equal names would run the bucket-any code for decode).
     EXPECT_NE(vs[1].symbol, vs[0].symbol);

@@ -1,5 +1,6 @@
 // lowbit_linear: statements -> LowbitLinearParams, and each error class.
 #include "TestUtil.h"
+#include "dsl/families/lowbit_linear/Reference.h"
 
 #include <gtest/gtest.h>
 
@@ -166,3 +167,20 @@ TEST(LowbitLinear, TuneBlockInKernelIsAnError) {
 
 }  // namespace
 }  // namespace kf::dsl
+
+// The one place a reference rounds int8 activations (docs/formats.md,
+// "Dynamic int8 per token"): half away from zero of the f32 quotient, exactly,
+// including the float just below 0.5, which floor(v + 0.5f) would round up.
+TEST(LowbitLinearReference, ActivationCodesRoundHalfAwayExactly) {
+    using kf::families::lowbit::referenceActCode;
+    EXPECT_EQ(referenceActCode(0.49999997f, 1.0f), 0);
+    EXPECT_EQ(referenceActCode(-0.49999997f, 1.0f), 0);
+    EXPECT_EQ(referenceActCode(0.5f, 1.0f), 1);
+    EXPECT_EQ(referenceActCode(-0.5f, 1.0f), -1);
+    EXPECT_EQ(referenceActCode(2.5f, 1.0f), 3);
+    EXPECT_EQ(referenceActCode(-126.5f, 1.0f), -127);
+    EXPECT_EQ(referenceActCode(300.0f, 1.0f), 127);
+    EXPECT_EQ(referenceActCode(1.0f, 0.0f), 0);  // an all-zero row
+    // The quotient is rounded to f32 first: 0.3 / 0.6 is 0.5 in f32.
+    EXPECT_EQ(referenceActCode(0.3f, 0.6f), 1);
+}

@@ -63,22 +63,24 @@ const char *scaleName(kf_scale_type t) { return t == KF_SCALE_F32 ? "f32" : t ==
 // A kernel as an emitted library would describe it, and the same kernel as the
 // DSL's typed spec (what the reference quantizer takes).
 struct Kernel {
+    kf::rt::LinearSpec spec{};
     kf_kernel_def def{};
     dsl::LowbitLinearParams params;
     std::string name;
 
     Kernel(const Format &f, kf_scale_type scale, int group, int64_t n = 0, int64_t k = 0) {
         name = std::string("q_") + f.name + "_" + scaleName(scale) + "_g" + std::to_string(group);
+        spec.weightFormat = f.name;
+        spec.bits = f.bits;
+        spec.n = n;
+        spec.k = k;
+        spec.group = group;
+        spec.scaleType = scale;
+        spec.weightKind = f.kind;
+        spec.actType = KF_ACT_F32;
         def.name = name.c_str();
         def.family = "lowbit_linear";
-        def.weightFormat = f.name;
-        def.bits = f.bits;
-        def.n = n;
-        def.k = k;
-        def.group = group;
-        def.scaleType = scale;
-        def.weightKind = f.kind;
-        def.actType = KF_ACT_F32;
+        def.spec = &spec;
         def.variants = nullptr;
         def.numVariants = 0;
         params.weight.kind = f.dslKind;
@@ -90,10 +92,10 @@ struct Kernel {
         params.zeroPoint = f.kind == KF_WEIGHT_UINT;
     }
     Kernel(const Kernel &) = delete;
-    bool isUint() const { return def.weightKind == KF_WEIGHT_UINT; }
+    bool isUint() const { return spec.weightKind == KF_WEIGHT_UINT; }
 };
 
-int64_t numGroups(const Kernel &kn, int64_t k) { return kn.def.group ? (k + kn.def.group - 1) / kn.def.group : 1; }
+int64_t numGroups(const Kernel &kn, int64_t k) { return kn.spec.group ? (k + kn.spec.group - 1) / kn.spec.group : 1; }
 
 // kf_quantize_linear's outputs, scales as bit patterns.
 struct Quantized {
@@ -110,13 +112,13 @@ Quantized runtimeQuantize(const Kernel &kn, int64_t n, int64_t k, const float *w
     std::vector<float> f32(static_cast<size_t>(cells));
     std::vector<uint16_t> u16(static_cast<size_t>(cells));
     if (kn.isUint()) out.zeroPoints.assign(static_cast<size_t>(cells), 0xEE);
-    void *scales = kn.def.scaleType == KF_SCALE_F32 ? static_cast<void *>(f32.data()) : u16.data();
+    void *scales = kn.spec.scaleType == KF_SCALE_F32 ? static_cast<void *>(f32.data()) : u16.data();
     out.status = kf_quantize_linear(&kn.def, n, k, w, out.codes.data(), scales,
                                     kn.isUint() ? out.zeroPoints.data() : nullptr);
     out.error = kf_last_error();
     for (int64_t i = 0; i < cells; ++i) {
         uint32_t bits = u16[i];
-        if (kn.def.scaleType == KF_SCALE_F32) std::memcpy(&bits, &f32[i], sizeof bits);
+        if (kn.spec.scaleType == KF_SCALE_F32) std::memcpy(&bits, &f32[i], sizeof bits);
         out.scaleBits.push_back(bits);
     }
     return out;
@@ -130,20 +132,20 @@ double exactScale(const Kernel &kn, const float *w, int64_t len) {
         lo = std::min(lo, double(w[i]));
         hi = std::max(hi, double(w[i]));
     }
-    switch (kn.def.weightKind) {
+    switch (kn.spec.weightKind) {
     case KF_WEIGHT_SEQ2: return std::max(-lo, hi) / 1.5;
-    case KF_WEIGHT_INT: return std::max(-lo, hi) / ((1 << (kn.def.bits - 1)) - 1);
-    case KF_WEIGHT_UINT: return (hi - lo) / ((1 << kn.def.bits) - 1);
+    case KF_WEIGHT_INT: return std::max(-lo, hi) / ((1 << (kn.spec.bits - 1)) - 1);
+    case KF_WEIGHT_UINT: return (hi - lo) / ((1 << kn.spec.bits) - 1);
     default: return sum / double(len);
     }
 }
 
 // Largest |level| a clipped weight can be assigned to (seq2, intN, uintN).
 double maxLevel(const Kernel &kn) {
-    switch (kn.def.weightKind) {
+    switch (kn.spec.weightKind) {
     case KF_WEIGHT_SEQ2: return 1.5;
-    case KF_WEIGHT_INT: return (1 << (kn.def.bits - 1)) - 1;
-    case KF_WEIGHT_UINT: return (1 << kn.def.bits) - 1;
+    case KF_WEIGHT_INT: return (1 << (kn.spec.bits - 1)) - 1;
+    case KF_WEIGHT_UINT: return (1 << kn.spec.bits) - 1;
     default: return 0;
     }
 }
@@ -161,7 +163,7 @@ void expectMatchesReference(const Kernel &kn, int64_t n, int64_t k, const std::v
     for (int64_t i = 0; i < n * k; ++i)
         ASSERT_EQ(int(got.codes[i]), int(ref.codes[i]))
             << "code at row " << i / k << ", column " << i % k << " (w = " << w[i] << ", scale "
-            << ref.scales[i / k * G + i % k / (kn.def.group ? kn.def.group : k)] << ")";
+            << ref.scales[i / k * G + i % k / (kn.spec.group ? kn.spec.group : k)] << ")";
     for (int64_t i = 0; i < n * G; ++i) {
         ASSERT_EQ(got.scaleBits[i], ref.scaleBits[i]) << std::hex << "scale bits at row " << std::dec << i / G
                                                       << ", group " << i % G << " (reference " << ref.scales[i] << ")";
@@ -172,7 +174,7 @@ void expectMatchesReference(const Kernel &kn, int64_t n, int64_t k, const std::v
     }
     if (maxLevel(kn) == 0) return;
     const std::vector<double> deq = lowbit::referenceDequantize(kn.params, n, k, ref);
-    const int64_t g = kn.def.group ? kn.def.group : k;
+    const int64_t g = kn.spec.group ? kn.spec.group : k;
     for (int64_t r = 0; r < n; ++r)
         for (int64_t gi = 0; gi < G; ++gi) {
             const int64_t k0 = gi * g, len = std::min(k, k0 + g) - k0;
@@ -532,8 +534,8 @@ TEST(QuantizeErrors, Shapes) {
 
 TEST(QuantizeErrors, Codebook) {
     Kernel kn(format("int4"), KF_SCALE_F32, 0);
-    kn.def.weightKind = KF_WEIGHT_CODEBOOK;
-    kn.def.weightFormat = "codebook4";
+    kn.spec.weightKind = KF_WEIGHT_CODEBOOK;
+    kn.spec.weightFormat = "codebook4";
     kn.params.weight.kind = dsl::WeightKind::Codebook;
     std::vector<float> w(8, 1.0f), s(1);
     std::vector<uint8_t> c(8);
@@ -547,7 +549,7 @@ TEST(QuantizeErrors, BadKernelDefinitions) {
     std::vector<float> w(8, 1.0f), s(1);
     std::vector<uint8_t> c(8);
     Kernel wide(format("int8"), KF_SCALE_F32, 0);
-    wide.def.bits = 9;
+    wide.spec.bits = 9;
     expectError(kf_quantize_linear(&wide.def, 1, 8, w.data(), c.data(), s.data(), nullptr), KF_ERR_INVALID_ARGUMENT,
                 "2 to 8 bits");
     Kernel negative(format("int4"), KF_SCALE_F32, -32);

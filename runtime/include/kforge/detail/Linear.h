@@ -1,15 +1,16 @@
 // \file
-// What an emitted library's generated glue fills in for each lowbit_linear
-// kernel: the kernel's declared spec and its compiled variants (one per
-// target), each with its packed-weight layout and an entry point that takes
-// plain pointers. The runtime (create / pack / run / dispatch) reads only this,
-// so it knows nothing of Halide: codegen's bridge adapts a Halide pipeline to
-// LinearKernelFn.
+// The lowbit_linear family's part of a kernel def (kforge/detail/Kernel.h):
+// its declared spec (LinearSpec), each variant's packed-weight layout
+// (LinearVariantData) and the argument struct its entry points take
+// (LinearArgs). The runtime (runtime/lowbit_linear/: create / pack / run)
+// reads only this, so it knows nothing of a code generator: the glue adapts a
+// compiled pipeline to KernelEntry.
 #pragma once
 
 #include <cstdint>
 
-#include "kforge/kforge.h"
+#include "kforge/detail/Kernel.h"
+#include "kforge/linear.h"
 
 namespace kf::rt {
 
@@ -66,6 +67,15 @@ inline bool samePlanes(const LinearLayout &a, const LinearLayout &b) {
     return true;
 }
 
+// Whether two layouts pack the same codes and tables into the same bytes: the
+// one definition of "same packed layout" (the runtime's weight copy, emit's
+// check that a target's buckets share their weights, and emit --db's choice of
+// tuning records all ask this).
+inline bool samePackedLayout(const LinearLayout &a, const LinearLayout &b) {
+    return a.bits == b.bits && a.interleave == b.interleave && a.kBlock == b.kBlock && a.kAlign == b.kAlign &&
+           a.group == b.group && a.scaleType == b.scaleType && a.codeView == b.codeView && samePlanes(a, b);
+}
+
 // Arguments of one call, in the padded shapes the kernel sees. Absent inputs
 // are null.
 struct LinearArgs {
@@ -82,28 +92,12 @@ struct LinearArgs {
     int64_t numScaleCols;         // ceil(K / group) (1 for per-channel)
     int64_t xStride;
     int64_t yStride;
+    const float *xScales;         // [m]: x holds int8 codes already quantized per row (runQuantized); else null
 };
 
-// Returns 0 on success; on failure sets the error message (kf::rt::setError).
-using LinearKernelFn = int (*)(const LinearArgs &);
-
-// Shape buckets on M (rows of x): decode 1..8, small 9..31, prefill >= 32.
-enum LinearBucket { kBucketAny = 0, kBucketDecode = 1, kBucketSmall = 2, kBucketPrefill = 3 };
-
-struct LinearVariant {
-    const char *symbol;     // kf_linear_..._<tile>__<target>
-    const char *target;     // target registry name
-    LinearLayout layout;    // the same for every bucket of a target
-    LinearKernelFn run;
-    int bucket;             // LinearBucket this variant serves; each target has one kBucketAny
-};
-
-}  // namespace kf::rt
-
-// A kernel as compiled into an emitted library (opaque in the C ABI).
-struct kf_kernel_def {
-    const char *name;           // kernel name in the kernel file
-    const char *family;         // "lowbit_linear"
+// The spec of a lowbit_linear kernel as declared in its kernel file
+// (kf_kernel_def::spec).
+struct LinearSpec {
     const char *weightFormat;   // "int4", "ternary", "uint3", "codebook4", ...
     int bits;
     int64_t n, k;               // declared; 0 = dynamic
@@ -114,6 +108,18 @@ struct kf_kernel_def {
     int hasBias;
     int codebookPerChannel;
     int ternaryBase3;
-    const kf::rt::LinearVariant *variants;
-    int numVariants;
 };
+
+// Per variant (Variant::data): the packed layout, the same for every bucket of
+// a target, and for int8-activation kernels the entry that takes rows already
+// quantized to int8 (LinearArgs::x holds the codes, LinearArgs::xScales one
+// f32 scale per row); null otherwise.
+struct LinearVariantData {
+    LinearLayout layout;
+    KernelEntry runQuantized;
+};
+
+inline const LinearSpec *linearSpec(const kf_kernel_def *def) { return specOf<LinearSpec>(def, "lowbit_linear"); }
+inline const LinearVariantData &linearData(const Variant &v) { return *static_cast<const LinearVariantData *>(v.data); }
+
+}  // namespace kf::rt

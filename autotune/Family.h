@@ -1,0 +1,51 @@
+// \file
+// What the tuner knows of a kernel family: its default search space, the
+// features that let one task's records inform another's search, which axes
+// fix its packed layout, how a candidate is measured (the worker's side: make
+// inputs, run, check against the family's reference, time), and what its
+// roofline is. A family is one folder autotune/families/<family>/ whose
+// CMakeLists.txt adds its sources, defining `kf::autotune::<family>::family()`;
+// the registry (Families.cpp) lists the families of KFORGE_FAMILIES that have
+// such a folder (docs/adding-a-family.md). Space, Tuner and Worker never name
+// a family.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autotune/Runner.h"
+#include "autotune/Task.h"
+#include "autotune/WorkerSupport.h"
+#include "dsl/Spec.h"
+#include "targets/Target.h"
+
+namespace kf::autotune {
+
+struct FamilyTuning {
+    dsl::Family family;
+    // The axes searched when a schedule has no tune block, for a target and
+    // bucket; pruning then drops what the lowering rejects.
+    std::vector<dsl::TuneAxis> (*axes)(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket);
+    // Features of a schedule that mean the same in every task of the family
+    // (Space.h, transferFeatures); null when the family has none.
+    std::vector<float> (*features)(const Task &, const dsl::Schedule &) = nullptr;
+    // Axes (as a tune block names them, "pack weight interleave") that decide
+    // the packed layout: the buckets of a target share one (codegen/Family.h),
+    // so the tuner pins them, for the later buckets, to the decode bucket's choice.
+    std::vector<std::string> layoutAxes;
+    // Whether a task is memory bound (its data should stream from DRAM while
+    // timed, cycling through RunRequest::streamBytes) rather than cache resident.
+    bool (*streams)(const Task &) = nullptr;
+    // Whether the roofline's compute term is int8 dot products (else f32 FMAs).
+    bool (*int8Roofline)(const dsl::KernelSpec &) = nullptr;
+    // The worker's side: one built candidate measured in the worker process
+    // (WorkerSupport.h). Throws worker::Stop to end with a status.
+    Measurement (*measure)(worker::Call &);
+};
+
+// All registered families with tuner support, in KFORGE_FAMILIES order.
+const std::vector<FamilyTuning> &tunedFamilies();
+// nullptr when the family has no tuner support.
+const FamilyTuning *familyTuning(dsl::Family family);
+
+}  // namespace kf::autotune
