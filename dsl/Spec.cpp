@@ -2,6 +2,8 @@
 // `kforge lower --emit=spec`.
 #include "dsl/Spec.h"
 
+#include "dsl/families/Family.h"
+
 #include <sstream>
 
 namespace kf::dsl {
@@ -42,14 +44,10 @@ std::optional<Shape> Shape::parseNamed(const std::string &text) {
     return shape;
 }
 
+// A family's name is its FamilyDef's (dsl/families/Registry.cpp).
 const char *toString(Family f) {
-    switch (f) {
-    case Family::LowbitLinear: return "lowbit_linear";
-    case Family::Hadamard: return "hadamard";
-    case Family::RotationAttention: return "rotation_attention";
-    case Family::SparseRankLinear: return "sparse_rank_linear";
-    }
-    return "unknown";
+    const FamilyDef *def = findFamily(f);
+    return def ? def->name : "unknown";
 }
 
 const char *toString(WeightKind k) {

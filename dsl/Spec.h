@@ -1,13 +1,13 @@
 // \file
 // The typed in-memory form of a kforge kernel file: what every stage after the
-// parser reads (DESIGN.md, "What flows through it"). Plain value types, no
+// parser reads (docs/architecture.md, "The flow"). Plain value types, no
 // behaviour beyond small helpers, so tests and the tuner can build them in C++
 // exactly as the DSL parser does.
 //
 // A Module holds kernels (what is computed: family + typed parameters) and
 // schedules (how one kernel runs on one target, optionally for one shape
 // bucket, with an optional tune space). Schedules never change what a kernel
-// computes (DESIGN.md, "Schedule DSL").
+// computes (docs/architecture.md, "The flow").
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ struct SourceLoc {
 };
 
 // ---------------------------------------------------------------------------
-// Number formats (../shared/FORMATS.md).
+// Number formats (docs/formats.md).
 
 // Weight formats. A weight is an unsigned code c of `bits` bits; codes index the
 // format's levels in ascending order (binary {-1,+1}: c=0 -> -1; int4: c=0 -> -8,
@@ -45,7 +45,7 @@ struct WeightFormat {
 enum class ScalarType { F32, F16, BF16, Int8 };
 
 // Activation formats: f32 / bf16 as given, or dynamic int8 per token (row of x):
-// s_x = max|x_row| / 127, q = round(x / s_x)  (FORMATS.md, "Activations").
+// s_x = max|x_row| / 127, q = round(x / s_x)  (docs/formats.md, "Dynamic int8 per token").
 enum class ActKind { F32, BF16, QInt8PerToken };
 
 // Shape dimension: a fixed size, or symbolic (given when the kernel is created).

@@ -1,18 +1,8 @@
 #include "dsl/SpecJson.h"
 
-#include "dsl/families/hadamard/HadamardMatrix.h"
-
-#include <nlohmann/json.hpp>
-
-#include <type_traits>
+#include "dsl/families/Family.h"
 
 namespace kf::dsl {
-
-namespace {
-
-using Json = nlohmann::ordered_json;
-
-Json locJson(const SourceLoc &l) { return Json{{"line", l.line}, {"col", l.col}}; }
 
 Json dimJson(const Dim &d) {
     Json j;
@@ -31,64 +21,13 @@ Json weightJson(const WeightFormat &w) {
     return j;
 }
 
-Json paramsJson(const LowbitLinearParams &p) {
-    Json j;
-    j["weight"] = weightJson(p.weight);
-    j["n"] = dimJson(p.n);
-    j["k"] = dimJson(p.k);
-    j["scale_type"] = toString(p.scaleType);
-    j["group"] = p.group;
-    j["zero_point"] = p.zeroPoint;
-    j["bias"] = p.bias;
-    j["input"] = toString(p.input);
-    j["output"] = toString(p.output);
-    j["rows"] = p.rows;
-    return j;
-}
+namespace {
 
-Json paramsJson(const HadamardParams &p) {
-    Json j;
-    j["n"] = dimJson(p.n);
-    j["m"] = p.m;
-    j["matrix_file"] = p.matrixFile ? Json(*p.matrixFile) : Json(nullptr);
-    j["input"] = toString(p.input);
-    j["output"] = toString(p.output);
-    j["rows"] = p.rows;
-    // The matrix a file gave, one string of + and - per row: the tuning
-    // database keys on a hash of this JSON, and two files of one order hold
-    // different matrices. Built-in orders are fixed by m (null here).
-    j["matrix"] = p.matrix.empty() ? Json(nullptr) : Json(kf::families::hadamard::signRows(p.matrix, p.m));
-    return j;
-}
+Json locJson(const SourceLoc &l) { return Json{{"line", l.line}, {"col", l.col}}; }
 
-Json paramsJson(const RotationAttentionParams &p) {
-    Json j;
-    j["head_dim"] = p.headDim;
-    j["num_heads"] = p.numHeads;
-    j["num_kv_heads"] = p.numKvHeads;
-    j["kv_bits"] = p.kvBits;
-    j["kv_group"] = p.kvGroup;
-    j["causal"] = p.causal;
-    j["rotate"] = p.rotate;
-    j["rope"] = p.rope;
-    j["input"] = toString(p.input);
-    return j;
-}
 
-Json paramsJson(const SparseRankLinearParams &p) {
-    Json j;
-    j["weight"] = p.denseWeight ? Json(nullptr) : weightJson(p.weight);
-    j["dense_weight"] = p.denseWeight;
-    j["n"] = dimJson(p.n);
-    j["k"] = dimJson(p.k);
-    j["rank"] = p.rank;
-    j["mode"] = p.mode == SparsityMode::TopK ? "topk" : "threshold";
-    j["topk"] = p.topK;
-    j["scale_type"] = toString(p.scaleType);
-    j["group"] = p.group;
-    j["input"] = toString(p.input);
-    return j;
-}
+
+
 
 Json directiveJson(const Directive &d, bool withFactor) {
     Json j;
@@ -112,7 +51,8 @@ std::string toJson(const Module &module) {
         Json j;
         j["name"] = k.name;
         j["family"] = toString(k.family);
-        j["params"] = std::visit([](const auto &p) { return paramsJson(p); }, k.params);
+        const FamilyDef *family = findFamily(k.family);
+        j["params"] = family && family->toJson ? family->toJson(k.params) : Json(nullptr);
         j["loc"] = locJson(k.loc);
         kernels.push_back(std::move(j));
     }

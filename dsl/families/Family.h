@@ -1,13 +1,17 @@
 // \file
-// What the DSL checker needs to know about a kernel family, and the registry of
-// families. A family lives in its own folder (dsl/families/<family>/) and is
-// made known by one line in Registry.cpp; the generic checker (dsl/Checker.h)
-// and schedule checker (dsl/ScheduleChecker.h) never name a family.
+// What the DSL knows about a kernel family, and the registry of families. A
+// family lives in its own folder dsl/families/<family>/ whose CMakeLists.txt
+// adds its sources, defining `kf::dsl::<family>::family()`; the registry
+// (Registry.cpp) lists the families of KFORGE_FAMILIES that have such a folder
+// (docs/adding-a-family.md). The generic checker (dsl/Checker.h), schedule
+// checker (dsl/ScheduleChecker.h) and spec JSON (dsl/SpecJson.h) never name a
+// family.
 #pragma once
 
 #include "dsl/Diagnostics.h"
 #include "dsl/Parser.h"
 #include "dsl/Spec.h"
+#include "dsl/SpecJson.h"
 
 #include <string>
 #include <string_view>
@@ -31,6 +35,9 @@ struct FamilyDef {
     // sizes (nullopt = given when the kernel is created): M, N, K for a
     // linear layer. Shapes (dsl::Shape) list the same names in this order.
     std::vector<Dim> (*dims)(const FamilyParams &) = nullptr;
+    // The parameters as JSON (`kforge lower --emit=spec`; the tuning
+    // database keys on a hash of it, dsl/SpecJson.h).
+    Json (*toJson)(const FamilyParams &) = nullptr;
 };
 
 // The dimensions of `kernel` (FamilyDef::dims); empty for a family without them.

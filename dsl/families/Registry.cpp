@@ -1,24 +1,23 @@
-// The kernel families the DSL knows. Adding a family: a folder
-// dsl/families/<family>/ defining `FamilyDef <name>Family()`, and one line in
-// KF_DSL_FAMILIES below.
+// The kernel families the DSL knows: every family of KFORGE_FAMILIES
+// (cmake/KforgeFamilies.cmake) with a folder dsl/families/<family>/, each
+// defining kf::dsl::<family>::family().
 #include "dsl/families/Family.h"
 
 namespace kf::dsl {
 
-#define KF_DSL_FAMILIES(X) \
-    X(lowbitLinearFamily)  \
-    X(hadamardFamily)      \
-    X(rotationAttentionFamily) \
-    X(sparseRankLinearFamily)
-
-#define KF_DSL_DECLARE_FAMILY(fn) FamilyDef fn();
-KF_DSL_FAMILIES(KF_DSL_DECLARE_FAMILY)
-#undef KF_DSL_DECLARE_FAMILY
+#define KF_FAMILY(name) \
+    namespace name {    \
+    FamilyDef family(); \
+    }
+#include "kforge/dsl/Families.inc"
+#undef KF_FAMILY
 
 const std::vector<FamilyDef> &families() {
-#define KF_DSL_FAMILY_ENTRY(fn) fn(),
-    static const std::vector<FamilyDef> all = {KF_DSL_FAMILIES(KF_DSL_FAMILY_ENTRY)};
-#undef KF_DSL_FAMILY_ENTRY
+    static const std::vector<FamilyDef> all = {
+#define KF_FAMILY(name) name::family(),
+#include "kforge/dsl/Families.inc"
+#undef KF_FAMILY
+    };
     return all;
 }
 

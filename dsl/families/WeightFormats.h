@@ -1,6 +1,6 @@
 // \file
 // Reading the weight description shared by the linear families (lowbit_linear,
-// sparse_rank_linear): the format names of ../shared/FORMATS.md (binary,
+// sparse_rank_linear): the format names of docs/formats.md (binary,
 // ternary, seq2, intN, uintN, codebookN), scale types and K-group sizes.
 #pragma once
 

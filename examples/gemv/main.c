@@ -5,7 +5,7 @@
  *   1. builds a random int4 layer (codes 0..15 and f16 group scales, as a QAT
  *      checkpoint stores them), packs it, runs y = x . W^T for one token and
  *      compares with a double-precision reference computed here from the
- *      codes and scales (FORMATS.md: w = s * (c - 8));
+ *      codes and scales (docs/formats.md: w = s * (c - 8));
  *   2. measures how fast the kernel streams its packed weights from DRAM, and,
  *      in the same run, alternating with it, how fast a plain read loop streams
  *      the same number of bytes: decode-time GEMV is memory bound, so that read

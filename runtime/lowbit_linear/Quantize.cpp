@@ -1,7 +1,7 @@
 // \file
 // kf_quantize_linear / kf_linear_quantize: the paper quantizer of each weight
 // format, from float weights to the codes, scales and zero points that
-// kf_linear_pack_weights takes (FORMATS.md, "Packing from float weights").
+// kf_linear_pack_weights takes (docs/formats.md, "From float weights: the paper quantizer").
 //
 // Per scale group (`group` consecutive k of one row, the last one short; the
 // whole row for per-channel scales):

@@ -11,6 +11,7 @@
 // file's own line, and the Spec carries the matrix itself.
 #include "dsl/families/hadamard/Hadamard.h"
 
+#include "dsl/SpecJson.h"
 #include "dsl/families/Family.h"
 #include "dsl/families/StatementReader.h"
 #include "dsl/families/hadamard/HadamardMatrix.h"
@@ -217,10 +218,36 @@ std::vector<Dim> dims(const FamilyParams &params) {
     return {Dim{p.rows, std::nullopt}, p.n};
 }
 
+Json toJson(const FamilyParams &params) {
+    const auto &p = std::get<HadamardParams>(params);
+    Json j;
+    j["n"] = dimJson(p.n);
+    j["m"] = p.m;
+    j["matrix_file"] = p.matrixFile ? Json(*p.matrixFile) : Json(nullptr);
+    j["input"] = toString(p.input);
+    j["output"] = toString(p.output);
+    j["rows"] = p.rows;
+    // The matrix a file gave, one string of + and - per row: the tuning
+    // database keys on a hash of this JSON, and two files of one order hold
+    // different matrices. Built-in orders are fixed by m (null here).
+    j["matrix"] = p.matrix.empty() ? Json(nullptr) : Json(kf::families::hadamard::signRows(p.matrix, p.m));
+    return j;
+}
+
 }  // namespace
 
-FamilyDef hadamardFamily() {
-    return FamilyDef{Family::Hadamard, "hadamard", {"size", "input", "output"}, {"m", "n"}, &check, nullptr, &dims};
+namespace hadamard {
+
+FamilyDef family() {
+    return FamilyDef{.family = Family::Hadamard,
+                     .name = "hadamard",
+                     .statements = {"size", "input", "output"},
+                     .scheduleVars = {"m", "n"},
+                     .checkKernel = &check,
+                     .dims = &dims,
+                     .toJson = &toJson};
 }
+
+}  // namespace hadamard
 
 }  // namespace kf::dsl

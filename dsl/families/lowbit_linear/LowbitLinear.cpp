@@ -1,5 +1,5 @@
 // lowbit_linear: y[M,N] = x[M,K] . dequant(W)[N,K]^T (+ bias), W in one of the
-// low-bit formats of ../shared/FORMATS.md (ParetoQ binary/ternary/SEQ/LSQ,
+// low-bit formats of docs/formats.md (ParetoQ binary/ternary/SEQ/LSQ,
 // BitNet b1.58 ternary, GPTQ-style uintN + zero point, eDKM codebooks), scales
 // per output channel or per K-group; activations f32/bf16 or dynamic int8 per
 // token. Statements (docs/dsl.md, "lowbit_linear"):
@@ -11,6 +11,7 @@
 //   bias   f32                       (optional)
 #include "dsl/families/lowbit_linear/LowbitLinear.h"
 
+#include "dsl/SpecJson.h"
 #include "dsl/families/Family.h"
 #include "dsl/families/StatementReader.h"
 #include "dsl/families/WeightFormats.h"
@@ -145,11 +146,37 @@ std::vector<Dim> dims(const FamilyParams &params) {
     return {Dim{p.rows, std::nullopt}, p.n, p.k};
 }
 
+Json toJson(const FamilyParams &params) {
+    const auto &p = std::get<LowbitLinearParams>(params);
+    Json j;
+    j["weight"] = weightJson(p.weight);
+    j["n"] = dimJson(p.n);
+    j["k"] = dimJson(p.k);
+    j["scale_type"] = toString(p.scaleType);
+    j["group"] = p.group;
+    j["zero_point"] = p.zeroPoint;
+    j["bias"] = p.bias;
+    j["input"] = toString(p.input);
+    j["output"] = toString(p.output);
+    j["rows"] = p.rows;
+    return j;
+}
+
 }  // namespace
 
-FamilyDef lowbitLinearFamily() {
-    return FamilyDef{Family::LowbitLinear, "lowbit_linear", {"weight", "input", "output", "bias"},
-                     {"m", "n", "k"}, &check, &packed, &dims};
+namespace lowbit_linear {
+
+FamilyDef family() {
+    return FamilyDef{.family = Family::LowbitLinear,
+                     .name = "lowbit_linear",
+                     .statements = {"weight", "input", "output", "bias"},
+                     .scheduleVars = {"m", "n", "k"},
+                     .checkKernel = &check,
+                     .hasPackedWeights = &packed,
+                     .dims = &dims,
+                     .toJson = &toJson};
 }
+
+}  // namespace lowbit_linear
 
 }  // namespace kf::dsl

@@ -1,5 +1,5 @@
 // \file
-// Scalar reference of lowbit_linear, written from FORMATS.md and nothing else:
+// Scalar reference of lowbit_linear, written from docs/formats.md and nothing else:
 // the oracle every generated kernel is checked against. Double precision,
 // no packing, no tiling, one weight at a time.
 #pragma once
@@ -10,7 +10,7 @@
 
 namespace kf::families::lowbit {
 
-// Level L(c) of code c (FORMATS.md, "Weights: code -> level -> value"): codes
+// Level L(c) of code c (docs/formats.md, "Codes, levels and values"): codes
 // index the format's levels in ascending order.
 //   binary  {-1, +1}                  ParetoQ 1-bit
 //   ternary {-1, 0, +1}               ParetoQ 1.58-bit, BitNet b1.58
@@ -36,7 +36,7 @@ struct ReferenceWeights {
 double referenceWeight(const dsl::LowbitLinearParams &params, int64_t K, const ReferenceWeights &w, int64_t n,
                        int64_t k);
 
-// Dynamic int8 per token (FORMATS.md, "Activations"), in f32 as a kernel
+// Dynamic int8 per token (docs/formats.md, "Dynamic int8 per token"), in f32 as a kernel
 // computes it: s_x = max|x| / 127, q = round(x / s_x), half away from zero.
 float referenceActScale(const float *xRow, int64_t K);
 int referenceActCode(float x, float sx);

@@ -1,5 +1,5 @@
 // \file
-// Reference quantizer of lowbit_linear, written from FORMATS.md ("Packing from
+// Reference quantizer of lowbit_linear, written from docs/formats.md ("From float weights: the paper quantizer";
 // float weights") and nothing else: the oracle that kf_quantize_linear (the
 // runtime's quantizer) is checked against, code for code and scale bit for
 // scale bit. Scalar, double precision, one group at a time, and deliberately

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The lowbit_linear instantiation list: what the tests (and benches) cover.
 
-Every weight format of FORMATS.md x every scale granularity x every activation
+Every weight format of docs/formats.md x every scale granularity x every activation
 kind, with the scale type (f32, f16, bf16), the bias, the x86 schedule's
 tile (16, 32 or 64 rows; the default tiles are also covered by the hand-written
 test/kernels/lowbit_int4.kf) and the packed layout (planes, bitplanes, nibbles,

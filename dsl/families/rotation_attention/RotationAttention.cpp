@@ -1,6 +1,6 @@
 // rotation_attention: attention of Q over a quantized KV cache (int4 / int8,
-// asymmetric per (token, kv-head) or per group: ../shared/FORMATS.md, "KV cache
-// int4"), with the SpinQuant / QuaRot R3 Hadamard applied per head to Q and K
+// asymmetric per (token, kv-head) or per group: docs/formats.md, "KV cache
+// (int4, int8)"), with the SpinQuant / QuaRot R3 Hadamard applied per head to Q and K
 // after RoPE. Statements (docs/dsl.md, "rotation_attention"):
 //
 //   heads    q=<n> kv=<n> dim=<d>      q % kv == 0 (GQA), d a power of two 32..256
@@ -9,6 +9,7 @@
 //   rope     [none]                    (optional, default on)
 //   mask     causal|none               (optional, default causal)
 //   input    f32
+#include "dsl/SpecJson.h"
 #include "dsl/families/Family.h"
 #include "dsl/families/StatementReader.h"
 
@@ -97,11 +98,34 @@ FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
     return p;
 }
 
+Json toJson(const FamilyParams &params) {
+    const auto &p = std::get<RotationAttentionParams>(params);
+    Json j;
+    j["head_dim"] = p.headDim;
+    j["num_heads"] = p.numHeads;
+    j["num_kv_heads"] = p.numKvHeads;
+    j["kv_bits"] = p.kvBits;
+    j["kv_group"] = p.kvGroup;
+    j["causal"] = p.causal;
+    j["rotate"] = p.rotate;
+    j["rope"] = p.rope;
+    j["input"] = toString(p.input);
+    return j;
+}
+
 }  // namespace
 
-FamilyDef rotationAttentionFamily() {
-    return FamilyDef{Family::RotationAttention, "rotation_attention",
-                     {"heads", "kv_cache", "rotate", "rope", "mask", "input"}, {"h", "t", "d"}, &check, nullptr};
+namespace rotation_attention {
+
+FamilyDef family() {
+    return FamilyDef{.family = Family::RotationAttention,
+                     .name = "rotation_attention",
+                     .statements = {"heads", "kv_cache", "rotate", "rope", "mask", "input"},
+                     .scheduleVars = {"h", "t", "d"},
+                     .checkKernel = &check,
+                     .toJson = &toJson};
 }
+
+}  // namespace rotation_attention
 
 }  // namespace kf::dsl

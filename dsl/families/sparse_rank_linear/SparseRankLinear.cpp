@@ -1,6 +1,6 @@
 // sparse_rank_linear (R-Sparse): y = W (x . m) + U (V (x . (1 - m))),
 // m_i = |x_i| > tau (threshold) or the top-k magnitudes of each token; U [N,r]
-// and V [r,K] from the rank-r truncated SVD of W (../shared/FORMATS.md,
+// and V [r,K] from the rank-r truncated SVD of W (docs/formats.md,
 // "Sparse-rank linear"). Statements (docs/dsl.md, "sparse_rank_linear"):
 //
 //   weight   f32|int2|int3|int4|int8 shape=[N=.., K=..] [scale=..] [group=..]
@@ -8,6 +8,7 @@
 //   sparsity threshold | sparsity topk=<k>
 //   input    f32
 //   output   f32
+#include "dsl/SpecJson.h"
 #include "dsl/families/Family.h"
 #include "dsl/families/StatementReader.h"
 #include "dsl/families/WeightFormats.h"
@@ -116,11 +117,36 @@ FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
 // applies whatever W's format.
 bool packed(const FamilyParams &) { return true; }
 
+Json toJson(const FamilyParams &params) {
+    const auto &p = std::get<SparseRankLinearParams>(params);
+    Json j;
+    j["weight"] = p.denseWeight ? Json(nullptr) : weightJson(p.weight);
+    j["dense_weight"] = p.denseWeight;
+    j["n"] = dimJson(p.n);
+    j["k"] = dimJson(p.k);
+    j["rank"] = p.rank;
+    j["mode"] = p.mode == SparsityMode::TopK ? "topk" : "threshold";
+    j["topk"] = p.topK;
+    j["scale_type"] = toString(p.scaleType);
+    j["group"] = p.group;
+    j["input"] = toString(p.input);
+    return j;
+}
+
 }  // namespace
 
-FamilyDef sparseRankLinearFamily() {
-    return FamilyDef{Family::SparseRankLinear, "sparse_rank_linear",
-                     {"weight", "rank", "sparsity", "input", "output"}, {"m", "n", "k", "r"}, &check, &packed};
+namespace sparse_rank_linear {
+
+FamilyDef family() {
+    return FamilyDef{.family = Family::SparseRankLinear,
+                     .name = "sparse_rank_linear",
+                     .statements = {"weight", "rank", "sparsity", "input", "output"},
+                     .scheduleVars = {"m", "n", "k", "r"},
+                     .checkKernel = &check,
+                     .hasPackedWeights = &packed,
+                     .toJson = &toJson};
 }
+
+}  // namespace sparse_rank_linear
 
 }  // namespace kf::dsl

@@ -1,4 +1,4 @@
-// kf_quantize_linear against the reference quantizer written from FORMATS.md
+// kf_quantize_linear against the reference quantizer written from docs/formats.md
 // (dsl/families/lowbit_linear/ReferenceQuantizer.h): identical codes and zero
 // points, bit-identical scales, for every weight format x scale type x
 // granularity, on random shapes (seeded; set KFORGE_TEST_SEED to replay) and
