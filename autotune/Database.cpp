@@ -145,23 +145,15 @@ int64_t countRows(sqlite3 *db, const std::string &path, const char *table) {
 }
 
 // A consistent copy of the open database (WAL content included) at `to`,
-// which must not exist: SQLite's online backup.
+// which must not exist (VACUUM INTO; outside a transaction).
 void backupTo(sqlite3 *db, const std::string &path, const std::string &to) {
-    sqlite3 *dest = nullptr;
-    if (sqlite3_open_v2(to.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-        const std::string msg = dest ? sqlite3_errmsg(dest) : "out of memory";
-        sqlite3_close(dest);
-        throw std::runtime_error("tuning database " + path + ": cannot write the backup " + to + ": " + msg);
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dest, "main", db, "main");
-    int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dest);
-    if (b) sqlite3_backup_finish(b);
-    if (rc == SQLITE_DONE) rc = sqlite3_errcode(dest);
-    const std::string msg = sqlite3_errmsg(dest);
-    sqlite3_close(dest);
-    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+    Stmt s(db, path, "VACUUM INTO ?1");
+    s.bind(1, to);
+    try {
+        s.step();
+    } catch (const std::runtime_error &e) {
         std::remove(to.c_str());
-        throw std::runtime_error("tuning database " + path + ": cannot write the backup " + to + ": " + msg);
+        throw std::runtime_error("tuning database " + path + ": cannot write the backup " + to + ": " + e.what());
     }
 }
 
@@ -189,6 +181,13 @@ std::string ensureSchema(sqlite3 *db, const std::string &path) {
     const int seen = userVersion(db, path);
     checkNotNewer(seen);
     if (seen == kDatabaseSchemaVersion) return "";
+    // The backup first (a copy cannot be made inside the write transaction);
+    // removed again if another process migrates the file meanwhile.
+    std::string backup;
+    if (seen == 1) {
+        backup = freeBackupPath(path);
+        backupTo(db, path, backup);
+    }
     // Another process may create or migrate the schema at the same time: decide under the write lock.
     exec(db, path, "BEGIN IMMEDIATE");
     std::string note;
@@ -201,8 +200,6 @@ std::string ensureSchema(sqlite3 *db, const std::string &path) {
                 throw std::runtime_error(path + " is an SQLite database but not a kforge tuning database");
             exec(db, path, kSchema);
         } else if (v == 1) {
-            const std::string backup = freeBackupPath(path);
-            backupTo(db, path, backup);
             const int64_t before = countRows(db, path, "records");
             exec(db, path, kMigrateFromV1);
             exec(db, path, kSchema);
@@ -218,6 +215,7 @@ std::string ensureSchema(sqlite3 *db, const std::string &path) {
         if (v != kDatabaseSchemaVersion)
             exec(db, path, ("PRAGMA user_version = " + std::to_string(kDatabaseSchemaVersion)).c_str());
         exec(db, path, "COMMIT");
+        if (v != 1 && !backup.empty()) std::remove(backup.c_str());
     } catch (...) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;

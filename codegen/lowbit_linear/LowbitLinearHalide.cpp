@@ -26,7 +26,7 @@ int chunksPerBlock(const rt::PlaneLayout &p) { return p.width == 0 ? 1 : p.width
 int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
 
 // Level L(c) = (a * c + b) / d with integers a, d and b (b = -z for uint):
-// FORMATS.md's level tables in the form the integer path accumulates exactly.
+// docs/formats.md's level tables in the form the integer path accumulates exactly.
 //   binary (ParetoQ 1-bit)      {-1,+1}:         2c - 1
 //   ternary (BitNet b1.58)      {-1,0,+1}:       c - 1
 //   seq2 (ParetoQ SEQ)          {-1.5..1.5}:     (2c - 3) / 2
@@ -200,7 +200,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         Expr result = perChannel ? acc(i, t, m) * scaleAt(0) : acc(i, t, m);
         out(i, t, m) = p.bias ? result + bias(i, t) : result;
     } else {
-        // Dynamic int8 per token (FORMATS.md): s_x = max|x| / 127, q = round(x / s_x).
+        // Dynamic int8 per token (docs/formats.md, "Dynamic int8 per token"): s_x = max|x| / 127, q = round(x / s_x).
         // reorder k m computes rows of x in whole tiles (RoundUp): rows past
         // M repeat row M-1 and their results are never stored.
         auto xAt = [&](Expr k, Expr row) {
@@ -215,7 +215,11 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
             RDom rx(0, x.dim(0).extent(), "rx");
             amax(m) = 0.0f;
             amax(m) = max(amax(m), abs(xAt(rx, m)));
-            sx = amax(m) / 127.0f;
+            // strict: Halide would otherwise multiply by the reciprocal of
+            // 127, which differs from the f32 quotient docs/formats.md defines
+            // by an ulp for some maxima (and then from the s_x of rows a
+            // rotation quantized: kf_linear_run_q8).
+            sx = strict_float(amax(m) / 127.0f);
             q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(xAt(k, m) / sx)), -127.0f, 127.0f), 0.0f));
         }
 
@@ -269,7 +273,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         }
         qsum.compute_root();
         // Schedule of the integer dot: rows vectorized by 16, the 4 k of a
-        // lane reduced atomically (HALIDE-NOTES.md: what makes LLVM emit vpdpbusd).
+        // lane reduced atomically (docs/halide.md, "Integer dot products": what makes LLVM emit vpdpbusd).
         Var amo("amo"), ami("ami");
         if (s.chunkOuter) {
             // acc of every row of x lives at the tile (memory, not registers);
@@ -344,7 +348,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     if (!int8) {
         acc.compute_at(out, m);
         acc.split(i, io, ii, s.vector).vectorize(ii).unroll(io);
-        // Chunk loop outside the vector lanes (HALIDE-NOTES.md: otherwise the
+        // Chunk loop outside the vector lanes (docs/halide.md: otherwise the
         // chunk loop sits inside the vector loop and spills).
         acc.update().reorder(i, rc).split(i, io, ii, s.vector).vectorize(ii).unroll(io);
         part.compute_at(acc, rc);

@@ -1,6 +1,6 @@
 // \file
 // lowbit_linear -> Halide over the packed layout of kforge/detail/Linear.h,
-// with the resolved schedule applied. Every weight format of FORMATS.md
+// with the resolved schedule applied. Every weight format of docs/formats.md
 // (binary, ternary in 2-bit or base-3 planes, seq2, intN, uintN with zero
 // points, codebooks), per-group or per-channel f32/f16/bf16 scales, optional
 // bias, f32 or bf16 activations (f32 FMAs), or dynamic int8 activations
