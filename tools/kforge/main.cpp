@@ -1,10 +1,11 @@
-// kforge: the command-line front of the flow in DESIGN.md.
+// kforge: the command-line front of the flow in docs/architecture.md.
 //   kforge check FILE                         parse + check, report diagnostics
 //   kforge lower FILE --target T --emit=...   print the spec, lowered Halide stmt or assembly
 //   kforge emit FILE --target T... -o DIR     static library + C header
 //   kforge tune FILE --target T [--budget 10m] [--db PATH]   autotune into the database
 //   kforge db list|best|show|export|import    read and share the tuning database
 //   kforge targets                            the target registry, marked for this machine
+//   kforge hadamard-matrix M [--transpose]    a built-in H_m as a matrix file
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
@@ -27,6 +28,7 @@
 #include "codegen/Lowering.h"
 #include "codegen/emit/Emit.h"
 #include "dsl/Load.h"
+#include "dsl/families/hadamard/HadamardMatrix.h"
 #include "dsl/SpecJson.h"
 #include "targets/Target.h"
 
@@ -167,6 +169,26 @@ int cmdTargets() {
         std::printf("%-20s %-6s %-5d %-10s %-8s %s%s\n", t->name, t->hostSupports() ? "yes" : "no", t->vectorBits,
                     targets::toString(t->runsHere), backends.c_str(), t->description, t == best ? "  [host]" : "");
     }
+    return 0;
+}
+
+// A built-in H_m in the matrix-file format (dsl/families/hadamard/HadamardMatrix.h).
+int cmdHadamardMatrix(int m, bool transpose) {
+    namespace hm = families::hadamard;
+    const std::optional<std::vector<int8_t>> h = hm::builtinHadamard(m);
+    if (!h) {
+        std::cerr << "kforge hadamard-matrix: no built-in Hadamard matrix of order " << m
+                  << " (built-in orders: the powers of two, the Paley orders and their doublings, 172; at most "
+                  << hm::kMaxOrder << ")\n";
+        return 1;
+    }
+    std::vector<int8_t> out = *h;
+    if (transpose)
+        for (int r = 0; r < m; ++r)
+            for (int c = 0; c < m; ++c) out[r * m + c] = (*h)[c * m + r];
+    std::cout << "# kforge's built-in H_" << m << (transpose ? ", transposed" : "")
+              << " (kforge hadamard-matrix " << m << (transpose ? " --transpose" : "") << ")\n";
+    for (const std::string &row : hm::signRows(out, m)) std::cout << row << "\n";
     return 0;
 }
 
@@ -322,6 +344,13 @@ int main(int argc, char **argv) {
 
     autotune::addDbCommand(app);
     app.add_subcommand("targets", "List registered targets and which this machine runs");
+    int hadamardOrder = 0;
+    bool hadamardTranspose = false;
+    auto *hadamardMatrix = app.add_subcommand(
+        "hadamard-matrix", "Print the built-in H_m a hadamard kernel with factor=<m> uses, as a matrix file "
+                           "(to rotate or un-rotate weights offline with exactly kforge's matrix)");
+    hadamardMatrix->add_option("m", hadamardOrder, "the order m")->required();
+    hadamardMatrix->add_flag("--transpose", hadamardTranspose, "print H_mᵀ (the inverse up to 1/m)");
 
     // CLI11 answers an unknown first word with "A subcommand is required":
     // name the word instead.
@@ -353,6 +382,7 @@ int main(int argc, char **argv) {
             return autotune::tune(tuneOpt, std::cout, std::cerr);
         }
         if (app.got_subcommand("targets")) return cmdTargets();
+        if (*hadamardMatrix) return cmdHadamardMatrix(hadamardOrder, hadamardTranspose);
         return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";

@@ -92,6 +92,31 @@ void referenceHadamard(const dsl::HadamardParams &params, int64_t rows, const fl
     dense(*params.n.size, params.m, factorMatrix(params), rows, x, y);
 }
 
+void referenceHadamardEntries(const dsl::HadamardParams &params, const float *xRow,
+                              const std::vector<int64_t> &outputs, double *y) {
+    if (!params.n.size) throw std::invalid_argument("referenceHadamardEntries: the kernel has no fixed size");
+    const int64_t n = *params.n.size;
+    const int m = params.m;
+    const std::vector<int8_t> hm = factorMatrix(params);
+    checkShape(n, m, hm);
+    const int64_t p = n / m;
+    const double root = std::sqrt(static_cast<double>(n));
+    tbb::parallel_for(std::size_t{0}, outputs.size(), [&](std::size_t j) {
+        const int64_t i = outputs[j];
+        if (i < 0 || i >= n) throw std::invalid_argument("referenceHadamardEntries: output out of range");
+        const int64_t a = i / p, t = i % p;
+        double sum = 0;
+        for (int64_t a2 = 0; a2 < m; ++a2) {
+            const int hma = hm[static_cast<std::size_t>(a * m + a2)];
+            for (int64_t t2 = 0; t2 < p; ++t2) {
+                const int h = std::popcount(static_cast<uint64_t>(t & t2)) % 2 ? -hma : hma;
+                sum += h * static_cast<double>(xRow[a2 * p + t2]);
+            }
+        }
+        y[j] = sum / root;
+    });
+}
+
 void referenceQuantizeRows(const double *y, int64_t rows, int64_t n, int8_t *codes, float *scales) {
     std::vector<float> row(static_cast<std::size_t>(n));
     for (int64_t r = 0; r < rows; ++r) {

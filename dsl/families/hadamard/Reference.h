@@ -35,6 +35,12 @@ void referenceHadamard(int64_t n, int m, const std::vector<int8_t> &hm, int64_t 
 // none), H_m = factorMatrix(params). The output type is not looked at.
 void referenceHadamard(const dsl::HadamardParams &params, int64_t rows, const float *x, double *y);
 
+// Entries outputs[j] of one row's transform, y[j] = sum_i H_n[outputs[j]][i] x[i]
+// / sqrt(n), each from the same dense definition: what a test checks of a
+// row too wide for the whole O(n^2) product (a row of 32768 under qemu).
+void referenceHadamardEntries(const dsl::HadamardParams &params, const float *xRow,
+                              const std::vector<int64_t> &outputs, double *y);
+
 // Per row of y [rows][n]: s = fl32(max|fl32(y)| / 127), codes[r][i] =
 // clamp(round half away from zero(fl32(fl32(y) / s)), -127, 127), all codes 0
 // when s == 0 (lowbit::referenceActScale / referenceActCode on the row

@@ -174,22 +174,46 @@ schedule k for x86-avx512 {
 
 TEST(Space, NoLoweringIsAnError) {
     const dsl::Module m = load(std::string(kInt4F32) + R"(
-kernel h : hadamard {
-  size N=4096
+kernel sr : sparse_rank_linear {
+  weight f32 shape=[N=64, K=64]
+  rank 8
+  sparsity threshold
   input f32
   output f32
 }
 )");
     Task cuda = taskFor(m, "cuda-sm80");
     EXPECT_THROW(Space::forTask(cuda), codegen::CodegenError);
-    Task hadamard = taskFor(m, "x86-avx512");
-    hadamard.kernel = m.findKernel("h");
+    Task sparse = taskFor(m, "x86-avx512");
+    sparse.kernel = m.findKernel("sr");
     try {
-        Space::forTask(hadamard);
+        Space::forTask(sparse);
         FAIL() << "expected CodegenError";
     } catch (const codegen::CodegenError &e) {
-        EXPECT_NE(std::string(e.what()).find("no lowering of hadamard"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("no lowering of sparse_rank_linear"), std::string::npos) << e.what();
     }
+}
+
+// The hadamard family's default space comes from its lowering (radix, rows
+// per task for short rows, H_m's partial-sum group), every point legal.
+TEST(Space, HadamardDefaultSpace) {
+    const dsl::Module m = load(R"(
+kernel h : hadamard {
+  size N=1536 factor=12
+  input f32
+  output f32
+}
+)");
+    Task t;
+    t.module = &m;
+    t.kernel = &m.kernels.at(0);
+    t.target = targets::find("x86-avx512");
+    t.bucket = dsl::Bucket::Decode;
+    t.shape = dsl::Shape{{{"M", 1}, {"N", 1536}}};
+    const Space space = Space::forTask(t);
+    EXPECT_EQ(space.axisNames(), (std::vector<std::string>{"split n", "split m", "unroll n"}));
+    EXPECT_GT(space.size(), 10u);
+    EXPECT_NE(space.scheduleText(0).find("schedule h for x86-avx512 bucket=decode {"), std::string::npos);
 }
 
 TEST(Space, PinnedAxes) {
