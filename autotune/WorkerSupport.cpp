@@ -66,17 +66,25 @@ std::vector<int64_t> checkedRows(int64_t M) {
     return rows;
 }
 
-void timeSweeps(const RunRequest &r, std::size_t workingSetBytes, int threads,
-                const std::function<double(int64_t)> &sweep, Measurement &out) {
+void timeCalls(const RunRequest &r, std::size_t workingSetBytes, int threads, std::size_t calls,
+               const std::function<void(std::size_t)> &call, Measurement &out) {
+    out.layers = static_cast<int64_t>(calls);
     // A plain-read buffer as large as the working set, on the same kind of
     // pages (written: pages resident).
     const perf::ReadBuffer readBuf(std::max<std::size_t>(workingSetBytes, 64));
     const int readPasses = static_cast<int>(std::max<std::size_t>(1, kReadBytesPerMeasure / readBuf.bytes()));
     auto measureRead = [&] { out.readBandwidth = std::max(out.readBandwidth, readBuf.bandwidth(threads, readPasses)); };
+    // Seconds per call over `sweeps` sweeps through every call.
+    auto sweep = [&](int64_t sweeps) {
+        const auto t0 = Clock::now();
+        for (int64_t s = 0; s < sweeps; ++s)
+            for (std::size_t i = 0; i < calls; ++i) call(i);
+        return secondsSince(t0) / double(sweeps * static_cast<int64_t>(calls));
+    };
 
     const double warm = sweep(1);
-    const int64_t sweepsPerSample =
-        std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kMinSampleSeconds / std::max(warm * std::max<int64_t>(1, out.layers), 1e-9))));
+    const int64_t sweepsPerSample = std::max<int64_t>(
+        1, static_cast<int64_t>(std::ceil(kMinSampleSeconds / std::max(warm * static_cast<double>(calls), 1e-9))));
     measureRead();
     const auto start = Clock::now();
     const int minSamples = std::max(1, r.minSamples), maxSamples = std::max(minSamples, r.maxSamples);

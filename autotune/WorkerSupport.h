@@ -72,14 +72,16 @@ constexpr uint64_t kInputSeed = 2, kWeightSeed = 1;
 // three between (a reference costs M x the work of a row).
 std::vector<int64_t> checkedRows(int64_t M);
 
-// The sampling loop: `sweep(n)` runs n sweeps through the working set
-// (workingSetBytes, what the read roofline reads; out.layers calls per
-// sweep, set by the caller) and returns seconds per call. Samples of >= 20 ms of calls until the best and third-best agree
-// within the request's tolerance (>= minSamples), maxSamples, or maxSeconds;
-// the read bandwidth of a buffer as large as the working set is measured with
-// the same threads between samples (its best pass counts). Fills
-// out.samples, out.seconds and out.readBandwidth.
-void timeSweeps(const RunRequest &request, std::size_t workingSetBytes, int threads,
-                const std::function<double(int64_t)> &sweep, Measurement &out);
+// The sampling loop over a working set of `calls` distinct calls
+// (`call(i)`, i < calls: one per copy of a layer, or per block of rows)
+// totalling workingSetBytes (what the read roofline reads): samples of whole
+// sweeps through all of them, >= 20 ms each, until the best and third-best
+// agree within the request's tolerance (>= minSamples), maxSamples, or
+// maxSeconds; the read bandwidth of a buffer as large as the working set is
+// measured with the same threads between samples (its best pass counts).
+// Fills out.samples and out.seconds (per call), out.readBandwidth and
+// out.layers (= calls).
+void timeCalls(const RunRequest &request, std::size_t workingSetBytes, int threads, std::size_t calls,
+               const std::function<void(std::size_t)> &call, Measurement &out);
 
 }  // namespace kf::autotune::worker

@@ -23,10 +23,7 @@ namespace {
 constexpr int64_t kMaxRows = int64_t(1) << 31;
 
 const kf::rt::HadamardSpec *hadamardSpecOf(const kf_kernel_def *def, const char *fn) {
-    if (const kf::rt::HadamardSpec *s = kf::rt::hadamardSpec(def)) return s;
-    fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": kernel '" + (def->name ? def->name : "?") + "' is a " +
-                                      (def->family ? def->family : "?") + " kernel, not hadamard");
-    return nullptr;
+    return kf::rt::familySpecOf<kf::rt::HadamardSpec>(def, "hadamard", fn);
 }
 
 bool overlap(const void *a, size_t aBytes, const void *b, size_t bBytes) {

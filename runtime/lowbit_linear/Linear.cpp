@@ -75,12 +75,8 @@ unsigned maxCode(const kf::rt::LinearSpec &def) {
 
 size_t actElemBytes(const kf::rt::LinearSpec &def) { return def.actType == KF_ACT_BF16 ? 2 : 4; }
 
-// The lowbit_linear spec of def, or null with the error set (a kernel of another family).
 const kf::rt::LinearSpec *linearSpecOf(const kf_kernel_def *def, const char *fn) {
-    if (const kf::rt::LinearSpec *s = kf::rt::linearSpec(def)) return s;
-    kf::rt::fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": kernel '" + (def->name ? def->name : "?") + "' is a " +
-                                              (def->family ? def->family : "?") + " kernel, not lowbit_linear");
-    return nullptr;
+    return kf::rt::familySpecOf<kf::rt::LinearSpec>(def, "lowbit_linear", fn);
 }
 
 // Zero-padded copies of x / y when the true shape is not the padded one.

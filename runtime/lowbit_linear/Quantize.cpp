@@ -42,6 +42,7 @@
 
 #include "kforge/detail/Linear.h"
 #include "kforge/kforge.h"
+#include "runtime/Dispatch.h"
 #include "runtime/Error.h"
 #include "runtime/lowbit_linear/LayerAccess.h"
 
@@ -210,10 +211,8 @@ kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t 
                    void *scales, uint8_t *zeroPoints) {
     const std::string f = fn;
     if (!def) return fail(KF_ERR_NULL_POINTER, f + ": def must not be NULL");
-    const kf::rt::LinearSpec *spec = kf::rt::linearSpec(def);
-    if (!spec)
-        return fail(KF_ERR_INVALID_ARGUMENT, f + ": kernel '" + (def->name ? def->name : "?") + "' is a " +
-                                                 (def->family ? def->family : "?") + " kernel, not lowbit_linear");
+    const kf::rt::LinearSpec *spec = kf::rt::familySpecOf<kf::rt::LinearSpec>(def, "lowbit_linear", fn);
+    if (!spec) return KF_ERR_INVALID_ARGUMENT;
     const std::string kn = kernelName(*def, *spec);
     if (spec->weightKind == KF_WEIGHT_CODEBOOK)
         return fail(KF_ERR_INVALID_ARGUMENT,

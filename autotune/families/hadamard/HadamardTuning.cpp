@@ -7,7 +7,6 @@
 #include <kforge/hadamard.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -158,15 +157,7 @@ Measurement measure(worker::Call &call) {
     if (*msg) throw Stop("wrong", msg);
 
     out.packedBytes = static_cast<int64_t>(blockBytes);
-    out.layers = static_cast<int64_t>(blocks);
-    auto sweep = [&](int64_t sweeps) {
-        const auto t0 = std::chrono::steady_clock::now();
-        for (int64_t s = 0; s < sweeps; ++s)
-            for (std::size_t b = 0; b < blocks; ++b) runBlock(b);
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-               double(sweeps * static_cast<int64_t>(blocks));
-    };
-    worker::timeSweeps(r, blockBytes * blocks, threads, sweep, out);
+    worker::timeCalls(r, blockBytes * blocks, threads, blocks, runBlock, out);
     // The roofline: every element read once and written once, at the read bandwidth.
     out.rooflineSeconds = out.readBandwidth > 0 ? double(blockBytes) / out.readBandwidth : 0.0;
     return out;

@@ -5,7 +5,6 @@
 #include <kforge/linear.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -207,20 +206,11 @@ Measurement measure(worker::Call &call) {
         if (kf_status st = api.copyWeights(create(), first); st != KF_OK)
             throw Stop("error", call.library.failure("kf_linear_copy_weights", st));
     out.packedBytes = static_cast<int64_t>(packed);
-    out.layers = static_cast<int64_t>(count);
-
-    // Seconds per call over `sweeps` sweeps through every copy.
-    auto sweep = [&](int64_t sweeps) {
-        const auto t0 = std::chrono::steady_clock::now();
-        for (int64_t s = 0; s < sweeps; ++s)
-            for (kf_linear *l : layers.all)
-                if (kf_status st = api.run(l, x.data(), M, y.data(), threads); st != KF_OK)
-                    throw Stop("error", call.library.failure("kf_linear_run", st));
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-               double(sweeps * static_cast<int64_t>(count));
-    };
     const double peak = r.computePeak > 0 ? r.computePeak : computePeak(int8Roofline(call.kernel), threads);
-    worker::timeSweeps(r, packed * count, threads, sweep, out);
+    worker::timeCalls(r, packed * count, threads, count, [&](std::size_t i) {
+        if (kf_status st = api.run(layers.all[i], x.data(), M, y.data(), threads); st != KF_OK)
+            throw Stop("error", call.library.failure("kf_linear_run", st));
+    }, out);
     // The roofline: the packed weights at the read bandwidth, or 2 M N K ops at the compute peak.
     const double memory = out.readBandwidth > 0 ? double(packed) / out.readBandwidth : 0.0;
     const double compute = peak > 0 ? 2.0 * double(M) * double(N) * double(K) / peak : 0.0;

@@ -30,6 +30,22 @@ void checkShape(int64_t n, int m, const std::vector<int8_t> &hm) {
         if (v != 1 && v != -1) throw std::invalid_argument("referenceHadamard: H_m has an entry that is not +-1");
 }
 
+// Output i of a row's transform, from the definition: sum over j of
+// H_n[i][j] x[j] for j = a2 2^k + t2, H_n[i][j] = H_m[a][a2] (-1)^popcount(t & t2).
+template <class T>
+double denseEntry(const T *xr, int64_t i, int m, int64_t p, const std::vector<int8_t> &hm) {
+    const int64_t a = i / p, t = i % p;
+    double sum = 0;
+    for (int64_t a2 = 0; a2 < m; ++a2) {
+        const int hma = hm[static_cast<std::size_t>(a * m + a2)];
+        for (int64_t t2 = 0; t2 < p; ++t2) {
+            const int h = std::popcount(static_cast<uint64_t>(t & t2)) % 2 ? -hma : hma;
+            sum += h * static_cast<double>(xr[a2 * p + t2]);
+        }
+    }
+    return sum;
+}
+
 template <class T>
 void dense(int64_t n, int m, const std::vector<int8_t> &hm, int64_t rows, const T *x, double *y) {
     checkShape(n, m, hm);
@@ -42,19 +58,7 @@ void dense(int64_t n, int m, const std::vector<int8_t> &hm, int64_t rows, const 
     tbb::parallel_for(int64_t{0}, rows * blocks, [&](int64_t job) {
         const int64_t r = job / blocks, i0 = job % blocks * kBlock, i1 = std::min(n, i0 + kBlock);
         const T *xr = x + r * n;
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t a = i / p, t = i % p;
-            double sum = 0;
-            for (int64_t a2 = 0; a2 < m; ++a2) {
-                const int hma = hm[static_cast<std::size_t>(a * m + a2)];
-                for (int64_t t2 = 0; t2 < p; ++t2) {
-                    // H_n[i][j] for j = a2 2^k + t2, from the definition.
-                    const int h = std::popcount(static_cast<uint64_t>(t & t2)) % 2 ? -hma : hma;
-                    sum += h * static_cast<double>(xr[a2 * p + t2]);
-                }
-            }
-            y[r * n + i] = sum / root;
-        }
+        for (int64_t i = i0; i < i1; ++i) y[r * n + i] = denseEntry(xr, i, m, p, hm) / root;
     });
 }
 
@@ -101,19 +105,10 @@ void referenceHadamardEntries(const dsl::HadamardParams &params, const float *xR
     checkShape(n, m, hm);
     const int64_t p = n / m;
     const double root = std::sqrt(static_cast<double>(n));
+    for (int64_t i : outputs)
+        if (i < 0 || i >= n) throw std::invalid_argument("referenceHadamardEntries: output " + std::to_string(i) + " out of range");
     tbb::parallel_for(std::size_t{0}, outputs.size(), [&](std::size_t j) {
-        const int64_t i = outputs[j];
-        if (i < 0 || i >= n) throw std::invalid_argument("referenceHadamardEntries: output out of range");
-        const int64_t a = i / p, t = i % p;
-        double sum = 0;
-        for (int64_t a2 = 0; a2 < m; ++a2) {
-            const int hma = hm[static_cast<std::size_t>(a * m + a2)];
-            for (int64_t t2 = 0; t2 < p; ++t2) {
-                const int h = std::popcount(static_cast<uint64_t>(t & t2)) % 2 ? -hma : hma;
-                sum += h * static_cast<double>(xRow[a2 * p + t2]);
-            }
-        }
-        y[j] = sum / root;
+        y[j] = denseEntry(xRow, outputs[j], m, p, hm) / root;
     });
 }
 

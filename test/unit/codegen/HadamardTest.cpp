@@ -21,38 +21,21 @@
 #include "dsl/families/hadamard/Reference.h"
 #include "dsl/families/lowbit_linear/Reference.h"
 
-#include KFORGE_TEST_HEADER  // "kforge_<lib>.h"
-#define KF_CAT2(a, b, c) a##b##c
-#define KF_CAT(a, b, c) KF_CAT2(a, b, c)
-#define KF_TEST_KERNELS_FN KF_CAT(kf_, KFORGE_TEST_LIB, _kernels)
+#include "TestLibrary.h"
 
 namespace {
+
+using kf::testing::defOf;
+using kf::testing::kernelFile;
 
 namespace ref = kf::families::hadamard;
 using kf::dsl::HadamardParams;
 
-const kf::dsl::Module &kernelFile() {
-    static const kf::dsl::Module module = [] {
-        auto r = kf::dsl::loadFile(KFORGE_TEST_KERNELS, {});
-        if (!r.ok()) throw std::runtime_error("cannot load " KFORGE_TEST_KERNELS);
-        return *r.module;
-    }();
-    return module;
-}
 
 const HadamardParams &paramsOf(const std::string &kernel) {
     return std::get<HadamardParams>(kernelFile().findKernel(kernel)->params);
 }
 
-const kf_kernel_def *defOf(const std::string &name) {
-    int count = 0;
-    const kf_kernel_def *const *all = KF_TEST_KERNELS_FN(&count);
-    for (int i = 0; i < count; ++i) {
-        kf_kernel_info info;
-        if (kf_kernel_query(all[i], &info) == KF_OK && name == info.name) return all[i];
-    }
-    return nullptr;
-}
 
 struct Case {
     std::string kernel;

@@ -224,7 +224,9 @@ TEST(HadamardMatrix, EveryBuiltinOrderIsHadamardAndPaleyOnesSymmetric) {
         ASSERT_TRUE(h);
         EXPECT_EQ(hadamardDefect(*h, m), "");
         // Goethals-Seidel (172: Order172IsGoethalsSeidel) is the one non-symmetric rule.
-        if (m != 172) EXPECT_TRUE(symmetric(*h, m));
+        if (m != 172) {
+            EXPECT_TRUE(symmetric(*h, m));
+        }
     }
     for (int m : {12, 20, 28, 36, 44, 52, 60, 108, 140, 148}) EXPECT_TRUE(isBuiltinOrder(m)) << m;
 }

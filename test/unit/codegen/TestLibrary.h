@@ -1,0 +1,40 @@
+// \file
+// The emitted library a numeric test runs and the kernel file it came from:
+// KFORGE_TEST_LIB (the library's name), KFORGE_TEST_HEADER ("kforge_<lib>.h")
+// and KFORGE_TEST_KERNELS (the kernel file), set by the test's CMake.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "dsl/Load.h"
+
+#include KFORGE_TEST_HEADER  // "kforge_<lib>.h"
+#define KF_CAT2(a, b, c) a##b##c
+#define KF_CAT(a, b, c) KF_CAT2(a, b, c)
+#define KF_TEST_KERNELS_FN KF_CAT(kf_, KFORGE_TEST_LIB, _kernels)
+
+namespace kf::testing {
+
+// The kernel file, checked once.
+inline const dsl::Module &kernelFile() {
+    static const dsl::Module module = [] {
+        auto r = dsl::loadFile(KFORGE_TEST_KERNELS, {});
+        if (!r.ok()) throw std::runtime_error("cannot load " KFORGE_TEST_KERNELS);
+        return *r.module;
+    }();
+    return module;
+}
+
+// The library's kernel `name` (any family), or null.
+inline const kf_kernel_def *defOf(const std::string &name) {
+    int count = 0;
+    const kf_kernel_def *const *all = KF_TEST_KERNELS_FN(&count);
+    for (int i = 0; i < count; ++i) {
+        kf_kernel_info info;
+        if (kf_kernel_query(all[i], &info) == KF_OK && name == info.name) return all[i];
+    }
+    return nullptr;
+}
+
+}  // namespace kf::testing
