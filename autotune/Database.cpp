@@ -7,6 +7,8 @@
 #include "autotune/Database.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -367,8 +370,60 @@ uint64_t fmix64(uint64_t h) {  // MurmurHash3's finaliser: every input bit reach
 
 // ---------------------------------------------------------------------------
 
-Database::Database(const std::string &path) : path_(path) {
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+namespace {
+
+// A file that is nothing yet: missing, or empty (what `touch` or a failed
+// earlier create leaves).
+bool isBlank(const std::string &path) {
+    std::error_code ec;
+    return !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
+}
+
+// Refuses, before anything is written, a file that is an SQLite database of
+// something else (schema 0 with tables of its own).
+void checkIsOurs(sqlite3 *db, const std::string &path) {
+    if (userVersion(db, path) != 0) return;
+    Stmt tables(db, path, "SELECT count(*) FROM sqlite_master");
+    if (tables.step() && tables.integer(0) != 0)
+        throw std::runtime_error(path + " is an SQLite database but not a kforge tuning database (left unchanged)");
+}
+
+}  // namespace
+
+Database::Database(const std::string &path, OpenMode mode) : path_(path) {
+    // Reading: nothing is created, nothing written. A file marked read-only
+    // (0444) or one this process may not write (or in a read-only directory)
+    // is opened immutable: SQLite then needs no -wal / -shm files beside it,
+    // and leaves none (a -wal left by a killed writer is not read then).
+    const bool reading = mode == OpenMode::ReadOnly;
+    if (reading && isBlank(path))
+        throw std::runtime_error(std::filesystem::exists(path) ? path + " is empty, not a kforge tuning database"
+                                                               : "no tuning database at " + path);
+    // Not writable: marked read-only (no write bit, which counts even for
+    // root), or this process may not write it or its directory.
+    struct stat st {};
+    const bool writable = stat(path.c_str(), &st) == 0 && (st.st_mode & 0222) != 0 &&
+                          access(path.c_str(), W_OK) == 0 &&
+                          access(std::filesystem::absolute(path).parent_path().c_str(), W_OK) == 0;
+    std::string uri = "file:";
+    for (char c : std::filesystem::absolute(path).string()) {
+        // Percent-encode what a URI path cannot hold as is.
+        if (c == '%' || c == '?' || c == '#' || static_cast<unsigned char>(c) < 0x21) {
+            char esc[4];
+            std::snprintf(esc, sizeof esc, "%%%02X", static_cast<unsigned char>(c));
+            uri += esc;
+        } else {
+            uri += c;
+        }
+    }
+    int flags = SQLITE_OPEN_URI;
+    if (reading && !writable) {
+        uri += "?mode=ro&immutable=1";
+        flags |= SQLITE_OPEN_READONLY;
+    } else {
+        flags |= SQLITE_OPEN_READWRITE | (reading ? 0 : SQLITE_OPEN_CREATE);
+    }
+    const int rc = sqlite3_open_v2(uri.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);
@@ -377,6 +432,17 @@ Database::Database(const std::string &path) : path_(path) {
     }
     try {
         sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+        checkIsOurs(db_, path_);
+        if (reading && !writable) {
+            const int v = userVersion(db_, path_);
+            if (v != kDatabaseSchemaVersion)
+                throw std::runtime_error(
+                    "tuning database " + path + " has schema version " + std::to_string(v) + " and cannot be " +
+                    (v < kDatabaseSchemaVersion ? "migrated: it is read-only here (copy it somewhere writable)"
+                                                : "read by this kforge (schema " +
+                                                      std::to_string(kDatabaseSchemaVersion) + ")"));
+            return;
+        }
         exec(db_, path_, "PRAGMA journal_mode=WAL");
         exec(db_, path_, "PRAGMA synchronous=FULL");
         migrationNote_ = ensureSchema(db_, path_);

@@ -46,9 +46,15 @@ struct Record {
 
 class Database {
 public:
-    // Opens (creating when missing) the database at path, WAL mode. Throws
-    // std::runtime_error with SQLite's message on failure.
-    explicit Database(const std::string &path);
+    // ReadWrite: opens (creating when missing) the database at path, WAL
+    // mode; a schema-1 file is migrated (backed up first). ReadOnly: the file
+    // must exist and be a kforge database; nothing is created or written, and
+    // a file this process cannot write is read in place (SQLite's immutable
+    // mode: no -wal / -shm files). Either way, an SQLite file of another
+    // schema is refused before anything is written to it. Throws
+    // std::runtime_error with the path and what is wrong.
+    enum class OpenMode { ReadWrite, ReadOnly };
+    explicit Database(const std::string &path, OpenMode mode = OpenMode::ReadWrite);
     ~Database();
     Database(const Database &) = delete;
     Database &operator=(const Database &) = delete;

@@ -34,7 +34,7 @@ std::unique_ptr<Database> openExisting(const std::string &path) {
     if (!std::filesystem::exists(path))
         throw std::runtime_error("no tuning database at " + path +
                                  " (run `kforge tune` first, or pass --db PATH or set KFORGE_TUNE_DB)");
-    auto db = std::make_unique<Database>(path);
+    auto db = std::make_unique<Database>(path, Database::OpenMode::ReadOnly);
     if (!db->migrationNote().empty()) std::cerr << "note: " << db->migrationNote() << "\n";
     return db;
 }

@@ -14,6 +14,22 @@ namespace {
 
 std::string at(const SourceLoc &loc) { return "line " + std::to_string(loc.line); }
 
+// Kernel names become parts of C identifiers (kf_<lib>_<name> in the emitted
+// header, the glue's tables): the DSL's words allow inner hyphens
+// (x86-avx512), a kernel name does not, and its length is bounded.
+void checkKernelName(const KernelDecl &k, DiagnosticSink &sink) {
+    if (k.name.size() > kMaxKernelName) {
+        sink.error(k.nameLoc, "kernel name '" + elided(k.name) + "' is too long: at most " +
+                                  std::to_string(kMaxKernelName) + " characters (it becomes part of C function names)");
+    } else if (k.name.find('-') != std::string::npos) {
+        std::string fixed = k.name;
+        std::replace(fixed.begin(), fixed.end(), '-', '_');
+        sink.error(k.nameLoc, "kernel name '" + k.name +
+                                  "' is not a C identifier ('-'): it names the C function kf_<lib>_<name>; use '" +
+                                  fixed + "'");
+    }
+}
+
 std::optional<Bucket> readBucket(const ScheduleDecl &decl, DiagnosticSink &sink) {
     if (!decl.bucket) return Bucket::Any;
     if (std::optional<Bucket> b = bucketNamed(*decl.bucket)) return b;
@@ -47,12 +63,13 @@ Module checkModule(const FileAst &ast, const std::string &fileName, const CheckO
         for (const KernelSpec &k : options.context->kernels)
             declared[k.name] = Declared{nullptr, findFamily(toString(k.family)), k.params};
     for (const auto &k : ast.kernels) {
+        checkKernelName(k, sink);
         const FamilyDef *family = findFamily(k.family);
         if (!family)
             sink.error(k.familyLoc, "unknown kernel family '" + k.family + "'; expected one of " + familyNames());
         auto prev = declared.find(k.name);
         if (prev != declared.end())
-            sink.error(k.nameLoc, "duplicate kernel '" + k.name + "' (first defined " +
+            sink.error(k.nameLoc, "duplicate kernel '" + elided(k.name) + "' (first defined " +
                                       (prev->second.decl ? "at " + at(prev->second.decl->nameLoc) : "in the kernel file") +
                                       ")");
         // An unterminated body has already been reported; checking it would add

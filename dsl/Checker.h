@@ -6,6 +6,8 @@
 // (families/), what a schedule body means is ScheduleChecker.h.
 #pragma once
 
+#include <cstddef>
+
 #include "dsl/Diagnostics.h"
 #include "dsl/Parser.h"
 #include "dsl/Spec.h"
@@ -14,6 +16,10 @@
 #include <vector>
 
 namespace kf::dsl {
+
+// The longest kernel name the checker accepts: names become parts of C
+// identifiers (kf_<lib>_<name>) and of messages.
+constexpr std::size_t kMaxKernelName = 64;
 
 struct CheckOptions {
     // Target registry names schedules may name; empty = accept any.

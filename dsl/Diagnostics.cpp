@@ -16,6 +16,13 @@ bool isContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) 
 
 }  // namespace
 
+std::string elided(std::string_view text, std::size_t max) {
+    if (text.size() <= max) return std::string(text);
+    const std::size_t keep = std::max<std::size_t>(max / 2, 4);
+    return std::string(text.substr(0, keep)) + "...(" + std::to_string(text.size()) + " characters)..." +
+           std::string(text.substr(text.size() - 4));
+}
+
 std::string Diagnostic::render() const {
     std::string out = loc.file;
     if (loc.line > 0) {

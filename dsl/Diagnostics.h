@@ -46,6 +46,11 @@ private:
     std::vector<size_t> lineStarts_;
 };
 
+// `text` for a message: as is up to `max` characters, else its first and last
+// characters around "...(N characters)..." so that a 1 MB name in a file
+// gives a one-line message.
+std::string elided(std::string_view text, std::size_t max = 64);
+
 class DiagnosticSink {
 public:
     // Errors after this many are counted but not recorded; one final diagnostic

@@ -1,8 +1,10 @@
 #include "codegen/emit/Emit.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -39,12 +41,6 @@ class StageTimer {
     std::ostream &log_;
 };
 
-void writeFile(const fs::path &path, const std::string &text) {
-    std::ofstream out(path);
-    out << text;
-    if (!out) throw CodegenError("cannot write " + path.string());
-}
-
 void runTool(const std::vector<std::string> &argv, const std::string &what, const std::string &stdinPath = "") {
     std::string output;
     const int rc = runCommand(argv, output, stdinPath);
@@ -54,6 +50,135 @@ void runTool(const std::vector<std::string> &argv, const std::string &what, cons
         throw CodegenError(what + " failed (exit " + std::to_string(rc) + "): " + cmd + "\n" + output);
     }
 }
+
+// Written to a temporary name beside `path`, then renamed into place: a
+// failed emit leaves the previous file whole.
+void writeFile(const fs::path &path, const std::string &text) {
+    const fs::path tmp = path.string() + ".kforge-tmp-" + std::to_string(getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        out << text;
+        out.flush();
+        if (!out) {
+            std::error_code ec;
+            fs::remove(tmp, ec);
+            throw CodegenError("cannot write " + path.string());
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw CodegenError("cannot write " + path.string() + ": " + ec.message());
+    }
+}
+
+// User-written text (the kernel file's path, a matrix file's path in a
+// kernel's description) for a generated comment or description: control
+// characters become '?', and "*/" cannot end a C comment.
+std::string printablePath(const std::string &path) {
+    std::string s;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(path[i]);
+        if (c < 0x20 || c == 0x7f) s += '?';
+        else if (c == '*' && i + 1 < path.size() && path[i + 1] == '/') s += "* ";
+        else s += path[i];
+    }
+    return s;
+}
+
+// A value for a pkg-config file: '$' and '#' escaped, spaces kept in one
+// argument (pkg-config splits Cflags / Libs as a shell would).
+std::string pkgConfigValue(const std::string &text, bool inFlags) {
+    std::string s;
+    for (char c : text) {
+        if (c == '$') s += "$$";
+        else if (c == '#') s += "\\#";
+        else if (c == ' ' && inFlags) s += "\\ ";
+        else s += c;
+    }
+    return s;
+}
+
+// A C identifier of at most 64 characters (a library name becomes part of
+// kf_<lib>_* functions, of file names and of the CMake target kforge::<lib>).
+bool isCIdentifier(const std::string &name) {
+    if (name.empty() || name.size() > 64 || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// What the output directory may not hold: characters the emitted pkg-config
+// and CMake files cannot carry in a path.
+void checkOutputDir(const fs::path &dir) {
+    const std::string p = fs::absolute(dir).string();
+    for (char c : p) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f || c == '"' || c == '\\' || c == '`')
+            throw CodegenError("-o " + printablePath(dir.string()) +
+                               ": the output directory's path holds a character (a control character, '\"', '\\' or "
+                               "'`') that the emitted pkg-config and CMake files cannot carry; choose another directory");
+    }
+}
+
+// The archive: ar's MRI script language has no quoting (';' starts a
+// comment, a space ends a name), so ar reads links with plain names in a
+// private temporary directory, and the result is renamed into place.
+void buildArchive(const std::string &ar, const std::vector<std::string> &archives, const std::vector<std::string> &objects,
+                  const fs::path &archive) {
+    std::string tmpl = (fs::temp_directory_path() / "kforge-ar-XXXXXX").string();
+    for (char c : tmpl)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '.')
+            throw CodegenError("the temporary directory " + printablePath(fs::temp_directory_path().string()) +
+                               " has a character ar's script cannot hold; set TMPDIR to a plain path");
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw CodegenError("cannot create a temporary directory in " + fs::temp_directory_path().string());
+    const fs::path dir(buf.data());
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } cleanup{dir};
+    auto link = [&](const std::string &target, const std::string &name) {
+        const fs::path l = dir / name;
+        fs::create_symlink(fs::absolute(target), l);
+        return l.string();
+    };
+    std::ostringstream mri;
+    const fs::path merged = dir / "merged.a";
+    mri << "create " << merged.string() << "\n";
+    for (std::size_t i = 0; i < archives.size(); ++i) mri << "addlib " << link(archives[i], "r" + std::to_string(i) + ".a") << "\n";
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        // The member keeps its object's name when that is plain (kernel symbols are).
+        const std::string base = fs::path(objects[i]).filename().string();
+        const bool plain = std::all_of(base.begin(), base.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+        });
+        mri << "addmod " << link(objects[i], plain ? base : "m" + std::to_string(i) + ".o") << "\n";
+    }
+    mri << "save\nend\n";
+    const fs::path script = dir / "merge.mri";
+    {
+        std::ofstream out(script);
+        out << mri.str();
+        if (!out) throw CodegenError("cannot write " + script.string());
+    }
+    runTool({ar, "-M"}, "merging archives with ar", script.string());
+    // Copied beside the destination (the temporary directory may be on
+    // another file system), then renamed over it.
+    const fs::path tmp = archive.string() + ".kforge-tmp-" + std::to_string(getpid());
+    std::error_code ec;
+    fs::copy_file(merged, tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, archive, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw CodegenError("cannot write " + archive.string() + ": " + ec.message());
+    }
+}
+
 
 struct KernelVariants {
     const dsl::KernelSpec *kernel;
@@ -91,7 +216,7 @@ const BackendLowering &loweringOf(const KernelVariants &kv, const LoweredVariant
 // accessors of kforge_<lib>.h.
 std::string glueSource(const std::string &lib, const std::string &file, const std::vector<KernelVariants> &kernels) {
     std::ostringstream s;
-    s << "// Generated by kforge emit from " << file << ". Do not edit.\n";
+    s << "// Generated by kforge emit from " << printablePath(file) << ". Do not edit.\n";
     std::set<std::string> includes{"kforge/detail/Kernel.h"};
     for (const auto &kv : kernels)
         for (const auto &v : kv.variants)
@@ -135,12 +260,12 @@ std::string headerSource(const std::string &lib, const std::string &file, const 
     std::string guard = "KFORGE_" + lib + "_H";
     for (char &c : guard) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::ostringstream s;
-    s << "/* Generated by kforge emit from " << file << ". Do not edit.\n"
+    s << "/* Generated by kforge emit from " << printablePath(file) << ". Do not edit.\n"
       << " * Link with libkforge_" << lib << ".a -ltbb -lpthread -ldl -lm -lstdc++ (pkg-config kforge_" << lib
       << "). */\n#ifndef " << guard << "\n#define " << guard << "\n\n#include \"kforge/kforge.h\"\n\n"
       << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
     for (const auto &kv : kernels) {
-        s << "/* " << kv.family->describe(*kv.kernel) << ".\n * Variants:";
+        s << "/* " << printablePath(kv.family->describe(*kv.kernel)) << ".\n * Variants:";
         for (const auto &v : kv.variants)
             s << "\n *   " << v.symbol << " (" << v.target->name
               << (v.bucket == dsl::Bucket::Any ? "" : std::string(", bucket=") + dsl::toString(v.bucket)) << ")";
@@ -179,6 +304,11 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
                                " and " + t->name);
     checkToolchain(opt.targets[0], tc);
     if (module.kernels.empty()) throw CodegenError(module.file + ": no kernels to emit");
+    if (!isCIdentifier(opt.libName))
+        throw CodegenError("library name '" + printablePath(opt.libName.substr(0, 80)) + (opt.libName.size() > 80 ? "..." : "") +
+                           "' is not a C identifier of at most 64 characters (letters, digits, '_'): it names "
+                           "libkforge_<name>.a and the functions kf_<name>_*");
+    checkOutputDir(opt.outDir);
 
     StageTimer timer(opt.timePasses, log);
     const fs::path out(opt.outDir);
@@ -233,16 +363,7 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
     });
 
     timer.run("archive", [&] {
-        const fs::path archive = lib / ("libkforge_" + opt.libName + ".a");
-        fs::remove(archive);
-        std::ostringstream mri;
-        mri << "create " << archive.string() << "\n";
-        for (const auto &a : tc.runtimeArchives) mri << "addlib " << a << "\n";
-        for (const auto &o : objects) mri << "addmod " << o << "\n";
-        mri << "save\nend\n";
-        const fs::path script = obj / "merge.mri";
-        writeFile(script, mri.str());
-        runTool({tc.ar, "-M"}, "merging archives with ar", script.string());
+        buildArchive(tc.ar, tc.runtimeArchives, objects, lib / ("libkforge_" + opt.libName + ".a"));
     });
 
     if (opt.sharedLibrary)
@@ -264,8 +385,8 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
             fs::copy_file(entry.path(), inc / "kforge" / entry.path().filename(), fs::copy_options::overwrite_existing);
     const std::string libs = "-ltbb -lpthread -ldl -lm -lstdc++" + (tc.extraLibs.empty() ? "" : " " + tc.extraLibs);
     writeFile(lib / "pkgconfig" / ("kforge_" + opt.libName + ".pc"),
-              "prefix=" + fs::absolute(out).string() + "\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n\n" +
-                  "Name: kforge_" + opt.libName + "\nDescription: kforge kernels from " + module.file +
+              "prefix=" + pkgConfigValue(fs::absolute(out).string(), true) + "\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n\n" +
+                  "Name: kforge_" + opt.libName + "\nDescription: kforge kernels from " + pkgConfigValue(printablePath(module.file), false) +
                   "\nVersion: 0.1.0\nCflags: -I${includedir}\nLibs: -L${libdir} -lkforge_" + opt.libName + " " +
                   libs + "\n");
     writeFile(lib / "cmake" / ("kforge_" + opt.libName) / ("kforge_" + opt.libName + "-config.cmake"),

@@ -128,7 +128,7 @@ void applyTuningRecords(dsl::Module &module, const std::vector<const targets::Ta
         std::cerr << "note: no tuning database (" << path << "); every kernel uses its default schedule\n";
         return;
     }
-    autotune::Database db(path);
+    autotune::Database db(path, autotune::Database::OpenMode::ReadOnly);
     const autotune::TuningApplied applied =
         autotune::applyTuning(module, targets, db, autotune::machineFingerprint());
     for (const auto &line : applied.tuned) std::cerr << "tuned: " << line << "\n";

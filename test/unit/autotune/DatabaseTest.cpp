@@ -450,6 +450,62 @@ TEST_F(DatabaseTest, RefusesNewerSchemaAndForeignDatabases) {
     EXPECT_THROW(Database((dir_ / "no-such-dir" / "x.db").string()), std::runtime_error);
 }
 
+std::string fileBytes(const std::string &p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Looking at a file never changes it: a foreign SQLite file is refused before
+// anything is written (no switch to WAL), an empty file is not turned into a
+// database, and a read-only database is read in place, leaving no -wal/-shm.
+TEST_F(DatabaseTest, ReadingLeavesForeignEmptyAndReadOnlyFilesAlone) {
+    ASSERT_EQ(execSql(path("other.db"), "CREATE TABLE t (x)"), SQLITE_OK);
+    const std::string foreign = fileBytes(path("other.db"));
+    for (auto mode : {Database::OpenMode::ReadWrite, Database::OpenMode::ReadOnly}) {
+        try {
+            Database db(path("other.db"), mode);
+            ADD_FAILURE() << "opened a foreign database";
+        } catch (const std::runtime_error &e) {
+            EXPECT_NE(std::string(e.what()).find("not a kforge tuning database (left unchanged)"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(fileBytes(path("other.db")), foreign);
+    EXPECT_FALSE(fs::exists(path("other.db") + "-wal"));
+
+    { std::ofstream empty(path("empty.db")); }
+    try {
+        Database db(path("empty.db"), Database::OpenMode::ReadOnly);
+        ADD_FAILURE() << "read an empty file as a database";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("is empty, not a kforge tuning database"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(fs::file_size(path("empty.db")), 0u);
+
+    // A database marked read-only in a read-only directory.
+    const fs::path roDir = dir_ / "ro";
+    fs::create_directories(roDir);
+    const std::string ro = (roDir / "tune.db").string();
+    {
+        Database db(ro);
+        ASSERT_TRUE(db.insert(makeRecord(0)));
+        ASSERT_TRUE(db.insert(makeRecord(1)));
+    }
+    fs::permissions(ro, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(roDir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                               fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    const std::string before = fileBytes(ro);
+    {
+        Database db(ro, Database::OpenMode::ReadOnly);
+        EXPECT_EQ(db.records().size(), 2u);
+        EXPECT_EQ(db.best().size(), 1u);
+    }
+    EXPECT_EQ(fileBytes(ro), before);
+    EXPECT_FALSE(fs::exists(ro + "-wal"));
+    EXPECT_FALSE(fs::exists(ro + "-shm"));
+    fs::permissions(roDir, fs::perms::owner_all);
+}
+
 TEST(DefaultDatabasePath, EnvironmentOverrides) {
     const char *saved = std::getenv("KFORGE_TUNE_DB");
     const std::string keep = saved ? saved : "";
