@@ -36,12 +36,7 @@ const HadamardParams &paramsOf(const std::string &kernel) {
     return std::get<HadamardParams>(kernelFile().findKernel(kernel)->params);
 }
 
-
-struct Case {
-    std::string kernel;
-    int variant;
-};
-void PrintTo(const Case &c, std::ostream *os) { *os << c.kernel << " variant " << c.variant; }
+using kf::testing::Case;
 
 // Every hadamard kernel x the bucket-any variant of each target.
 std::vector<Case> allCases() {

@@ -24,14 +24,7 @@ using kf::testing::kernelFile;
 
 using kf::dsl::LowbitLinearParams;
 
-struct Case {
-    std::string kernel;
-    int variant;
-};
-
-void PrintTo(const Case &c, std::ostream *os) { *os << c.kernel << " variant " << c.variant; }
-
-
+using kf::testing::Case;
 
 std::vector<Case> allCases() {
     std::vector<Case> cases;

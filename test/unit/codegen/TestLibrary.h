@@ -4,6 +4,7 @@
 // and KFORGE_TEST_KERNELS (the kernel file), set by the test's CMake.
 #pragma once
 
+#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -36,5 +37,13 @@ inline const kf_kernel_def *defOf(const std::string &name) {
     }
     return nullptr;
 }
+
+// One parameterized case: a kernel of the library and one of its variants
+// (printed "kernel variant v" in test names and failures).
+struct Case {
+    std::string kernel;
+    int variant;
+};
+inline void PrintTo(const Case &c, std::ostream *os) { *os << c.kernel << " variant " << c.variant; }
 
 }  // namespace kf::testing
