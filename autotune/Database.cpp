@@ -401,12 +401,12 @@ Database::Database(const std::string &path, OpenMode mode) : path_(path) {
                                                                : "no tuning database at " + path);
     // Not writable: marked read-only (no write bit, which counts even for
     // root), or this process may not write it or its directory.
+    const std::filesystem::path absolute = std::filesystem::absolute(path);
     struct stat st {};
     const bool writable = stat(path.c_str(), &st) == 0 && (st.st_mode & 0222) != 0 &&
-                          access(path.c_str(), W_OK) == 0 &&
-                          access(std::filesystem::absolute(path).parent_path().c_str(), W_OK) == 0;
+                          access(path.c_str(), W_OK) == 0 && access(absolute.parent_path().c_str(), W_OK) == 0;
     std::string uri = "file:";
-    for (char c : std::filesystem::absolute(path).string()) {
+    for (char c : absolute.string()) {
         // Percent-encode what a URI path cannot hold as is.
         if (c == '%' || c == '?' || c == '#' || static_cast<unsigned char>(c) < 0x21) {
             char esc[4];

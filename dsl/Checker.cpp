@@ -15,8 +15,8 @@ namespace {
 std::string at(const SourceLoc &loc) { return "line " + std::to_string(loc.line); }
 
 // Kernel names become parts of C identifiers (kf_<lib>_<name> in the emitted
-// header, the glue's tables): the DSL's words allow inner hyphens
-// (x86-avx512), a kernel name does not, and its length is bounded.
+// header, the glue's tables): the DSL's words allow inner hyphens (for
+// target names), a kernel name does not, and its length is bounded.
 void checkKernelName(const KernelDecl &k, DiagnosticSink &sink) {
     if (k.name.size() > kMaxKernelName) {
         sink.error(k.nameLoc, "kernel name '" + elided(k.name) + "' is too long: at most " +

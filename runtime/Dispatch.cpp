@@ -26,11 +26,9 @@ const Variant *variantForRows(const kf_kernel_def &def, const Variant &any, int6
     return &any;
 }
 
-const void *familySpec(const kf_kernel_def *def, const char *family, const char *fn) {
-    if (def && def->family && std::strcmp(def->family, family) == 0) return def->spec;
+void failWrongFamily(const kf_kernel_def *def, const char *family, const char *fn) {
     fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": kernel '" + (def && def->name ? def->name : "?") + "' is a " +
                                       (def && def->family ? def->family : "?") + " kernel, not " + family);
-    return nullptr;
 }
 
 bool variantSupported(const Variant &v) {

@@ -20,13 +20,16 @@ const Variant *anyBucketOf(const kf_kernel_def &def, const char *target);
 // The variant of `any`'s target whose rows include m (`any` when none does).
 const Variant *variantForRows(const kf_kernel_def &def, const Variant &any, int64_t m);
 
-// The spec of `def` if it is a kernel of `family`; else null with the error
-// set ("<fn>: kernel 'k' is a hadamard kernel, not lowbit_linear"): what every
-// family's C API says when given another family's kernel.
-const void *familySpec(const kf_kernel_def *def, const char *family, const char *fn);
+// Sets the error "<fn>: kernel 'k' is a hadamard kernel, not lowbit_linear":
+// what every family's C API says when given another family's kernel.
+void failWrongFamily(const kf_kernel_def *def, const char *family, const char *fn);
+// The spec of `def` if it is a kernel of `family` (specOf); else null with
+// that error set.
 template <class Spec>
 const Spec *familySpecOf(const kf_kernel_def *def, const char *family, const char *fn) {
-    return static_cast<const Spec *>(familySpec(def, family, fn));
+    if (const Spec *s = specOf<Spec>(def, family)) return s;
+    failWrongFamily(def, family, fn);
+    return nullptr;
 }
 
 }  // namespace kf::rt

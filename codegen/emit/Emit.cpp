@@ -14,6 +14,7 @@
 
 #include "codegen/CodegenError.h"
 #include "codegen/Lowering.h"
+#include "dsl/Diagnostics.h"
 #include "dsl/Spec.h"
 
 namespace kf::codegen {
@@ -51,10 +52,22 @@ void runTool(const std::vector<std::string> &argv, const std::string &what, cons
     }
 }
 
+// `tmp` renamed over `path` (removed when that fails).
+void moveIntoPlace(const fs::path &tmp, const fs::path &path) {
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw CodegenError("cannot write " + path.string() + ": " + ec.message());
+    }
+}
+
+fs::path tempBeside(const fs::path &path) { return path.string() + ".kforge-tmp-" + std::to_string(getpid()); }
+
 // Written to a temporary name beside `path`, then renamed into place: a
 // failed emit leaves the previous file whole.
 void writeFile(const fs::path &path, const std::string &text) {
-    const fs::path tmp = path.string() + ".kforge-tmp-" + std::to_string(getpid());
+    const fs::path tmp = tempBeside(path);
     {
         std::ofstream out(tmp, std::ios::binary);
         out << text;
@@ -65,12 +78,7 @@ void writeFile(const fs::path &path, const std::string &text) {
             throw CodegenError("cannot write " + path.string());
         }
     }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        throw CodegenError("cannot write " + path.string() + ": " + ec.message());
-    }
+    moveIntoPlace(tmp, path);
 }
 
 // User-written text (the kernel file's path, a matrix file's path in a
@@ -161,24 +169,16 @@ void buildArchive(const std::string &ar, const std::vector<std::string> &archive
     }
     mri << "save\nend\n";
     const fs::path script = dir / "merge.mri";
-    {
-        std::ofstream out(script);
-        out << mri.str();
-        if (!out) throw CodegenError("cannot write " + script.string());
-    }
+    writeFile(script, mri.str());
     runTool({ar, "-M"}, "merging archives with ar", script.string());
     // Copied beside the destination (the temporary directory may be on
     // another file system), then renamed over it.
-    const fs::path tmp = archive.string() + ".kforge-tmp-" + std::to_string(getpid());
+    const fs::path tmp = tempBeside(archive);
     std::error_code ec;
     fs::copy_file(merged, tmp, fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::rename(tmp, archive, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        throw CodegenError("cannot write " + archive.string() + ": " + ec.message());
-    }
+    if (ec) throw CodegenError("cannot write " + archive.string() + ": " + ec.message());
+    moveIntoPlace(tmp, archive);
 }
-
 
 struct KernelVariants {
     const dsl::KernelSpec *kernel;
@@ -305,7 +305,7 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
     checkToolchain(opt.targets[0], tc);
     if (module.kernels.empty()) throw CodegenError(module.file + ": no kernels to emit");
     if (!isCIdentifier(opt.libName))
-        throw CodegenError("library name '" + printablePath(opt.libName.substr(0, 80)) + (opt.libName.size() > 80 ? "..." : "") +
+        throw CodegenError("library name '" + dsl::elided(printablePath(opt.libName)) +
                            "' is not a C identifier of at most 64 characters (letters, digits, '_'): it names "
                            "libkforge_<name>.a and the functions kf_<name>_*");
     checkOutputDir(opt.outDir);

@@ -31,6 +31,4 @@ struct HadamardArgs {
     int64_t yStride;
 };
 
-inline const HadamardSpec *hadamardSpec(const kf_kernel_def *def) { return specOf<HadamardSpec>(def, "hadamard"); }
-
 }  // namespace kf::rt
