@@ -95,9 +95,9 @@ Module checkModule(const FileAst &ast, const std::string &fileName, const CheckO
         auto k = declared.find(s.kernel);
         if (k == declared.end()) {
             std::string msg = "schedule for undeclared kernel '" + s.kernel + "'";
-            std::string near = closestName(s.kernel, kernelNames);
+            std::string near = sink.full() ? std::string() : closestName(s.kernel, kernelNames);
             if (!near.empty()) msg += "; did you mean '" + near + "'?";
-            else if (!kernelNames.empty()) msg += "; declared kernels: " + joinNames(kernelNames);
+            else if (!kernelNames.empty()) msg += "; declared kernels: " + joinNames(kernelNames, 8);
             sink.error(s.kernelLoc, msg);
             headerOk = false;
         }

@@ -62,6 +62,9 @@ public:
     void error(const SourceLoc &loc, std::string message);
     bool hasErrors() const { return count_ > 0; }
     size_t errorCount() const { return count_; }
+    // The cap is reached: further errors are only counted, so callers can skip
+    // work that only improves a message (suggestions).
+    bool full() const { return count_ >= kMaxErrors; }
     // The recorded diagnostics sorted by position (stable), plus the "too many
     // errors" note when some were dropped.
     std::vector<Diagnostic> take();

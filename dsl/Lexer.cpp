@@ -155,6 +155,11 @@ private:
             while (isWordChar(peek())) advance();
         }
         t.text = text_.substr(begin, pos_ - begin);
+        if (t.text.size() > kMaxWordLength) {
+            error(t.line, t.col, "name '" + elided(t.text) + "' is too long (limit " +
+                                     std::to_string(kMaxWordLength) + " characters)");
+            return pushInvalid(t.line, t.col, elided(t.text));
+        }
         push(std::move(t));
     }
 
@@ -178,7 +183,7 @@ private:
             char *end = nullptr;
             long long v = std::strtoll(lit.c_str(), &end, 10);
             if (errno == ERANGE) {
-                error(line, col, "integer literal '" + lit + "' is out of range (limit " +
+                error(line, col, "integer literal '" + elided(lit) + "' is out of range (limit " +
                                      std::to_string(std::numeric_limits<int64_t>::max()) + ")");
                 return pushInvalid(line, col, lit);
             }
@@ -203,14 +208,14 @@ private:
             valid = valid && j == lit.size();
         }
         if (!valid) {
-            error(line, col, "invalid number '" + lit + "'; expected an integer like 128 or a decimal like 0.5");
+            error(line, col, "invalid number '" + elided(lit) + "'; expected an integer like 128 or a decimal like 0.5");
             return pushInvalid(line, col, lit);
         }
         t.kind = TokenKind::Float;
         errno = 0;
         t.floatValue = std::strtod(lit.c_str(), nullptr);
         if (errno == ERANGE) {
-            error(line, col, "number '" + lit + "' is out of range");
+            error(line, col, "number '" + elided(lit) + "' is out of range");
             return pushInvalid(line, col, lit);
         }
         push(std::move(t));
@@ -245,6 +250,11 @@ private:
                 continue;
             }
             value += c;
+        }
+        if (value.size() > kMaxStringLength) {
+            error(line, col, "string \"" + elided(value) + "\" is too long (limit " +
+                                 std::to_string(kMaxStringLength) + " characters)");
+            return pushInvalid(line, col, elided(value));
         }
         Token t = make(TokenKind::String, line, col);
         t.text = std::move(value);

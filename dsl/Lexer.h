@@ -10,6 +10,7 @@
 
 #include "dsl/Diagnostics.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ enum class TokenKind {
 };
 
 const char *toString(TokenKind k);
+
+// Limits on one token (docs/dsl.md, "Limits"): longer ones are an error, so no
+// message or table downstream ever holds a megabyte name.
+inline constexpr std::size_t kMaxWordLength = 256;
+inline constexpr std::size_t kMaxStringLength = 4096;
 
 struct Token {
     TokenKind kind = TokenKind::Eof;

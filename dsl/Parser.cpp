@@ -19,6 +19,8 @@ namespace {
 // Lists nest only a level or two in real files; the limit keeps recursion
 // bounded on hostile input.
 constexpr int kMaxListDepth = 8;
+// Longer lists are not a shape or a tune axis anyone means (docs/dsl.md, "Limits").
+constexpr size_t kMaxListItems = 1024;
 
 class Parser {
 public:
@@ -376,6 +378,10 @@ private:
             if (at(TokenKind::RBrace) || at(TokenKind::Semicolon) || at(TokenKind::Eof) ||
                 at(TokenKind::LBrace))
                 return unterminated();
+            if (v.items.size() == kMaxListItems) {
+                error(cur(), "list has more than " + std::to_string(kMaxListItems) + " items");
+                return std::nullopt;
+            }
             auto item = parseArg(depth, "list");
             if (!item) return std::nullopt;
             v.items.push_back(std::move(*item));

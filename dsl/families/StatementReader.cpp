@@ -4,12 +4,14 @@
 
 namespace kf::dsl {
 
-std::string joinNames(const std::vector<std::string> &names) {
+std::string joinNames(const std::vector<std::string> &names, size_t max) {
     std::string out;
-    for (const auto &n : names) {
+    size_t shown = std::min(max, names.size());
+    for (size_t i = 0; i < shown; ++i) {
         if (!out.empty()) out += ", ";
-        out += n;
+        out += names[i];
     }
+    if (shown < names.size()) out += " and " + std::to_string(names.size() - shown) + " more";
     return out;
 }
 
@@ -17,19 +19,38 @@ bool isPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
 namespace {
 
-// Optimal string alignment distance: insertions, deletions, substitutions and
-// transpositions of neighbours ("lni" -> "lin" is one edit).
-size_t editDistance(std::string_view a, std::string_view b) {
-    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (size_t i = 1; i <= a.size(); ++i)
-        for (size_t j = 1; j <= b.size(); ++j) {
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+// Optimal string alignment distance (insertions, deletions, substitutions and
+// transpositions of neighbours: "lni" -> "lin" is one edit), or `limit` when it
+// is `limit` or more. Only the diagonal band |i - j| < limit can hold smaller
+// distances, so a row costs O(limit) and the scan stops once a whole band row
+// reaches the limit. `cells` counts the work done.
+size_t editDistance(std::string_view a, std::string_view b, size_t limit, size_t &cells) {
+    size_t la = a.size(), lb = b.size();
+    if ((la > lb ? la - lb : lb - la) >= limit) return limit;
+    // Three rolling rows; entries outside the band hold `limit`.
+    std::vector<size_t> twoBack(lb + 1, limit), prev(lb + 1, limit), row(lb + 1, limit);
+    for (size_t j = 0; j <= lb && j < limit; ++j) prev[j] = j;
+    for (size_t i = 1; i <= la; ++i) {
+        std::fill(row.begin(), row.end(), limit);
+        if (i < limit) row[0] = i;
+        size_t lo = i >= limit ? i - limit + 1 : 1;
+        size_t hi = std::min(lb, i + limit - 1);
+        size_t rowMin = row[0];
+        for (size_t j = lo; j <= hi; ++j) {
+            size_t d = std::min({prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d = std::min(d, twoBack[j - 2] + 1);
+            row[j] = std::min(d, limit);
+            rowMin = std::min(rowMin, row[j]);
         }
-    return d[a.size()][b.size()];
+        cells += hi >= lo ? hi - lo + 1 : 0;
+        // The transposition term looks two rows back, so stop only when both
+        // of the last two rows are at the limit.
+        size_t prevMin = *std::min_element(prev.begin(), prev.end());
+        if (rowMin >= limit && prevMin >= limit) return limit;
+        std::swap(twoBack, prev);
+        std::swap(prev, row);
+    }
+    return std::min(prev[lb], limit);
 }
 
 }  // namespace
@@ -39,8 +60,10 @@ std::string closestName(std::string_view word, const std::vector<std::string> &n
     // Up to a third of the word may be wrong (at least one edit).
     std::string best;
     size_t bestDist = std::max<size_t>(1, word.size() / 3) + 1;  // exclusive bound
+    size_t cells = 0;
     for (const auto &n : names) {
-        size_t d = editDistance(word, n);
+        if (cells > kSuggestionBudget) break;
+        size_t d = editDistance(word, n, bestDist, cells);
         if (d < bestDist) {
             bestDist = d;
             best = n;
@@ -60,7 +83,7 @@ KernelBody::KernelBody(const KernelDecl &kernel, const char *family, std::vector
         if (it == legal_.end()) {
             std::string msg = "unknown statement '" + st.head + "' in " + family_ +
                               " kernel; expected one of " + joinNames(legal_);
-            std::string near = closestName(st.head, legal_);
+            std::string near = sink_.full() ? std::string() : closestName(st.head, legal_);
             if (!near.empty()) {
                 msg += " (did you mean '" + near + "'?)";
                 suggested_.push_back(near);

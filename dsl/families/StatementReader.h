@@ -10,6 +10,7 @@
 #include "dsl/Parser.h"
 #include "dsl/Spec.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,10 +20,14 @@
 
 namespace kf::dsl {
 
-// "a, b, c"
-std::string joinNames(const std::vector<std::string> &names);
+// "a, b, c"; past `max` names, "a, b and 3 more".
+std::string joinNames(const std::vector<std::string> &names, size_t max = SIZE_MAX);
 bool isPowerOfTwo(int64_t v);
-// Closest name within a small edit distance, or empty.
+// Work one suggestion may do (edit-distance cells). A file with thousands of
+// long names gets its first candidates looked at, not every pair.
+constexpr size_t kSuggestionBudget = size_t{1} << 18;
+// Closest name within a small edit distance (a third of the word), or empty.
+// Cost is bounded: O(|word| * bound) per name, kSuggestionBudget in all.
 std::string closestName(std::string_view word, const std::vector<std::string> &names);
 
 // The statements of one kernel body, by head word.
