@@ -6,6 +6,8 @@
 // throws here. Also the JSON both sides exchange.
 #include "autotune/Runner.h"
 
+#include "autotune/Scratch.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -139,28 +141,6 @@ Measurement failed(const std::string &status, const std::string &message) {
     return m;
 }
 
-// A directory of its own for the request, the result and the worker's
-// stderr; removed when the measurement is done, whatever happened.
-class TempDir {
-public:
-    TempDir() {
-        std::string base = fs::temp_directory_path().string() + "/kforge-run-XXXXXX";
-        if (!mkdtemp(base.data()))
-            throw std::runtime_error("cannot create a temporary directory " + base + ": " + std::strerror(errno));
-        path_ = base;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-    std::string file(const char *name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
-
 std::string readFile(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream s;
@@ -227,6 +207,7 @@ pid_t spawnWorker(const std::vector<std::string> &args, const std::string &errPa
 // How the worker process ended.
 struct Ending {
     bool timedOut = false;
+    int interruptedBy = 0;  // a signal under the tuner's InterruptGuard
     int code = 0;    // si_code: CLD_EXITED, CLD_KILLED, CLD_DUMPED
     int status = 0;  // exit status or signal number
 };
@@ -255,6 +236,10 @@ bool waitWorker(pid_t pid, double timeoutSeconds, Ending &ending, std::string &e
             ending.timedOut = true;
             break;
         }
+        if (const int sig = interruptSignal()) {
+            ending.interruptedBy = sig;
+            break;
+        }
         std::this_thread::sleep_for(kPollInterval);
     }
     kill(-pid, SIGKILL);
@@ -277,7 +262,9 @@ std::string seconds(double s) {
 
 Measurement run(const std::vector<std::string> &worker, const RunRequest &request) {
     if (worker.empty()) return failed("error", "runCandidate: no worker command");
-    TempDir dir;
+    // A directory of its own for the request, the result and the worker's
+    // stderr; removed when the measurement is done, whatever happened.
+    ScratchDir dir("run");
     const std::string requestPath = dir.file("request.json"), resultPath = dir.file("result.json"),
                       errPath = dir.file("stderr.txt");
     {
@@ -294,6 +281,7 @@ Measurement run(const std::vector<std::string> &worker, const RunRequest &reques
     Ending ending;
     if (!waitWorker(pid, request.timeoutSeconds, ending, error)) return failed("error", error);
 
+    if (ending.interruptedBy) return failed("interrupted", "stopped by " + signalText(ending.interruptedBy));
     if (ending.timedOut)
         return failed("timeout", withTail("killed after the time limit of " + seconds(request.timeoutSeconds) + " s",
                                           stderrTail(errPath)));

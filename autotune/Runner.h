@@ -37,7 +37,7 @@
 namespace kf::autotune {
 
 struct Measurement {
-    std::string status;            // "ok", "crash", "timeout", "wrong", "error"
+    std::string status;            // "ok", "crash", "timeout", "wrong", "error"; "interrupted" (never recorded)
     std::string message;           // why, when not ok (signal name, mismatch, worker's stderr tail)
     std::vector<double> samples;   // seconds per call, in order
     double seconds = 0;            // best sample

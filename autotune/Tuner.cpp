@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "autotune/Fingerprint.h"
 #include "autotune/Progress.h"
 #include "autotune/Runner.h"
+#include "autotune/Scratch.h"
 #include "autotune/Space.h"
 #include "autotune/Strategy.h"
 #include "autotune/Task.h"
@@ -99,6 +101,15 @@ std::vector<Plan> planTasks(const dsl::Module &module, const TuneOptions &o,
     return plans;
 }
 
+// Exit status of a run stopped by a signal: 128 + its number, as a shell reports it.
+int interrupted(std::ostream &err, std::size_t measured) {
+    const int sig = interruptSignal();
+    const char *name = strsignal(sig);
+    err << "kforge tune: stopped by " << (name ? name : "a signal") << "; the " << measured
+        << " candidates measured in this run are in the database, and a new run resumes from them\n";
+    return 128 + sig;
+}
+
 }  // namespace
 
 int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
@@ -157,9 +168,24 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
     const std::string machine = machineFingerprint(o.threads), compiler = compilerFingerprint();
     const int64_t stream =
         o.streamBytes >= 0 ? o.streamBytes : std::max<int64_t>(int64_t{256} << 20, 2 * lastLevelCacheBytes());
-    const bool ownWorkDir = o.workDir.empty();
-    const std::string workDir =
-        ownWorkDir ? (fs::temp_directory_path() / ("kforge-tune-" + std::to_string(::getpid()))).string() : o.workDir;
+    // Ctrl-C, SIGTERM and SIGHUP stop the run between measurements: what was
+    // measured is in the database, and the scratch directories are removed.
+    InterruptGuard interrupts;
+    // Directories a killed tuner left behind (by their marker; nothing else).
+    if (const SweepResult swept = removeStaleScratch(); swept.removed > 0)
+        err << "kforge tune: removed " << swept.removed << " temporary director"
+            << (swept.removed == 1 ? "y" : "ies") << " left by a tuner that was killed ("
+            << (swept.bytes + (1u << 20) - 1) / (1u << 20) << " MiB)\n";
+    std::optional<ScratchDir> ownWorkDir;
+    if (o.workDir.empty()) {
+        try {
+            ownWorkDir.emplace("tune");
+        } catch (const std::exception &e) {
+            err << "kforge tune: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    const std::string workDir = ownWorkDir ? ownWorkDir->path() : o.workDir;
     Builder builder(workDir, o.kforge, o.jobs);
     const std::size_t batch =
         2 * static_cast<std::size_t>(o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()));
@@ -279,6 +305,9 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
             std::vector<BuiltCandidate> built = builder.build(task, texts);
             std::vector<std::pair<std::size_t, double>> results;
             for (std::size_t j = 0; j < pending.size(); ++j) {
+                // A signal may have killed builds or the worker: nothing from
+                // here on is a property of the candidate, so nothing is recorded.
+                if (interruptSignal()) return interrupted(err, measuredTotal);
                 Record r;
                 r.key = keys[j];
                 r.kernel = task.kernel->name;
@@ -323,6 +352,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     }
                 }
                 builder.discard(built[j]);
+                if (interruptSignal()) return interrupted(err, measuredTotal);
                 db->insert(r);
                 ++p.done;
                 ++measuredTotal;
@@ -348,10 +378,6 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         }
     }
     progress.done(plans.size(), measuredTotal, failedTotal, since(start));
-    if (ownWorkDir) {
-        std::error_code ec;
-        fs::remove_all(workDir, ec);
-    }
     return 0;
 }
 

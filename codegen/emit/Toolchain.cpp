@@ -6,7 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -72,41 +73,53 @@ Toolchain toolchainFor(targets::Arch arch) {
 }
 
 int runCommand(const std::vector<std::string> &argv, std::string &output, const std::string &stdinPath) {
-    namespace fs = std::filesystem;
-    // One log per call: the tuner's builder runs commands from several threads.
-    static std::atomic<unsigned> calls{0};
-    const fs::path log = fs::temp_directory_path() /
-                         ("kforge-cmd-" + std::to_string(getpid()) + "-" + std::to_string(calls++) + ".log");
+    output.clear();
+    // stdout and stderr come back through a pipe: no file in a shared
+    // directory that another user could have put a link at. Both ends are
+    // close-on-exec, so commands started from other threads at the same time
+    // do not hold this pipe open.
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        output = std::string("cannot create a pipe: ") + std::strerror(errno);
+        return -1;
+    }
     // Everything the child needs is built before fork (no allocation after it).
     std::vector<char *> args;
     for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = fork();
     if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
         output = "fork failed";
         return -1;
     }
     if (pid == 0) {
-        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
         if (!stdinPath.empty()) {
-            int in = open(stdinPath.c_str(), O_RDONLY);
+            int in = open(stdinPath.c_str(), O_RDONLY | O_CLOEXEC);
             if (in >= 0) dup2(in, 0);
         }
         execvp(args[0], args.data());
         _exit(127);
     }
+    close(fds[1]);
+    // A runaway command cannot fill memory: past the cap only the tail is kept.
+    constexpr std::size_t kMaxOutput = std::size_t{4} << 20;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        output.append(buf, static_cast<std::size_t>(n));
+        if (output.size() > 2 * kMaxOutput) output.erase(0, output.size() - kMaxOutput);
+    }
+    close(fds[0]);
+    if (output.size() > kMaxOutput) output = "..." + output.substr(output.size() - kMaxOutput);
     int status = 0;
-    waitpid(pid, &status, 0);
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    output = ss.str();
-    std::error_code ec;
-    fs::remove(log, ec);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

@@ -1,5 +1,6 @@
 #include "codegen/backends/halide/HalideBackend.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -58,14 +59,18 @@ void HalideKernel::compileToObject(const std::string &path, const std::string &s
 
 std::string HalideKernel::dump(const std::string &kind, const std::string &symbol,
                                const targets::TargetInfo &target) const {
-    const fs::path tmp = fs::temp_directory_path() / ("kforge-dump-" + std::to_string(::getpid()) + "-" + symbol);
+    // Halide writes the dump to a path: a directory of our own (mkdtemp), so
+    // no name in the shared temporary directory is opened for writing.
+    std::string dir = (fs::temp_directory_path() / "kforge-dump-XXXXXX").string();
+    if (!mkdtemp(dir.data())) throw CodegenError("cannot create a temporary directory " + dir);
     struct Cleanup {
         fs::path p;
         ~Cleanup() {
             std::error_code ec;
-            fs::remove(p, ec);
+            fs::remove_all(p, ec);
         }
-    } cleanup{tmp};
+    } cleanup{dir};
+    const fs::path tmp = fs::path(dir) / (symbol + (kind == "asm" ? ".s" : ".stmt"));
     if (kind == "asm")
         pipeline_.compile_to_assembly(tmp.string(), args_, symbol, halideTarget(target));
     else if (kind == "stmt")

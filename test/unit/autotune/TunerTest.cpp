@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "autotune/Database.h"
+#include "autotune/Scratch.h"
 #include "codegen/emit/Toolchain.h"
 #include "kforge/kforge.h"
 
@@ -161,6 +162,95 @@ TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
     for (const Record &r : Database(db.string()).records()) all.insert(r.key);
     EXPECT_EQ(all.size(), 5u);
     for (const std::string &k : afterKill) EXPECT_EQ(all.count(k), 1u) << "lost: " << k;
+}
+
+// Starts `kforge tune` with TMPDIR = `tmp` and output to `log`; returns its pid.
+pid_t startTune(std::vector<std::string> args, const fs::path &tmp, const fs::path &log) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setenv("TMPDIR", tmp.c_str(), 1);
+        std::vector<char *> argv;
+        for (auto &a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+// Waits until the database holds `n` records (at most 60 s); how many it holds.
+std::size_t waitForRecords(const fs::path &db, std::size_t n) {
+    std::size_t have = 0;
+    for (int i = 0; i < 1200 && have < n; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (fs::exists(db)) have = Database(db.string(), Database::OpenMode::ReadOnly).records().size();
+    }
+    return have;
+}
+
+std::vector<std::string> withoutWorkDir(std::vector<std::string> args) {
+    const auto at = std::find(args.begin(), args.end(), "--work-dir");
+    args.erase(at, at + 2);
+    return args;
+}
+
+std::string slurp(const fs::path &p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(Tune, ASignalStopsTheRunKeepsWhatWasMeasuredAndLeavesNoTemporaryFiles) {
+    TuneDir t;
+    const fs::path tmp = t.dir / "tmp", db = t.dir / "tune.db", log = t.dir / "log";
+    fs::create_directories(tmp);
+    const pid_t pid = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
+    ASSERT_GT(pid, 0);
+    const std::size_t before = waitForRecords(db, 1);
+    ::kill(pid, SIGTERM);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    ASSERT_GE(before, 1u) << "no record in 60 s: " << slurp(log);
+    ASSERT_TRUE(WIFEXITED(st)) << slurp(log);
+    EXPECT_EQ(WEXITSTATUS(st), 128 + SIGTERM) << slurp(log);
+    EXPECT_NE(slurp(log).find("stopped by"), std::string::npos) << slurp(log);
+    // Every record is a finished measurement: a signal is not a property of a candidate.
+    const std::vector<Record> records = Database(db.string()).records();
+    ASSERT_LT(records.size(), 5u) << "stopped too late to test";
+    for (const Record &r : records) EXPECT_EQ(r.status, "ok") << r.message;
+    EXPECT_TRUE(fs::is_empty(tmp)) << fs::directory_iterator(tmp)->path();
+}
+
+TEST(Tune, WhatAKilledRunLeftIsRemovedByTheNextAndNothingElse) {
+    TuneDir t;
+    const fs::path tmp = t.dir / "tmp", db = t.dir / "tune.db", log = t.dir / "log";
+    fs::create_directories(tmp);
+    // Someone else's directory with a name like ours, and a plain file.
+    fs::create_directories(tmp / "kforge-tune-notours");
+    std::ofstream(tmp / "kforge-tune-notours" / "keep") << "keep";
+    std::ofstream(tmp / "kforge-notes.txt") << "keep";
+    const pid_t pid = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
+    ASSERT_GT(pid, 0);
+    const std::size_t before = waitForRecords(db, 1);
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    ASSERT_GE(before, 1u) << "no record in 60 s: " << slurp(log);
+    std::size_t left = 0;
+    for (const auto &e : fs::directory_iterator(tmp)) left += fs::exists(e.path() / kScratchMarker);
+    ASSERT_GE(left, 1u) << "SIGKILL left nothing behind to sweep";
+
+    const pid_t again = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
+    ::waitpid(again, &st, 0);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << slurp(log);
+    EXPECT_NE(slurp(log).find("removed " + std::to_string(left) + " temporary director"), std::string::npos)
+        << slurp(log);
+    std::set<std::string> names;
+    for (const auto &e : fs::directory_iterator(tmp)) names.insert(e.path().filename().string());
+    EXPECT_EQ(names, (std::set<std::string>{"kforge-notes.txt", "kforge-tune-notours"}));
+    EXPECT_TRUE(fs::exists(tmp / "kforge-tune-notours" / "keep"));
 }
 
 TEST(Tune, LaterTasksStartFromEarlierTasksRecords) {
