@@ -309,11 +309,11 @@ double numberField(const Json &j, const char *name) {
     return f.get<double>();
 }
 
-Record fromJsonLine(const std::string &line) {
+Record parseJsonLine(const std::string &line) {
     Json j;
     try {
         j = Json::parse(line);
-    } catch (const Json::parse_error &e) {
+    } catch (const Json::exception &e) {  // parse_error, and out_of_range for a number like 1e999
         throw std::runtime_error(std::string("not JSON: ") + e.what());
     }
     if (!j.is_object()) throw std::runtime_error("not a JSON object");
@@ -540,7 +540,7 @@ std::size_t Database::importJson(const std::string &text) {
         ++lineNo;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         try {
-            parsed.push_back(fromJsonLine(line));
+            parsed.push_back(recordFromJsonLine(line));
         } catch (const std::exception &e) {
             throw std::runtime_error("line " + std::to_string(lineNo) + ": " + e.what() + " (nothing imported)");
         }
@@ -563,6 +563,8 @@ std::string defaultDatabasePath() {
     const char *env = std::getenv("KFORGE_TUNE_DB");
     return env && *env ? env : "kforge-tune.db";
 }
+
+Record recordFromJsonLine(const std::string &line) { return parseJsonLine(line); }
 
 std::string toJsonLine(const Record &r) {
     Json j;

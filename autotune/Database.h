@@ -107,6 +107,10 @@ std::string defaultDatabasePath();
 
 // One record as a single line of JSON (no newline), the format of exportJson().
 std::string toJsonLine(const Record &record);
+// The record of one such line (or of a schema-1 line); std::runtime_error
+// saying what is wrong otherwise. toJsonLine(recordFromJsonLine(l)) parses
+// back to the same record (test/fuzz/FuzzDbRecord.cpp).
+Record recordFromJsonLine(const std::string &line);
 
 // 128-bit hash as 32 hex digits, the same on every run and machine.
 std::string hashHex(const std::string &text);

@@ -418,6 +418,8 @@ TEST_F(DatabaseTest, MalformedImportLineImportsNothing) {
         {"[1, 2]", "line 2: not a JSON object"},
         {autotune::toJsonLine(makeRecord(1)).replace(1, 5, "\"kex\""), "line 2: missing field 'key'"},
         {"{\"key\":\"k\",\"kernel\":1}", "line 2: field 'kernel' is not a string"},
+        // Found by test/fuzz/FuzzDbRecord.cpp: a number beyond double escaped as nlohmann's out_of_range.
+        {"{\"key\":\"k\",\"seconds\":1e999}", "line 2: not JSON"},
     };
     for (const auto &[line, message] : bad) {
         Database db(path());
@@ -428,6 +430,11 @@ TEST_F(DatabaseTest, MalformedImportLineImportsNothing) {
             EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
         }
         EXPECT_TRUE(db.records().empty()) << "the good line 1 was imported before the bad line 2";
+        try {
+            autotune::recordFromJsonLine(line);
+            ADD_FAILURE() << "recordFromJsonLine accepted: " << line;
+        } catch (const std::runtime_error &) {
+        }
     }
 }
 

@@ -10,10 +10,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dsl/Load.h"
@@ -302,6 +304,50 @@ TEST(HadamardIntoLinear, FusedEqualsTheStepsApart) {
 }
 
 // ---- the C API on bad calls ---------------------------------------------------
+
+// docs/c-api.md: a rotation may be run from many threads at once. Eight
+// threads share one rotation of each f32 kernel (rows across the buckets,
+// num_threads 0 / 1 / 2) and get what a run alone gives, bit for bit.
+TEST(Concurrent, EightThreadsShareOneRotation) {
+    constexpr int kThreads = 8, kRepeats = 6;
+    const int64_t rows[kThreads] = {1, 3, 35, 2, 12, 1, 5, 40};
+    int kernels = 0;
+    for (const Case &c : allCases()) {
+        const kf_kernel_def *def = defOf(c.kernel);
+        kf_hadamard_info info;
+        ASSERT_EQ(kf_hadamard_query(def, &info), KF_OK);
+        if (info.output != KF_ACT_F32 || !kf_variant_supported(def, c.variant) || info.n > 4096) continue;
+        SCOPED_TRACE(c.kernel);
+        ++kernels;
+        kf_hadamard *h = nullptr;
+        ASSERT_EQ(kf_hadamard_create(def, kf_variant_name(def, c.variant), &h), KF_OK) << kf_last_error();
+        std::mt19937 rng(static_cast<uint32_t>(kernels));
+        std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
+        std::vector<std::vector<float>> x(kThreads), expected(kThreads);
+        for (int t = 0; t < kThreads; ++t) {
+            x[t].resize(static_cast<size_t>(rows[t] * info.n));
+            for (auto &v : x[t]) v = xd(rng);
+            expected[t].resize(x[t].size());
+            ASSERT_EQ(kf_hadamard_run(h, x[t].data(), rows[t], expected[t].data(), t % 3), KF_OK) << kf_last_error();
+        }
+        std::atomic<int> mismatches{0}, failures{0};
+        std::vector<std::thread> pool;
+        for (int t = 0; t < kThreads; ++t)
+            pool.emplace_back([&, t] {
+                std::vector<float> y(expected[t].size());
+                for (int r = 0; r < kRepeats; ++r) {
+                    std::fill(y.begin(), y.end(), NAN);
+                    if (kf_hadamard_run(h, x[t].data(), rows[t], y.data(), t % 3) != KF_OK) ++failures;
+                    else if (std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0) ++mismatches;
+                }
+            });
+        for (auto &th : pool) th.join();
+        EXPECT_EQ(failures.load(), 0);
+        EXPECT_EQ(mismatches.load(), 0) << "runs that differ from the serial result";
+        kf_hadamard_destroy(h);
+    }
+    EXPECT_GT(kernels, 0) << "no f32 hadamard kernel of this library runs here";
+}
 
 TEST(HadamardApi, BadCallsGetAStatusAndAMessage) {
     const kf_kernel_def *f32 = defOf("p128"), *q8 = defOf("p32_q8"), *linear = defOf("down_q8");

@@ -6,10 +6,13 @@
 // The library is named by KFORGE_TEST_LIB, its header by KFORGE_TEST_HEADER.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dsl/Load.h"
@@ -235,6 +238,64 @@ TEST_P(LowbitLinear, ThreadCountsAgreeBitwise) {
     ASSERT_EQ(kf_linear_run(layer, xArg, 2, y2.data(), 2), KF_OK);
     EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
     kf_linear_destroy(layer);
+}
+
+// docs/c-api.md: once packed, a layer may be run from many threads at once.
+// Eight threads share one layer of each kernel, each with rows of its own
+// (M across the buckets, N and K padded so the per-thread padding buffers are
+// used, num_threads 0 / 1 / 2 so the layer's arena cache is shared), and must
+// get what a run alone gives, bit for bit. `scripts/sanitize.sh thread` runs
+// this under ThreadSanitizer.
+TEST(Concurrent, EightThreadsShareOneLayer) {
+    constexpr int kThreads = 8, kRepeats = 6;
+    const int64_t rows[kThreads] = {1, 3, 35, 2, 12, 1, 5, 40};
+    std::vector<std::string> done;
+    for (const Case &c : allCases()) {
+        const kf_kernel_def *def = defOf(c.kernel);
+        if (std::find(done.begin(), done.end(), c.kernel) != done.end() || !kf_variant_supported(def, c.variant))
+            continue;
+        done.push_back(c.kernel);
+        SCOPED_TRACE(c.kernel);
+        kf_linear_info info;
+        ASSERT_EQ(kf_linear_query(def, &info), KF_OK);
+        const LowbitLinearParams params = std::get<LowbitLinearParams>(kernelFile().findKernel(c.kernel)->params);
+        const int64_t N = info.n ? info.n : 67, K = info.k ? info.k : 130;
+        kf_linear *layer = nullptr;
+        ASSERT_EQ(kf_linear_create(def, N, K, kf_variant_name(def, c.variant), &layer), KF_OK) << kf_last_error();
+        std::mt19937 rng(static_cast<uint32_t>(done.size()));
+        Layer w(params, N, K, rng);
+        const kf_linear_weights api = w.api();
+        ASSERT_EQ(kf_linear_pack_weights(layer, &api), KF_OK) << kf_last_error();
+
+        const bool bf16 = params.input == kf::dsl::ActKind::BF16;
+        std::vector<std::vector<float>> xf(kThreads), expected(kThreads);
+        std::vector<std::vector<uint16_t>> xb(kThreads);
+        std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
+        auto input = [&](int t) -> const void * { return bf16 ? static_cast<const void *>(xb[t].data()) : xf[t].data(); };
+        for (int t = 0; t < kThreads; ++t) {
+            xf[t].resize(static_cast<size_t>(rows[t] * K));
+            for (auto &v : xf[t]) v = xd(rng);
+            for (float v : xf[t]) xb[t].push_back(bf16Of(v));
+            expected[t].resize(static_cast<size_t>(rows[t] * N));
+            ASSERT_EQ(kf_linear_run(layer, input(t), rows[t], expected[t].data(), t % 3), KF_OK) << kf_last_error();
+        }
+        std::atomic<int> mismatches{0}, failures{0};
+        std::vector<std::thread> pool;
+        for (int t = 0; t < kThreads; ++t)
+            pool.emplace_back([&, t] {
+                std::vector<float> y(expected[t].size());
+                for (int r = 0; r < kRepeats; ++r) {
+                    std::fill(y.begin(), y.end(), NAN);
+                    if (kf_linear_run(layer, input(t), rows[t], y.data(), t % 3) != KF_OK) ++failures;
+                    else if (std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0) ++mismatches;
+                }
+            });
+        for (auto &th : pool) th.join();
+        EXPECT_EQ(failures.load(), 0);
+        EXPECT_EQ(mismatches.load(), 0) << "runs that differ from the serial result";
+        kf_linear_destroy(layer);
+    }
+    EXPECT_FALSE(done.empty()) << "no kernel of this library runs here";
 }
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
