@@ -23,7 +23,7 @@ case "$mode" in
   thread)
     export KFORGE_BUILD_DIR="${KFORGE_BUILD_DIR:-build-tsan}"
     sanitize="thread"
-    build_targets=(--target kforge_codegen_tests)
+    build_targets=(--target kforge_test_lowbit_tests kforge_test_hadamard_tests)
     tests=(-R 'Concurrent')
     ;;
   *)
