@@ -10,12 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "dsl/Load.h"
@@ -330,20 +328,12 @@ TEST(Concurrent, EightThreadsShareOneRotation) {
             expected[t].resize(x[t].size());
             ASSERT_EQ(kf_hadamard_run(h, x[t].data(), rows[t], expected[t].data(), t % 3), KF_OK) << kf_last_error();
         }
-        std::atomic<int> mismatches{0}, failures{0};
-        std::vector<std::thread> pool;
-        for (int t = 0; t < kThreads; ++t)
-            pool.emplace_back([&, t] {
-                std::vector<float> y(expected[t].size());
-                for (int r = 0; r < kRepeats; ++r) {
-                    std::fill(y.begin(), y.end(), NAN);
-                    if (kf_hadamard_run(h, x[t].data(), rows[t], y.data(), t % 3) != KF_OK) ++failures;
-                    else if (std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0) ++mismatches;
-                }
+        const auto [failures, mismatches] =
+            kf::testing::runConcurrently(expected, kRepeats, [&](int t, float *y) {
+                return kf_hadamard_run(h, x[t].data(), rows[t], y, t % 3);
             });
-        for (auto &th : pool) th.join();
-        EXPECT_EQ(failures.load(), 0);
-        EXPECT_EQ(mismatches.load(), 0) << "runs that differ from the serial result";
+        EXPECT_EQ(failures, 0);
+        EXPECT_EQ(mismatches, 0) << "runs that differ from the serial result";
         kf_hadamard_destroy(h);
     }
     EXPECT_GT(kernels, 0) << "no f32 hadamard kernel of this library runs here";

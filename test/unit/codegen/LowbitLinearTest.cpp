@@ -7,12 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "dsl/Load.h"
@@ -279,20 +277,10 @@ TEST(Concurrent, EightThreadsShareOneLayer) {
             expected[t].resize(static_cast<size_t>(rows[t] * N));
             ASSERT_EQ(kf_linear_run(layer, input(t), rows[t], expected[t].data(), t % 3), KF_OK) << kf_last_error();
         }
-        std::atomic<int> mismatches{0}, failures{0};
-        std::vector<std::thread> pool;
-        for (int t = 0; t < kThreads; ++t)
-            pool.emplace_back([&, t] {
-                std::vector<float> y(expected[t].size());
-                for (int r = 0; r < kRepeats; ++r) {
-                    std::fill(y.begin(), y.end(), NAN);
-                    if (kf_linear_run(layer, input(t), rows[t], y.data(), t % 3) != KF_OK) ++failures;
-                    else if (std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0) ++mismatches;
-                }
-            });
-        for (auto &th : pool) th.join();
-        EXPECT_EQ(failures.load(), 0);
-        EXPECT_EQ(mismatches.load(), 0) << "runs that differ from the serial result";
+        const auto [failures, mismatches] =
+            kf::testing::runConcurrently(expected, kRepeats, [&](int t, float *y) { return kf_linear_run(layer, input(t), rows[t], y, t % 3); });
+        EXPECT_EQ(failures, 0);
+        EXPECT_EQ(mismatches, 0) << "runs that differ from the serial result";
         kf_linear_destroy(layer);
     }
     EXPECT_FALSE(done.empty()) << "no kernel of this library runs here";

@@ -4,9 +4,15 @@
 // and KFORGE_TEST_KERNELS (the kernel file), set by the test's CMake.
 #pragma once
 
+#include <atomic>
+#include <cmath>
+#include <cstring>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "dsl/Load.h"
 
@@ -45,5 +51,26 @@ struct Case {
     int variant;
 };
 inline void PrintTo(const Case &c, std::ostream *os) { *os << c.kernel << " variant " << c.variant; }
+
+// One handle shared by expected.size() threads at once: thread t calls
+// run(t, y) `repeats` times, each time into a NaN-filled y of
+// expected[t].size() floats. Returns {calls that did not return KF_OK,
+// results that differ from expected[t] bitwise}.
+template <class Run>
+std::pair<int, int> runConcurrently(const std::vector<std::vector<float>> &expected, int repeats, Run run) {
+    std::atomic<int> failures{0}, mismatches{0};
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < expected.size(); ++t)
+        pool.emplace_back([&, t] {
+            std::vector<float> y(expected[t].size());
+            for (int r = 0; r < repeats; ++r) {
+                std::fill(y.begin(), y.end(), NAN);
+                if (run(static_cast<int>(t), y.data()) != KF_OK) ++failures;
+                else if (std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0) ++mismatches;
+            }
+        });
+    for (auto &th : pool) th.join();
+    return {failures.load(), mismatches.load()};
+}
 
 }  // namespace kf::testing
