@@ -309,7 +309,9 @@ double numberField(const Json &j, const char *name) {
     return f.get<double>();
 }
 
-Record parseJsonLine(const std::string &line) {
+}  // namespace
+
+Record recordFromJsonLine(const std::string &line) {
     Json j;
     try {
         j = Json::parse(line);
@@ -356,6 +358,8 @@ Record parseJsonLine(const std::string &line) {
     r.createdUnix = intField(j, "createdUnix");
     return r;
 }
+
+namespace {
 
 uint64_t fmix64(uint64_t h) {  // MurmurHash3's finaliser: every input bit reaches every output bit
     h ^= h >> 33;
@@ -563,8 +567,6 @@ std::string defaultDatabasePath() {
     const char *env = std::getenv("KFORGE_TUNE_DB");
     return env && *env ? env : "kforge-tune.db";
 }
-
-Record recordFromJsonLine(const std::string &line) { return parseJsonLine(line); }
 
 std::string toJsonLine(const Record &r) {
     Json j;

@@ -22,9 +22,10 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]]; then
 fi
 "$root/scripts/install-deps.sh"
 build="${KFORGE_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -DKFORGE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 > "$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 > "$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 targets=()
 for n in "${names[@]}"; do targets+=("kforge_fuzz_$n"); done
 cmake --build "$build" -j"${KFORGE_JOBS:-$(nproc)}" --target "${targets[@]}"

@@ -30,6 +30,7 @@ size_t editDistance(std::string_view a, std::string_view b, size_t limit, size_t
     // Three rolling rows; entries outside the band hold `limit`.
     std::vector<size_t> twoBack(lb + 1, limit), prev(lb + 1, limit), row(lb + 1, limit);
     for (size_t j = 0; j <= lb && j < limit; ++j) prev[j] = j;
+    size_t prevMin = 0;
     for (size_t i = 1; i <= la; ++i) {
         std::fill(row.begin(), row.end(), limit);
         if (i < limit) row[0] = i;
@@ -45,8 +46,8 @@ size_t editDistance(std::string_view a, std::string_view b, size_t limit, size_t
         cells += hi >= lo ? hi - lo + 1 : 0;
         // The transposition term looks two rows back, so stop only when both
         // of the last two rows are at the limit.
-        size_t prevMin = *std::min_element(prev.begin(), prev.end());
         if (rowMin >= limit && prevMin >= limit) return limit;
+        prevMin = rowMin;
         std::swap(twoBack, prev);
         std::swap(prev, row);
     }

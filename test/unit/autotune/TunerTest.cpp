@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "autotune/Database.h"
 #include "autotune/Scratch.h"
@@ -202,16 +203,24 @@ std::string slurp(const fs::path &p) {
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// Starts `kforge tune` (its scratch in `tmp`, output to `log`), sends `sig`
+// once the database holds a record and reaps it. Returns the records seen
+// before the signal and the wait status.
+std::pair<std::size_t, int> signalAfterFirstRecord(const TuneDir &t, int sig, const fs::path &tmp, const fs::path &log) {
+    const pid_t pid = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
+    if (pid <= 0) return {0, 0};
+    const std::size_t before = waitForRecords(t.dir / "tune.db", 1);
+    ::kill(pid, sig);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return {before, st};
+}
+
 TEST(Tune, ASignalStopsTheRunKeepsWhatWasMeasuredAndLeavesNoTemporaryFiles) {
     TuneDir t;
     const fs::path tmp = t.dir / "tmp", db = t.dir / "tune.db", log = t.dir / "log";
     fs::create_directories(tmp);
-    const pid_t pid = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
-    ASSERT_GT(pid, 0);
-    const std::size_t before = waitForRecords(db, 1);
-    ::kill(pid, SIGTERM);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
+    const auto [before, st] = signalAfterFirstRecord(t, SIGTERM, tmp, log);
     ASSERT_GE(before, 1u) << "no record in 60 s: " << slurp(log);
     ASSERT_TRUE(WIFEXITED(st)) << slurp(log);
     EXPECT_EQ(WEXITSTATUS(st), 128 + SIGTERM) << slurp(log);
@@ -225,24 +234,20 @@ TEST(Tune, ASignalStopsTheRunKeepsWhatWasMeasuredAndLeavesNoTemporaryFiles) {
 
 TEST(Tune, WhatAKilledRunLeftIsRemovedByTheNextAndNothingElse) {
     TuneDir t;
-    const fs::path tmp = t.dir / "tmp", db = t.dir / "tune.db", log = t.dir / "log";
+    const fs::path tmp = t.dir / "tmp", log = t.dir / "log";
     fs::create_directories(tmp);
     // Someone else's directory with a name like ours, and a plain file.
     fs::create_directories(tmp / "kforge-tune-notours");
     std::ofstream(tmp / "kforge-tune-notours" / "keep") << "keep";
     std::ofstream(tmp / "kforge-notes.txt") << "keep";
-    const pid_t pid = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
-    ASSERT_GT(pid, 0);
-    const std::size_t before = waitForRecords(db, 1);
-    ::kill(pid, SIGKILL);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
+    const std::size_t before = signalAfterFirstRecord(t, SIGKILL, tmp, log).first;
     ASSERT_GE(before, 1u) << "no record in 60 s: " << slurp(log);
     std::size_t left = 0;
     for (const auto &e : fs::directory_iterator(tmp)) left += fs::exists(e.path() / kScratchMarker);
     ASSERT_GE(left, 1u) << "SIGKILL left nothing behind to sweep";
 
     const pid_t again = startTune(withoutWorkDir(t.tuneArgs()), tmp, log);
+    int st = 0;
     ::waitpid(again, &st, 0);
     ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << slurp(log);
     EXPECT_NE(slurp(log).find("removed " + std::to_string(left) + " temporary director"), std::string::npos)
