@@ -102,6 +102,9 @@ struct HadamardParams {
 };
 
 // Attention over a quantized KV cache (SpinQuant / QuaRot R3 fused).
+// RoPE pairing (docs/formats.md, "Rotary position embedding").
+enum class RopeKind { None, Half, Interleaved };
+
 struct RotationAttentionParams {
     int headDim = 128;
     int numHeads = 32;
@@ -110,7 +113,7 @@ struct RotationAttentionParams {
     int kvGroup = 0;                     // 0 = one group per (token, kv-head)
     bool causal = true;
     bool rotate = true;                  // apply R3 Hadamard to Q and K
-    bool rope = true;
+    RopeKind rope = RopeKind::Half;
     ActKind input = ActKind::F32;
 };
 

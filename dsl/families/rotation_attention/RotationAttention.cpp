@@ -6,7 +6,7 @@
 //   heads    q=<n> kv=<n> dim=<d>      q % kv == 0 (GQA), d a power of two 32..256
 //   kv_cache int4|int8 [group=<g>]     g divides d
 //   rotate   r3|none                   (optional, default r3)
-//   rope     [none]                    (optional, default on)
+//   rope     [half|interleaved|none]   (optional, default half; bare `rope` = half)
 //   mask     causal|none               (optional, default causal)
 //   input    f32
 #include "dsl/SpecJson.h"
@@ -63,19 +63,25 @@ void readKvCache(const Statement &st, RotationAttentionParams &p, bool headDimKn
     }
 }
 
-// `word` alone -> true; `word none` -> false; `word <on>` -> true.
-void readSwitch(const Statement &st, const std::string &on, bool allowBare, bool &out, DiagnosticSink &sink) {
-    std::string usage = st.head + " " + on + "|none";
-    if (allowBare) usage = st.head + " [none]";
-    if (!checkArgs(st, allowBare ? 0 : 1, 1, {}, usage, sink)) return;
+// `word <on>` -> true; `word none` -> false.
+void readSwitch(const Statement &st, const std::string &on, bool &out, DiagnosticSink &sink) {
+    if (!checkArgs(st, 1, 1, {}, st.head + " " + on + "|none", sink)) return;
+    auto pos = positionals(st);
+    if (pos.empty()) return;
+    if (auto v = pickWord<bool>(*pos[0], "'" + st.head + "' setting", {{on, true}, {"none", false}}, sink)) out = *v;
+}
+
+void readRope(const Statement &st, RotationAttentionParams &p, DiagnosticSink &sink) {
+    if (!checkArgs(st, 0, 1, {}, "rope [half|interleaved|none]", sink)) return;
     auto pos = positionals(st);
     if (pos.empty()) {
-        out = true;
+        p.rope = RopeKind::Half;
         return;
     }
-    std::vector<std::pair<std::string, bool>> choices = {{on, true}, {"none", false}};
-    if (allowBare) choices = {{"none", false}};
-    if (auto v = pickWord<bool>(*pos[0], "'" + st.head + "' setting", choices, sink)) out = *v;
+    if (auto v = pickWord<RopeKind>(*pos[0], "'rope' pairing",
+                                    {{"half", RopeKind::Half}, {"interleaved", RopeKind::Interleaved}, {"none", RopeKind::None}},
+                                    sink))
+        p.rope = *v;
 }
 
 FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
@@ -87,9 +93,9 @@ FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
     bool headDimKnown = false;
     if (const Statement *st = body.find("heads")) headDimKnown = readHeads(*st, p, sink);
     if (const Statement *st = body.find("kv_cache")) readKvCache(*st, p, headDimKnown, sink);
-    if (const Statement *st = body.find("rotate")) readSwitch(*st, "r3", false, p.rotate, sink);
-    if (const Statement *st = body.find("rope")) readSwitch(*st, "", true, p.rope, sink);
-    if (const Statement *st = body.find("mask")) readSwitch(*st, "causal", false, p.causal, sink);
+    if (const Statement *st = body.find("rotate")) readSwitch(*st, "r3", p.rotate, sink);
+    if (const Statement *st = body.find("rope")) readRope(*st, p, sink);
+    if (const Statement *st = body.find("mask")) readSwitch(*st, "causal", p.causal, sink);
     if (const Statement *st = body.find("input")) {
         checkArgs(*st, 1, 1, {}, "input f32", sink);
         auto pos = positionals(*st);
@@ -108,7 +114,7 @@ Json toJson(const FamilyParams &params) {
     j["kv_group"] = p.kvGroup;
     j["causal"] = p.causal;
     j["rotate"] = p.rotate;
-    j["rope"] = p.rope;
+    j["rope"] = p.rope == RopeKind::None ? "none" : p.rope == RopeKind::Half ? "half" : "interleaved";
     j["input"] = toString(p.input);
     return j;
 }

@@ -23,7 +23,7 @@ TEST(RotationAttention, Defaults) {
     EXPECT_EQ(p.kvBits, 4);
     EXPECT_EQ(p.kvGroup, 0);
     EXPECT_TRUE(p.rotate);
-    EXPECT_TRUE(p.rope);
+    EXPECT_EQ(p.rope, dsl::RopeKind::Half);
     EXPECT_TRUE(p.causal);
 }
 
@@ -35,12 +35,19 @@ TEST(RotationAttention, Switches) {
     EXPECT_EQ(p.kvBits, 8);
     EXPECT_EQ(p.kvGroup, 32);
     EXPECT_FALSE(p.rotate);
-    EXPECT_FALSE(p.rope);
+    EXPECT_EQ(p.rope, dsl::RopeKind::None);
     EXPECT_FALSE(p.causal);
     r = load("kernel a : rotation_attention {\n  heads q=8 kv=8 dim=64\n  kv_cache int8\n"
              "  rotate r3\n  rope\n  mask causal\n  input f32\n}\n");
     ASSERT_TRUE(r.ok()) << test::rendered(r);
-    EXPECT_TRUE(params(r).rotate && params(r).rope && params(r).causal);
+    EXPECT_TRUE(params(r).rotate && params(r).causal);
+    EXPECT_EQ(params(r).rope, dsl::RopeKind::Half);
+    for (auto [word, kind] : {std::pair{"half", dsl::RopeKind::Half}, std::pair{"interleaved", dsl::RopeKind::Interleaved}}) {
+        r = load(std::string("kernel a : rotation_attention {\n  heads q=8 kv=8 dim=64\n  kv_cache int4\n  rope ") +
+                 word + "\n  input f32\n}\n");
+        ASSERT_TRUE(r.ok()) << test::rendered(r);
+        EXPECT_EQ(params(r).rope, kind) << word;
+    }
 }
 
 TEST(RotationAttention, Errors) {
@@ -51,7 +58,7 @@ TEST(RotationAttention, Errors) {
                                "dim (head dimension) must be a power of two between 32 and 256, got 96",
                                "unknown kv cache format 'int2'; expected one of int4, int8",
                                "unknown 'rotate' setting 'r4'; expected one of r3, none",
-                               "unknown 'rope' setting 'yes'; expected none",
+                               "unknown 'rope' pairing 'yes'; expected one of half, interleaved, none",
                                "unknown 'mask' setting 'sliding'; expected one of causal, none"}));
     r = load("kernel a : rotation_attention {\n  heads q=32 dim=128\n  kv_cache int4 group=48\n  input f32\n}\n");
     EXPECT_EQ(messages(r), (std::vector<std::string>{
