@@ -3,6 +3,7 @@
  * kforge/core.h      status codes, errors, kernel defs and their variants
  * kforge/linear.h    low-bit linear layers (kf_linear_*)
  * kforge/hadamard.h  Hadamard rotations (kf_hadamard_*)
+ * kforge/attention.h attention over an int4/int8 KV cache (kf_attention_*, kf_kv_cache_*)
  */
 #ifndef KFORGE_KFORGE_H
 #define KFORGE_KFORGE_H
@@ -10,5 +11,6 @@
 #include "kforge/core.h"
 #include "kforge/linear.h"
 #include "kforge/hadamard.h"
+#include "kforge/attention.h"
 
 #endif /* KFORGE_KFORGE_H */

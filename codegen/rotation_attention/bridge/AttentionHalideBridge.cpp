@@ -1,0 +1,78 @@
+#include "codegen/rotation_attention/bridge/AttentionHalideBridge.h"
+
+#include <cstdint>
+
+#include "codegen/backends/halide/bridge/HalideBuffers.h"
+
+namespace kf::bridge {
+
+namespace {
+
+const halide_type_t kF32(halide_type_float, 32), kU8(halide_type_uint, 8);
+
+int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
+
+// Dims of a cache view over `tokens` tokens (codes or scales: `width` per token-head).
+void cacheDims(halide_dimension_t *dims, int64_t width, int64_t tokens, int64_t kvHeads, int64_t capacity) {
+    dims[0] = {0, i32(width), 1, 0};
+    dims[1] = {0, i32(tokens), i32(width), 0};
+    dims[2] = {0, i32(kvHeads), i32(width * capacity), 0};
+}
+
+struct Geometry {
+    int64_t d, half, codeBytes, groups, kvh, nq;
+    explicit Geometry(const rt::AttentionSpec &s)
+        : d(s.headDim), half(s.headDim / 2), codeBytes(s.kvBits == 4 ? s.headDim / 2 : s.headDim),
+          groups(s.headDim / s.kvGroup), kvh(s.numKvHeads), nq(s.numHeads) {}
+};
+
+}  // namespace
+
+int runAppend(halide::ArgvFn fn, const rt::AppendArgs &a) {
+    const Geometry g(*a.spec);
+    const int64_t T = a.tokens, cap = a.dst.capacity, pos = a.position;
+    halide_dimension_t xDims[3] = {{0, i32(g.d), 1, 0}, {0, i32(g.kvh), i32(g.d), 0}, {0, i32(T), i32(g.kvh * g.d), 0}};
+    halide_dimension_t tDims[2] = {{0, i32(g.half), 1, 0}, {0, i32(T), i32(g.half), 0}};
+    halide_dimension_t cDims[3], sDims[3];
+    cacheDims(cDims, g.codeBytes, T, g.kvh, cap);
+    cacheDims(sDims, g.groups, T, g.kvh, cap);
+    halide_buffer_t x = halide::makeBuffer(a.x, kF32, xDims, 3);
+    halide_buffer_t cosB = halide::makeBuffer(a.ropeCos, kF32, tDims, 2);
+    halide_buffer_t sinB = halide::makeBuffer(a.ropeSin, kF32, tDims, 2);
+    halide_buffer_t codes = halide::makeBuffer(a.dst.codes + pos * g.codeBytes, kU8, cDims, 3);
+    halide_buffer_t scales = halide::makeBuffer(a.dst.scales + pos * g.groups, kF32, sDims, 3);
+    halide_buffer_t zeros = halide::makeBuffer(a.dst.zeros + pos * g.groups, kF32, sDims, 3);
+    void *argv[6] = {&x, &cosB, &sinB, &codes, &scales, &zeros};
+    return halide::call(fn, argv);
+}
+
+int runAttend(halide::ArgvFn fn, const rt::AttendArgs &a) {
+    const Geometry g(*a.spec);
+    const int64_t T = a.tokens, len = a.length, gs = g.nq / g.kvh;
+    halide_dimension_t qDims[3] = {{0, i32(g.d), 1, 0}, {0, i32(g.nq), i32(g.d), 0}, {0, i32(T), i32(g.nq * g.d), 0}};
+    halide_dimension_t tDims[2] = {{0, i32(g.half), 1, 0}, {0, i32(T), i32(g.half), 0}};
+    halide_dimension_t kcDims[3], ksDims[3], vcDims[3], vsDims[3];
+    cacheDims(kcDims, g.codeBytes, len, g.kvh, a.k.capacity);
+    cacheDims(ksDims, g.groups, len, g.kvh, a.k.capacity);
+    cacheDims(vcDims, g.codeBytes, len, g.kvh, a.v.capacity);
+    cacheDims(vsDims, g.groups, len, g.kvh, a.v.capacity);
+    halide_dimension_t oDims[4] = {{0, i32(g.d), 1, 0},
+                                   {0, i32(gs), i32(g.d), 0},
+                                   {0, i32(g.kvh), i32(gs * g.d), 0},
+                                   {0, i32(T), i32(g.nq * g.d), 0}};
+    halide_buffer_t q = halide::makeBuffer(a.q, kF32, qDims, 3);
+    halide_buffer_t cosB = halide::makeBuffer(a.ropeCos, kF32, tDims, 2);
+    halide_buffer_t sinB = halide::makeBuffer(a.ropeSin, kF32, tDims, 2);
+    halide_buffer_t kc = halide::makeBuffer(a.k.codes, kU8, kcDims, 3);
+    halide_buffer_t ks = halide::makeBuffer(a.k.scales, kF32, ksDims, 3);
+    halide_buffer_t kz = halide::makeBuffer(a.k.zeros, kF32, ksDims, 3);
+    halide_buffer_t vc = halide::makeBuffer(a.v.codes, kU8, vcDims, 3);
+    halide_buffer_t vs = halide::makeBuffer(a.v.scales, kF32, vsDims, 3);
+    halide_buffer_t vz = halide::makeBuffer(a.v.zeros, kF32, vsDims, 3);
+    halide_buffer_t out = halide::makeBuffer(a.out, kF32, oDims, 4);
+    int32_t firstPos = i32(a.firstPos);
+    void *argv[11] = {&q, &cosB, &sinB, &kc, &ks, &kz, &vc, &vs, &vz, &firstPos, &out};
+    return halide::call(fn, argv);
+}
+
+}  // namespace kf::bridge
