@@ -1,5 +1,6 @@
 #include "codegen/rotation_attention/AttentionHalide.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -208,13 +209,9 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
         kdeq(j, n, u, kh) = ks(grp, uc, kh) * (codeOf(kc, j, n, uc, kh) - kz(grp, uc, kh));
     }
     {
-        // i in 0 .. d+1: lanes d and d+1 carry the chunk's sum of weights and
-        // its max through the same accumulator (below).
-        Expr ii = clamp(i, 0, sh.d - 1);
-        Expr jj = ii % sh.half, nn = ii / sh.half;
-        Expr grp = ii / sh.group;
-        Expr value = vs(grp, uc, kh) * (codeOf(vc, jj, nn, uc, kh) - vz(grp, uc, kh));
-        vdeq(i, u, kh) = select(i < sh.d, value, i == sh.d, 1.0f, 0.0f);
+        Expr jj = i % sh.half, nn = i / sh.half;
+        Expr grp = i / sh.group;
+        vdeq(i, u, kh) = vs(grp, uc, kh) * (codeOf(vc, jj, nn, uc, kh) - vz(grp, uc, kh));
     }
 
     // Scores of the queries against token u.
@@ -230,25 +227,28 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     RDom ru(0, C, "ru");
     Expr tok = c * C + ru;
     Expr visible = p.causal ? min(firstPos + t + 1, len) : len;
-    Func chunkMax("chunk_max"), weight("weight"), acc("acc");
+    Func chunkMax("chunk_max"), chunkSum("chunk_sum"), weight("weight"), vsum("v_sum"), acc("acc");
     chunkMax(c, gq, kh, t) = kNoScore;
     chunkMax(c, gq, kh, t) = max(chunkMax(c, gq, kh, t), select(tok < visible, score(tok, gq, kh, t), kNoScore));
     weight(u, gq, kh, t) = select(u < visible, expNonPositive(score(u, gq, kh, t) - chunkMax(u / C, gq, kh, t)), 0.0f);
-    acc(i, c, gq, kh, t) = 0.0f;
-    acc(i, c, gq, kh, t) += select(i == sh.d + 1, select(ru == 0, chunkMax(c, gq, kh, t), 0.0f),
-                                   weight(tok, gq, kh, t) * vdeq(i, tok, kh));
+    chunkSum(c, gq, kh, t) = 0.0f;
+    chunkSum(c, gq, kh, t) += weight(tok, gq, kh, t);
+    vsum(i, c, gq, kh, t) = 0.0f;
+    vsum(i, c, gq, kh, t) += weight(tok, gq, kh, t) * vdeq(i, tok, kh);
+    // Per chunk: the weighted sum of V, and (the same in every i) the max and the sum of weights.
+    acc(i, c, gq, kh, t) = Tuple(vsum(i, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
 
     // Combine the chunks (flash-decoding): rescale each by exp(m_c - M).
     Expr chunks = (len + C - 1) / C;
     RDom rc(0, chunks, "rc");
     Func gmax("global_max"), num("num"), den("den"), out("out");
     gmax(gq, kh, t) = kNoScore;
-    gmax(gq, kh, t) = max(gmax(gq, kh, t), acc(sh.d + 1, rc, gq, kh, t));
-    Expr scaleC = expNonPositive(acc(sh.d + 1, rc, gq, kh, t) - gmax(gq, kh, t));
+    gmax(gq, kh, t) = max(gmax(gq, kh, t), acc(0, rc, gq, kh, t)[1]);
+    Expr scaleC = expNonPositive(acc(0, rc, gq, kh, t)[1] - gmax(gq, kh, t));
     den(gq, kh, t) = 0.0f;
-    den(gq, kh, t) += scaleC * acc(sh.d, rc, gq, kh, t);
+    den(gq, kh, t) += scaleC * acc(0, rc, gq, kh, t)[2];
     num(i, gq, kh, t) = 0.0f;
-    num(i, gq, kh, t) += scaleC * acc(i, rc, gq, kh, t);
+    num(i, gq, kh, t) += scaleC * acc(i, rc, gq, kh, t)[0];
     out(i, gq, kh, t) = num(i, gq, kh, t) / den(gq, kh, t);
 
     // Schedule.
@@ -268,13 +268,22 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     out.output_buffer().dim(2).set_bounds(0, sh.nkv);
 
     const int V = s.vector;
-    Var task("task"), to("to"), ti("ti");
+    // The weighted sum of V runs in register tiles: `tileVectors` vectors of
+    // head_dim for every query of the kv head (at most 16 accumulators), over
+    // the chunk's tokens; a tile of int4 codes is one nibble of a run of bytes.
+    const int tileVectors = std::clamp(16 / sh.gs, 1, sh.d / V);
+    const int tile = tileVectors * V;
+    Var task("task"), to("to"), ti("ti"), io("io"), ii("ii");
     out.vectorize(i, V);
     LoopLevel perTask;
     if (s.splitContext) {
         // Tasks (chunk, kv head) in parallel; all queries of the call in each.
-        acc.compute_root().vectorize(i, V);
-        acc.update().reorder(i, gq, t, ru, c, kh).fuse(c, kh, task).parallel(task).vectorize(i, V);
+        acc.compute_root()
+            .split(i, io, ii, tile)
+            .reorder(ii, gq, io, t, c, kh)
+            .fuse(c, kh, task)
+            .parallel(task)
+            .vectorize(ii, V);
         perTask = LoopLevel(acc, task);
         gmax.compute_root();
         den.compute_root();
@@ -286,8 +295,10 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
             .reorder(i, gq, ti, kh, to)
             .fuse(kh, to, task)
             .parallel(task);
-        acc.compute_at(out, task).vectorize(i, V);
-        acc.update().reorder(i, gq, t, ru, c).vectorize(i, V);
+        acc.compute_at(out, task)
+            .split(i, io, ii, tile)
+            .reorder(ii, gq, io, t, c)
+            .vectorize(ii, V);
         gmax.compute_at(out, task);
         den.compute_at(out, task);
         num.compute_at(out, task).vectorize(i, V);
@@ -300,12 +311,24 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     qs.compute_at(perTask).vectorize(i, V);
     LoopLevel perChunk = s.splitContext ? LoopLevel(acc, task) : LoopLevel(acc, c);
     score.compute_at(perChunk);
-    // Token outermost: a token's K is dequantized once for every query of its kv head.
-    score.update().reorder(rs.x, rs.y, gq, t, u);
+    // Token outermost: a token's K is dequantized once for every query of its
+    // kv head. The dot product over d runs in V lanes (rfactor: lane l sums
+    // the elements l, l + V, ...), then one horizontal sum per score.
+    RVar rxo("rxo"), rxi("rxi");
+    Var lane("lane");
+    score.update().split(rs.x, rxo, rxi, V);
+    Func lanes = score.update().rfactor(rxi, lane);
+    score.update().reorder(rxi, gq, t, u).atomic().vectorize(rxi);
+    lanes.compute_at(score, gq).vectorize(lane);  // 16 lanes per score: registers
+    lanes.update().reorder(lane, rxo, rs.y, gq, t).vectorize(lane);
     chunkMax.compute_at(perChunk);
-    weight.compute_at(perChunk);
-    kdeq.compute_at(score, u).vectorize(j, V).unroll(n);
-    vdeq.compute_at(acc, ru).vectorize(i, V);
+    chunkSum.compute_at(perChunk);
+    weight.compute_at(perChunk).vectorize(u, V);
+    kdeq.compute_at(score, u).vectorize(j, V).unroll(n);  // before the lanes at u: once per token
+    // The register tile: all of it (tile x queries) per token of the chunk.
+    vsum.compute_at(acc, io).vectorize(i, V).unroll(i).unroll(gq);
+    vsum.update().reorder(i, gq, ru).vectorize(i, V).unroll(i).unroll(gq);
+    vdeq.compute_at(vsum, ru).vectorize(i, V);
     return AttentionPipeline{Pipeline(out), {q, cosT, sinT, kc, ks, kz, vc, vs, vz, firstPos}};
 }
 

@@ -21,7 +21,7 @@ AttentionSchedule defaultSchedule(const targets::TargetInfo &target, const dsl::
     // Decode and "any": split the context (a batch of one must still use
     // every thread); prefill: query tiles have parallelism of their own.
     s.splitContext = bucket == dsl::Bucket::Any || bucket == dsl::Bucket::Decode;
-    s.chunk = s.splitContext ? 256 : 512;
+    s.chunk = s.splitContext ? 1024 : 512;
     s.queryTile = s.splitContext ? 8 : 16;
     return s;
 }
