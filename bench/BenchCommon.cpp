@@ -99,6 +99,15 @@ std::string statusText(kf_status st) { return std::string(kf_status_name(st)) + 
 
 // ---- the kernel file -----------------------------------------------------
 
+const kf_kernel_def *kernelDef(const kf_kernel_def *const *all, int count, const std::string &name) {
+    for (int i = 0; i < count; ++i) {
+        kf_kernel_info info{};
+        if (kf_kernel_query(all[i], &info) == KF_OK && name == info.name) return all[i];
+    }
+    std::fprintf(stderr, "the bench library has no kernel '%s'\n", name.c_str());
+    std::exit(1);
+}
+
 const dsl::KernelSpec &kernelSpec(const std::string &path, const std::string &name) {
     static std::map<std::string, std::unique_ptr<dsl::Module>> modules;
     auto &mod = modules[path];

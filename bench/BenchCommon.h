@@ -71,6 +71,10 @@ std::string statusText(kf_status st);
 // message when the file does not load or has no such kernel.
 const dsl::KernelSpec &kernelSpec(const std::string &path, const std::string &name);
 
+// The kernel called `name` among an emitted library's kernels (what its
+// kf_<lib>_kernels(&count) returns); exits with a message when there is none.
+const kf_kernel_def *kernelDef(const kf_kernel_def *const *all, int count, const std::string &name);
+
 // ---- working sets (one alive at a time, so memory stays ~2 x streamBytes) ----
 
 struct WorkingSet {

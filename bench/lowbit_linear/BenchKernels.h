@@ -25,13 +25,10 @@ struct Kernel {
 inline Kernel kernelNamed(const std::string &name) {
     int count = 0;
     const kf_kernel_def *const *all = kf_bench_lowbit_kernels(&count);
-    for (int i = 0; i < count; ++i) {
-        kf_linear_info info{};
-        if (kf_linear_query(all[i], &info) == KF_OK && name == info.kernel_name)
-            return {name, info.weight_format, all[i], kernelParams(KFORGE_BENCH_KERNELS, name)};
-    }
-    std::fprintf(stderr, "the bench library has no kernel '%s'\n", name.c_str());
-    std::exit(1);
+    const kf_kernel_def *def = kernelDef(all, count, name);
+    kf_linear_info info{};
+    kf_linear_query(def, &info);
+    return {name, info.weight_format, def, kernelParams(KFORGE_BENCH_KERNELS, name)};
 }
 
 // "x86_avx512vnni" of "kf_linear_..._1x64x128__x86_avx512vnni" and of a

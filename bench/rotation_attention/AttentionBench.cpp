@@ -40,12 +40,7 @@ constexpr double kTheta = 500000.0;  // Llama 3's RoPE base
 const kf_kernel_def *kernelNamed(const std::string &name) {
     int count = 0;
     const kf_kernel_def *const *all = kf_bench_kv_attention_kernels(&count);
-    for (int i = 0; i < count; ++i) {
-        kf_kernel_info info{};
-        if (kf_kernel_query(all[i], &info) == KF_OK && name == info.name) return all[i];
-    }
-    std::fprintf(stderr, "the bench library has no kernel '%s'\n", name.c_str());
-    std::exit(1);
+    return kernelDef(all, count, name);
 }
 
 const dsl::RotationAttentionParams &paramsOf(const std::string &name) {
