@@ -345,8 +345,8 @@ TEST_P(AttentionKernels, BadCallsLeaveTheCacheAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Library, AttentionKernels, ::testing::ValuesIn(allCases()),
-                         [](const ::testing::TestParamInfo<Case> &info) {
-                             return info.param.kernel + "_v" + std::to_string(info.param.variant);
+                         [](const ::testing::TestParamInfo<Case> &i) {
+                             return i.param.kernel + "_v" + std::to_string(i.param.variant);
                          });
 
 TEST(AttentionApi, NullAndWrongFamily) {
