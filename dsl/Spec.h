@@ -109,7 +109,7 @@ struct RotationAttentionParams {
     int headDim = 128;
     int numHeads = 32;
     int numKvHeads = 32;                 // GQA when < numHeads
-    int kvBits = 4;                      // 4 or 8
+    int kvBits = 4;                      // 4 or 8 (int), 16 or 32 (f16, f32: unquantized)
     int kvGroup = 0;                     // 0 = one group per (token, kv-head)
     bool causal = true;
     bool rotate = true;                  // apply R3 Hadamard to Q and K

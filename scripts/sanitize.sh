@@ -23,8 +23,8 @@ case "$mode" in
   thread)
     export KFORGE_BUILD_DIR="${KFORGE_BUILD_DIR:-build-tsan}"
     sanitize="thread"
-    build_targets=(--target kforge_test_lowbit_tests kforge_test_hadamard_tests)
-    tests=(-R 'Concurrent')
+    build_targets=(--target kforge_test_lowbit_tests kforge_test_hadamard_tests kforge_test_attention_tests)
+    tests=(-R 'Concurrent|OneAndTwoThreads|TwoThreadsAppend')
     ;;
   *)
     echo "usage: scripts/sanitize.sh [address|thread] [ctest args...]" >&2

@@ -28,9 +28,11 @@ Expr roundHalfAway(Expr v) {
 
 struct Shape {
     int d, half, nq, nkv, gs;  // head_dim, d/2, heads, kv heads, q heads per kv head
-    int bits, levels;          // 4 or 8; 15 or 255
-    int group, groups;         // stored group size and count per token-head
-    int codeBytes;             // per token-head
+    int bits, levels;          // 4 or 8 (15 or 255 levels); 16 or 32: f16 / f32 values, no levels
+    bool floats;               // an unquantized cache (bits 16 or 32)
+    int group, groups;         // stored group size and count per token-head (floats: one, s = 1, z = 0)
+    int codeElems;             // code elements per token-head (bytes, or the f16 / f32 values)
+    Type codeType;             // of one code element
 };
 
 Shape shapeOf(const dsl::RotationAttentionParams &p) {
@@ -39,7 +41,8 @@ Shape shapeOf(const dsl::RotationAttentionParams &p) {
                            std::to_string(p.headDim));
     if (p.numKvHeads < 1 || p.numHeads % p.numKvHeads != 0)
         throw CodegenError("rotation_attention needs q heads a multiple of kv heads");
-    if (p.kvBits != 4 && p.kvBits != 8) throw CodegenError("rotation_attention caches int4 or int8");
+    if (p.kvBits != 4 && p.kvBits != 8 && p.kvBits != 16 && p.kvBits != 32)
+        throw CodegenError("rotation_attention caches int4, int8, f16 or f32, not " + std::to_string(p.kvBits) + " bits");
     Shape s;
     s.d = p.headDim;
     s.half = p.headDim / 2;
@@ -47,11 +50,13 @@ Shape shapeOf(const dsl::RotationAttentionParams &p) {
     s.nkv = p.numKvHeads;
     s.gs = p.numHeads / p.numKvHeads;
     s.bits = p.kvBits;
-    s.levels = p.kvBits == 4 ? 15 : 255;
-    s.group = p.kvGroup ? p.kvGroup : p.headDim;
+    s.levels = p.kvBits == 4 ? 15 : p.kvBits == 8 ? 255 : 0;
+    s.floats = p.kvBits > 8;
+    s.group = p.kvGroup && !s.floats ? p.kvGroup : p.headDim;
     if (s.d % s.group != 0) throw CodegenError("kv_cache group does not divide head_dim");
     s.groups = s.d / s.group;
-    s.codeBytes = p.kvBits == 4 ? s.half : s.d;
+    s.codeElems = p.kvBits == 4 ? s.half : s.d;
+    s.codeType = p.kvBits == 16 ? UInt(16) : p.kvBits == 32 ? Float(32) : UInt(8);
     return s;
 }
 
@@ -122,39 +127,48 @@ AttentionPipeline buildAppendPipeline(const dsl::RotationAttentionParams &p, boo
     if (rot.name() != in.name()) rot.compute_root().vectorize(i, s.vector).parallel(t);
     for (Func &f : stages) f.compute_root().vectorize(i, s.vector).parallel(t);
 
-    // Per group (docs/formats.md, "KV cache"): lo, hi, s, z, with the f32
-    // steps of the definition (strict_float: true divisions).
-    RDom rg(0, sh.group, "rg");
-    Func lo("lo"), hi("hi"), scale("scale"), zero("zero");
-    lo(g, h, t) = rot(g * sh.group, h, t);
-    lo(g, h, t) = min(lo(g, h, t), rot(g * sh.group + rg, h, t));
-    hi(g, h, t) = rot(g * sh.group, h, t);
-    hi(g, h, t) = max(hi(g, h, t), rot(g * sh.group + rg, h, t));
-    Expr L = static_cast<float>(sh.levels);
-    Expr spread = hi(g, h, t) > lo(g, h, t);
-    scale(g, h, t) = select(spread, strict_float(strict_float(hi(g, h, t) - lo(g, h, t)) / L), abs(lo(g, h, t)));
-    zero(g, h, t) = select(spread, roundHalfAway(strict_float(-lo(g, h, t) / scale(g, h, t))),
-                           select(lo(g, h, t) > 0.0f, -1.0f, lo(g, h, t) < 0.0f, 1.0f, 0.0f));
-    lo.compute_root();
-    hi.compute_root();
-    scale.compute_root();
-    zero.compute_root();
-
-    Func code("code");
-    Expr gi = i / sh.group;
-    Expr spreadI = hi(gi, h, t) > lo(gi, h, t);
-    code(i, h, t) = select(spreadI,
-                           clamp(roundHalfAway(strict_float(rot(i, h, t) / scale(gi, h, t))) + zero(gi, h, t), 0.0f, L),
-                           0.0f);
     Func codes("codes"), scales("scales"), zeros("zeros");
-    if (sh.bits == 4)
-        codes(j, t, h) = cast<uint8_t>(code(j, h, t)) | (cast<uint8_t>(code(j + sh.half, h, t)) << 4);
-    else
-        codes(j, t, h) = cast<uint8_t>(code(j, h, t));
-    scales(g, t, h) = scale(g, h, t);
-    zeros(g, t, h) = zero(g, h, t);
+    if (sh.floats) {
+        // docs/formats.md, "Unquantized caches": the values (f16: rne), s = 1, z = 0.
+        if (sh.bits == 16)
+            codes(j, t, h) = reinterpret(UInt(16), cast(Float(16), rot(j, h, t)));
+        else
+            codes(j, t, h) = rot(j, h, t);
+        scales(g, t, h) = 1.0f;
+        zeros(g, t, h) = 0.0f;
+    } else {
+        // Per group (docs/formats.md, "KV cache"): lo, hi, s, z, with the f32
+        // steps of the definition (strict_float: true divisions).
+        RDom rg(0, sh.group, "rg");
+        Func lo("lo"), hi("hi"), scale("scale"), zero("zero");
+        lo(g, h, t) = rot(g * sh.group, h, t);
+        lo(g, h, t) = min(lo(g, h, t), rot(g * sh.group + rg, h, t));
+        hi(g, h, t) = rot(g * sh.group, h, t);
+        hi(g, h, t) = max(hi(g, h, t), rot(g * sh.group + rg, h, t));
+        Expr L = static_cast<float>(sh.levels);
+        Expr spread = hi(g, h, t) > lo(g, h, t);
+        scale(g, h, t) = select(spread, strict_float(strict_float(hi(g, h, t) - lo(g, h, t)) / L), abs(lo(g, h, t)));
+        zero(g, h, t) = select(spread, roundHalfAway(strict_float(-lo(g, h, t) / scale(g, h, t))),
+                               select(lo(g, h, t) > 0.0f, -1.0f, lo(g, h, t) < 0.0f, 1.0f, 0.0f));
+        lo.compute_root();
+        hi.compute_root();
+        scale.compute_root();
+        zero.compute_root();
 
-    codes.output_buffer().dim(0).set_bounds(0, sh.codeBytes).set_stride(1);
+        Func code("code");
+        Expr gi = i / sh.group;
+        Expr spreadI = hi(gi, h, t) > lo(gi, h, t);
+        Expr q = roundHalfAway(strict_float(rot(i, h, t) / scale(gi, h, t)));
+        code(i, h, t) = select(spreadI, clamp(q + zero(gi, h, t), 0.0f, L), 0.0f);
+        if (sh.bits == 4)
+            codes(j, t, h) = cast<uint8_t>(code(j, h, t)) | (cast<uint8_t>(code(j + sh.half, h, t)) << 4);
+        else
+            codes(j, t, h) = cast<uint8_t>(code(j, h, t));
+        scales(g, t, h) = scale(g, h, t);
+        zeros(g, t, h) = zero(g, h, t);
+    }
+
+    codes.output_buffer().dim(0).set_bounds(0, sh.codeElems).set_stride(1);
     codes.output_buffer().dim(2).set_bounds(0, sh.nkv);
     scales.output_buffer().dim(0).set_bounds(0, sh.groups).set_stride(1);
     zeros.output_buffer().dim(0).set_bounds(0, sh.groups).set_stride(1);
@@ -172,8 +186,8 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
         throw CodegenError(std::string("no lowering of rotation_attention for ") + target.name + " yet");
     const Shape sh = shapeOf(p);
     ImageParam q(Float(32), 3, "q"), cosT(Float(32), 2, "rope_cos"), sinT(Float(32), 2, "rope_sin");
-    ImageParam kc(UInt(8), 3, "k_codes"), ks(Float(32), 3, "k_scales"), kz(Float(32), 3, "k_zeros");
-    ImageParam vc(UInt(8), 3, "v_codes"), vs(Float(32), 3, "v_scales"), vz(Float(32), 3, "v_zeros");
+    ImageParam kc(sh.codeType, 3, "k_codes"), ks(Float(32), 3, "k_scales"), kz(Float(32), 3, "k_zeros");
+    ImageParam vc(sh.codeType, 3, "v_codes"), vs(Float(32), 3, "v_scales"), vz(Float(32), 3, "v_zeros");
     Param<int32_t> firstPos("first_pos");
     Var i("i"), h("h"), t("t"), j("j"), n("n"), u("u"), c("c"), gq("gq"), kh("kh");
 
@@ -197,6 +211,8 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     Expr uc = clamp(u, 0, len - 1);
     // Element j + n * d/2 of a token-head: int4 keeps it in nibble n of byte j.
     auto codeOf = [&](ImageParam codes, Expr jj, Expr nn, Expr tok, Expr head) {
+        if (sh.bits == 16) return cast<float>(reinterpret(Float(16), codes(jj + nn * sh.half, tok, head)));
+        if (sh.bits == 32) return Expr(codes(jj + nn * sh.half, tok, head));
         if (sh.bits == 4) {
             Expr b = codes(jj, tok, head);
             return cast<float>(select(nn == 0, b & 15, b >> 4));
@@ -206,12 +222,18 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     Func kdeq("k_dequant"), vdeq("v_dequant");
     {
         Expr grp = (j + n * sh.half) / sh.group;
-        kdeq(j, n, u, kh) = ks(grp, uc, kh) * (codeOf(kc, j, n, uc, kh) - kz(grp, uc, kh));
+        if (sh.floats)  // the values themselves: the scales (1) and zeros (0) are not read
+            kdeq(j, n, u, kh) = codeOf(kc, j, n, uc, kh);
+        else
+            kdeq(j, n, u, kh) = ks(grp, uc, kh) * (codeOf(kc, j, n, uc, kh) - kz(grp, uc, kh));
     }
     {
         Expr jj = i % sh.half, nn = i / sh.half;
         Expr grp = i / sh.group;
-        vdeq(i, u, kh) = vs(grp, uc, kh) * (codeOf(vc, jj, nn, uc, kh) - vz(grp, uc, kh));
+        if (sh.floats)
+            vdeq(i, u, kh) = codeOf(vc, jj, nn, uc, kh);
+        else
+            vdeq(i, u, kh) = vs(grp, uc, kh) * (codeOf(vc, jj, nn, uc, kh) - vz(grp, uc, kh));
     }
 
     // Scores of the queries against token u.
@@ -256,8 +278,8 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     q.dim(1).set_bounds(0, sh.nq);
     cosT.dim(0).set_bounds(0, sh.half).set_stride(1);
     sinT.dim(0).set_bounds(0, sh.half).set_stride(1);
-    kc.dim(0).set_bounds(0, sh.codeBytes).set_stride(1);
-    vc.dim(0).set_bounds(0, sh.codeBytes).set_stride(1);
+    kc.dim(0).set_bounds(0, sh.codeElems).set_stride(1);
+    vc.dim(0).set_bounds(0, sh.codeElems).set_stride(1);
     for (ImageParam *sc : {&ks, &kz, &vs, &vz}) sc->dim(0).set_bounds(0, sh.groups).set_stride(1);
     for (ImageParam *cache : {&kc, &ks, &kz, &vc, &vs, &vz}) {
         cache->dim(1).set_min(0);

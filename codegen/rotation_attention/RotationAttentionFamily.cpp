@@ -119,8 +119,11 @@ std::string describe(const dsl::KernelSpec &k) {
     const auto &p = paramsOf(k);
     std::ostringstream s;
     s << k.name << ": rotation_attention, " << p.numHeads << " query heads over " << p.numKvHeads
-      << " kv heads of " << p.headDim << ", int" << p.kvBits << " KV cache "
-      << (p.kvGroup ? "per group of " + std::to_string(p.kvGroup) : std::string("per token and head")) << ", RoPE "
+      << " kv heads of " << p.headDim << ", "
+      << (p.kvBits > 8 ? "f" + std::to_string(p.kvBits) + " KV cache"
+                       : "int" + std::to_string(p.kvBits) + " KV cache " +
+                             (p.kvGroup ? "per group of " + std::to_string(p.kvGroup) : "per token and head"))
+      << ", RoPE "
       << (p.rope == dsl::RopeKind::Half ? "rotate-half" : p.rope == dsl::RopeKind::Interleaved ? "interleaved" : "none")
       << (p.rotate ? ", R3 Hadamard on Q and K" : "") << (p.causal ? ", causal" : ", no mask");
     return s.str();

@@ -47,7 +47,8 @@ struct kf_kv_cache {
 
 namespace {
 
-int64_t codeBytes(const kf::rt::AttentionSpec &s) { return s.kvBits == 4 ? s.headDim / 2 : s.headDim; }
+// Bytes of one token-head's codes (f16 / f32 caches: its values).
+int64_t codeBytes(const kf::rt::AttentionSpec &s) { return s.kvBits == 4 ? s.headDim / 2 : s.headDim * (s.kvBits / 8); }
 int64_t groupsOf(const kf::rt::AttentionSpec &s) { return s.headDim / s.kvGroup; }
 
 kf::rt::KvView viewOf(const LayerStore &store, int64_t capacity) {
@@ -60,8 +61,9 @@ bool sameFormat(const kf::rt::AttentionSpec &a, const kf::rt::AttentionSpec &b) 
 }
 
 std::string formatOf(const kf::rt::AttentionSpec &s) {
-    return std::to_string(s.numKvHeads) + " kv heads of " + std::to_string(s.headDim) + ", int" +
-           std::to_string(s.kvBits) + " per group of " + std::to_string(s.kvGroup);
+    const std::string heads = std::to_string(s.numKvHeads) + " kv heads of " + std::to_string(s.headDim);
+    if (s.kvBits > 8) return heads + ", f" + std::to_string(s.kvBits);
+    return heads + ", int" + std::to_string(s.kvBits) + " per group of " + std::to_string(s.kvGroup);
 }
 
 // The RoPE table of positions pos .. pos+T-1: [T][d/2], angles in double

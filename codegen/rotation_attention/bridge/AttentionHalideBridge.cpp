@@ -8,7 +8,7 @@ namespace kf::bridge {
 
 namespace {
 
-const halide_type_t kF32(halide_type_float, 32), kU8(halide_type_uint, 8);
+const halide_type_t kF32(halide_type_float, 32), kU8(halide_type_uint, 8), kU16(halide_type_uint, 16);
 
 int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
 
@@ -19,11 +19,15 @@ void cacheDims(halide_dimension_t *dims, int64_t width, int64_t tokens, int64_t 
     dims[2] = {0, i32(kvHeads), i32(width * capacity), 0};
 }
 
+// codes: codeElems elements of codeType per token-head (int4 / int8: bytes;
+// f16: bit patterns; f32: values), codeBytes bytes.
 struct Geometry {
-    int64_t d, half, codeBytes, groups, kvh, nq;
+    int64_t d, half, codeElems, codeBytes, groups, kvh, nq;
+    halide_type_t codeType;
     explicit Geometry(const rt::AttentionSpec &s)
-        : d(s.headDim), half(s.headDim / 2), codeBytes(s.kvBits == 4 ? s.headDim / 2 : s.headDim),
-          groups(s.headDim / s.kvGroup), kvh(s.numKvHeads), nq(s.numHeads) {}
+        : d(s.headDim), half(s.headDim / 2), codeElems(s.kvBits == 4 ? s.headDim / 2 : s.headDim),
+          codeBytes(s.kvBits == 4 ? s.headDim / 2 : s.headDim * (s.kvBits / 8)), groups(s.headDim / s.kvGroup),
+          kvh(s.numKvHeads), nq(s.numHeads), codeType(s.kvBits == 16 ? kU16 : s.kvBits == 32 ? kF32 : kU8) {}
 };
 
 }  // namespace
@@ -34,12 +38,12 @@ int runAppend(halide::ArgvFn fn, const rt::AppendArgs &a) {
     halide_dimension_t xDims[3] = {{0, i32(g.d), 1, 0}, {0, i32(g.kvh), i32(g.d), 0}, {0, i32(T), i32(g.kvh * g.d), 0}};
     halide_dimension_t tDims[2] = {{0, i32(g.half), 1, 0}, {0, i32(T), i32(g.half), 0}};
     halide_dimension_t cDims[3], sDims[3];
-    cacheDims(cDims, g.codeBytes, T, g.kvh, cap);
+    cacheDims(cDims, g.codeElems, T, g.kvh, cap);
     cacheDims(sDims, g.groups, T, g.kvh, cap);
     halide_buffer_t x = halide::makeBuffer(a.x, kF32, xDims, 3);
     halide_buffer_t cosB = halide::makeBuffer(a.ropeCos, kF32, tDims, 2);
     halide_buffer_t sinB = halide::makeBuffer(a.ropeSin, kF32, tDims, 2);
-    halide_buffer_t codes = halide::makeBuffer(a.dst.codes + pos * g.codeBytes, kU8, cDims, 3);
+    halide_buffer_t codes = halide::makeBuffer(a.dst.codes + pos * g.codeBytes, g.codeType, cDims, 3);
     halide_buffer_t scales = halide::makeBuffer(a.dst.scales + pos * g.groups, kF32, sDims, 3);
     halide_buffer_t zeros = halide::makeBuffer(a.dst.zeros + pos * g.groups, kF32, sDims, 3);
     void *argv[6] = {&x, &cosB, &sinB, &codes, &scales, &zeros};
@@ -52,9 +56,9 @@ int runAttend(halide::ArgvFn fn, const rt::AttendArgs &a) {
     halide_dimension_t qDims[3] = {{0, i32(g.d), 1, 0}, {0, i32(g.nq), i32(g.d), 0}, {0, i32(T), i32(g.nq * g.d), 0}};
     halide_dimension_t tDims[2] = {{0, i32(g.half), 1, 0}, {0, i32(T), i32(g.half), 0}};
     halide_dimension_t kcDims[3], ksDims[3], vcDims[3], vsDims[3];
-    cacheDims(kcDims, g.codeBytes, len, g.kvh, a.k.capacity);
+    cacheDims(kcDims, g.codeElems, len, g.kvh, a.k.capacity);
     cacheDims(ksDims, g.groups, len, g.kvh, a.k.capacity);
-    cacheDims(vcDims, g.codeBytes, len, g.kvh, a.v.capacity);
+    cacheDims(vcDims, g.codeElems, len, g.kvh, a.v.capacity);
     cacheDims(vsDims, g.groups, len, g.kvh, a.v.capacity);
     halide_dimension_t oDims[4] = {{0, i32(g.d), 1, 0},
                                    {0, i32(gs), i32(g.d), 0},
@@ -63,10 +67,10 @@ int runAttend(halide::ArgvFn fn, const rt::AttendArgs &a) {
     halide_buffer_t q = halide::makeBuffer(a.q, kF32, qDims, 3);
     halide_buffer_t cosB = halide::makeBuffer(a.ropeCos, kF32, tDims, 2);
     halide_buffer_t sinB = halide::makeBuffer(a.ropeSin, kF32, tDims, 2);
-    halide_buffer_t kc = halide::makeBuffer(a.k.codes, kU8, kcDims, 3);
+    halide_buffer_t kc = halide::makeBuffer(a.k.codes, g.codeType, kcDims, 3);
     halide_buffer_t ks = halide::makeBuffer(a.k.scales, kF32, ksDims, 3);
     halide_buffer_t kz = halide::makeBuffer(a.k.zeros, kF32, ksDims, 3);
-    halide_buffer_t vc = halide::makeBuffer(a.v.codes, kU8, vcDims, 3);
+    halide_buffer_t vc = halide::makeBuffer(a.v.codes, g.codeType, vcDims, 3);
     halide_buffer_t vs = halide::makeBuffer(a.v.scales, kF32, vsDims, 3);
     halide_buffer_t vz = halide::makeBuffer(a.v.zeros, kF32, vsDims, 3);
     halide_buffer_t out = halide::makeBuffer(a.out, kF32, oDims, 4);

@@ -160,6 +160,30 @@ double referenceDequantize(uint8_t code, float s, float z) {
     return static_cast<double>(s) * (static_cast<double>(code) - static_cast<double>(z));
 }
 
+double referenceStoreFloat(float x, int bits) {
+    if (bits == 32) return x;
+    if (bits != 16) throw std::invalid_argument("referenceStoreFloat: bits " + std::to_string(bits) + " is not 16 or 32");
+    if (!std::isfinite(x) || x == 0) return x;
+    // binary16: 11 significant bits for |x| >= 2^-14, a fixed step of 2^-24 below.
+    const double v = x;
+    const int exponent = std::max(std::ilogb(v), -14);  // |v| in [2^e, 2^(e+1))
+    const double step = std::ldexp(1.0, exponent - 10);
+    const double r = std::nearbyint(v / step) * step;  // ties to even (the default rounding mode); exact
+    return std::fabs(r) > 65504.0 ? std::copysign(std::numeric_limits<double>::infinity(), v) : r;
+}
+
+double referenceHalfValue(uint16_t bits) {
+    const int sign = bits >> 15, exponent = (bits >> 10) & 31, fraction = bits & 1023;
+    double magnitude;
+    if (exponent == 31)
+        magnitude = fraction ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+    else if (exponent == 0)
+        magnitude = std::ldexp(fraction, -24);
+    else
+        magnitude = std::ldexp(1024 + fraction, exponent - 25);
+    return sign ? -magnitude : magnitude;
+}
+
 void referenceAttention(const dsl::RotationAttentionParams &params, const float *q, int64_t T, int64_t firstPos,
                         double theta, const double *keys, const double *values, int64_t len, double *out) {
     const int d = params.headDim, heads = params.numHeads, kvHeads = params.numKvHeads;

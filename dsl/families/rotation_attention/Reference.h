@@ -1,6 +1,6 @@
 // \file
 // Double-precision reference of the rotation_attention family, written from
-// docs/formats.md ("KV cache (int4, int8)", "Rotary position embedding",
+// docs/formats.md ("KV cache (int4, int8, f16, f32)", "Rotary position embedding",
 // "Attention over the cache") and nothing else: the oracle the generated
 // append and attention kernels are checked against. It shares no code with
 // them: R3 is the dense Sylvester matrix built entry by entry from
@@ -51,6 +51,14 @@ void referenceQuantizeGroup(const float *x, int n, int bits, uint8_t *codes, flo
 
 // The value of a code: s * (c - z), in double.
 double referenceDequantize(uint8_t code, float s, float z);
+
+// What an unquantized cache (bits 16: f16, 32: f32) stores for the f32 value
+// x (docs/formats.md, "Unquantized caches"): rne_f16(x) (±infinity beyond
+// the f16 range) or x, as a double.
+double referenceStoreFloat(float x, int bits);
+
+// The value of an IEEE binary16 bit pattern, in double (exact).
+double referenceHalfValue(uint16_t bits);
 
 // Attention (docs/formats.md, "Attention over the cache") in double:
 // queries q [T][numHeads][d] at positions firstPos .. firstPos + T - 1 get

@@ -5,6 +5,7 @@
 //
 //   heads    q=<n> kv=<n> dim=<d>      q % kv == 0 (GQA), d a power of two 32..256
 //   kv_cache int4|int8 [group=<g>]     g divides d
+//   kv_cache f16|f32                   the values themselves (no group)
 //   rotate   r3|none                   (optional, default r3)
 //   rope     [half|interleaved|none]   (optional, default half; bare `rope` = half)
 //   mask     causal|none               (optional, default causal)
@@ -48,12 +49,18 @@ bool readHeads(const Statement &st, RotationAttentionParams &p, DiagnosticSink &
 }
 
 void readKvCache(const Statement &st, RotationAttentionParams &p, bool headDimKnown, DiagnosticSink &sink) {
-    checkArgs(st, 1, 1, {"group"}, "kv_cache int4|int8 [group=<g>]", sink);
+    checkArgs(st, 1, 1, {"group"}, "kv_cache int4|int8 [group=<g>] or kv_cache f16|f32", sink);
     auto pos = positionals(st);
     if (!pos.empty())
-        if (auto bits = pickWord<int>(*pos[0], "kv cache format", {{"int4", 4}, {"int8", 8}}, sink))
+        if (auto bits = pickWord<int>(*pos[0], "kv cache format",
+                                      {{"int4", 4}, {"int8", 8}, {"f16", 16}, {"f32", 32}}, sink))
             p.kvBits = *bits;
     if (const Value *group = findAttr(st, "group")) {
+        if (p.kvBits > 8) {
+            sink.error(group->loc, "kv_cache f" + std::to_string(p.kvBits) +
+                                       " stores the values themselves: it has no group (group= is for int4 and int8)");
+            return;
+        }
         auto g = readInt(*group, "kv_cache group", 1, 256, sink);
         if (g && headDimKnown && p.headDim % *g != 0)
             sink.error(group->loc, "kv_cache group " + std::to_string(*g) + " does not divide dim=" +

@@ -47,7 +47,7 @@ typedef struct kf_attention_info {
     int num_heads;      /* query heads */
     int num_kv_heads;   /* key/value heads (GQA when fewer) */
     int head_dim;
-    int kv_bits;        /* 4 or 8 */
+    int kv_bits;        /* 4 or 8 (int4, int8); 16 or 32 (f16, f32: unquantized) */
     int kv_group;       /* values per scale and zero point (head_dim: one per token and head) */
     int rotate;         /* 1: R3 Hadamard on Q and K */
     kf_rope_kind rope;
@@ -110,7 +110,9 @@ kf_status kf_attention_decode_batch(kf_attention *attention, const kf_kv_cache *
  * `layer` out of the cache, in the cache's layout (docs/formats.md, "KV
  * cache"): codes [kv_heads][count][code bytes] (int4: head_dim/2 bytes,
  * element j in the low nibble of byte j, element j + head_dim/2 in its high
- * nibble; int8: head_dim bytes), scales and zeros [kv_heads][count][groups]. */
+ * nibble; int8: head_dim bytes; f16 / f32: the values, head_dim * 2 or
+ * head_dim * 4 bytes), scales and zeros [kv_heads][count][groups] (f16 / f32:
+ * one group, s = 1, z = 0). */
 kf_status kf_kv_cache_read(const kf_kv_cache *cache, int layer, int which, int64_t first, int64_t count,
                            uint8_t *codes, float *scales, float *zeros);
 

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -72,7 +73,7 @@ protected:
         p_ = paramsOf(GetParam().kernel);
         d_ = p_.headDim;
         group_ = p_.kvGroup ? p_.kvGroup : d_;
-        codeBytes_ = p_.kvBits == 4 ? d_ / 2 : d_;
+        codeBytes_ = p_.kvBits == 4 ? d_ / 2 : d_ * (p_.kvBits / 8);
     }
     void TearDown() override { kf_attention_destroy(a_); }
 
@@ -120,15 +121,49 @@ protected:
         return i < d_ / 2 ? b & 15 : b >> 4;
     }
 
-    // The cache's values [kvHeads][len][d] in double, dequantized by the definition.
+    // The value of element i of token-head r: dequantized by the definition,
+    // or (f16 / f32 caches) the stored value itself.
+    double valueAt(const CacheContents &c, int64_t r, int i) const {
+        const uint8_t *at = c.codes.data() + r * codeBytes_;
+        if (p_.kvBits == 16) return ref::referenceHalfValue(static_cast<uint16_t>(at[2 * i] | at[2 * i + 1] << 8));
+        if (p_.kvBits == 32) {
+            float v;
+            std::memcpy(&v, at + 4 * i, 4);
+            return v;
+        }
+        const int64_t g = r * groups() + i / group_;
+        return ref::referenceDequantize(static_cast<uint8_t>(codeAt(c, r, i)), c.scales[g], c.zeros[g]);
+    }
+
+    // The cache's values [kvHeads][len][d] in double.
     std::vector<double> dequantized(const CacheContents &c, int64_t len) const {
         std::vector<double> out(static_cast<size_t>(p_.numKvHeads * len * d_));
         for (int64_t r = 0; r < p_.numKvHeads * len; ++r)
-            for (int i = 0; i < d_; ++i) {
-                const int64_t g = r * groups() + i / group_;
-                out[r * d_ + i] = ref::referenceDequantize(static_cast<uint8_t>(codeAt(c, r, i)), c.scales[g], c.zeros[g]);
-            }
+            for (int i = 0; i < d_; ++i) out[r * d_ + i] = valueAt(c, r, i);
         return out;
+    }
+
+    // An f16 / f32 cache's token-head r against the reference row (RoPE, R3
+    // in double): s = 1, z = 0; f32 values to f32 rounding of the rotation,
+    // f16 values rne_f16 of them, or the f16 neighbour where the f32 value
+    // is within its rounding of an f16 tie.
+    void checkFloatRow(const CacheContents &got, int64_t r, const std::vector<double> &row) const {
+        ASSERT_EQ(got.scales[r], 1.0f);
+        ASSERT_EQ(got.zeros[r], 0.0f);
+        double norm = 0;
+        for (double x : row) norm += x * x;
+        norm = std::sqrt(norm);
+        for (int i = 0; i < d_; ++i) {
+            const double have = valueAt(got, r, i);
+            if (p_.kvBits == 32) {
+                ASSERT_NEAR(have, row[i], 1e-6 * norm) << "element " << i;
+            } else {
+                const double want = ref::referenceStoreFloat(static_cast<float>(row[i]), 16);
+                if (have != want)  // one f16 step off at most, and only next to a tie
+                    ASSERT_NEAR(have, want, std::ldexp(1.0, std::max(std::ilogb(want), -14) - 10) * 1.0001)
+                        << "element " << i;
+            }
+        }
     }
 
     // Attention of T queries at pos over a cache of len tokens, against the reference.
@@ -177,6 +212,10 @@ TEST_P(AttentionKernels, AppendWritesTheReferenceCache) {
                                            row.data());
                     std::vector<float> row32(row.begin(), row.end());
                     const int64_t r = h * len + t;
+                    if (p_.kvBits > 8) {
+                        checkFloatRow(got, r, row);
+                        continue;
+                    }
                     for (int g = 0; g < groups(); ++g) {
                         std::vector<uint8_t> codes(group_);
                         float s = 0, z = 0;
@@ -366,3 +405,71 @@ TEST(AttentionApi, NullAndWrongFamily) {
 }
 
 }  // namespace
+
+// What R3 does to attention, through the kernels: the same K, V and queries
+// into caches of the gqa4_d64 family (test/kernels/attention.kf), each on
+// its default variant. Keys have outlier channels, as SpinQuant and QuaRot
+// find in real models.
+class RotationEffect : public ::testing::Test {
+protected:
+    static constexpr int64_t kLen = 300, kKvRow = 2 * 64, kQRow = 8 * 64;
+
+    static std::vector<float> keys() {
+        std::vector<float> k = ref::randomValues(kLen * kKvRow, 11);
+        for (int64_t r = 0; r < kLen * 2; ++r) {
+            k[r * 64 + 3] *= 20.0f;
+            k[r * 64 + 40] *= 12.0f;
+        }
+        return k;
+    }
+
+    // Attention of T queries at the end of the context, through `kernel`.
+    static std::vector<float> attend(const std::string &kernel, int64_t T) {
+        const kf_kernel_def *def = defOf(kernel);
+        EXPECT_NE(def, nullptr) << kernel << " is not in the library";
+        if (!def) return {};
+        kf_attention *a = nullptr;
+        kf_kv_cache *c = nullptr;
+        EXPECT_EQ(kf_attention_create(def, nullptr, &a), KF_OK) << kf_last_error();
+        EXPECT_EQ(kf_kv_cache_create(a, 1, kLen, &c), KF_OK) << kf_last_error();
+        const std::vector<float> k = keys(), v = ref::randomValues(kLen * kKvRow, 12);
+        EXPECT_EQ(kf_kv_cache_append(a, c, 0, k.data(), v.data(), kLen, 0, kTheta, 0), KF_OK) << kf_last_error();
+        const std::vector<float> q = ref::randomValues(T * kQRow, 13);
+        std::vector<float> out(q.size(), NAN);
+        EXPECT_EQ(kf_attention_run(a, c, 0, q.data(), T, kLen - T, kTheta, out.data(), 0), KF_OK) << kf_last_error();
+        kf_kv_cache_destroy(c);
+        kf_attention_destroy(a);
+        return out;
+    }
+
+    static double relative(const std::vector<float> &y, const std::vector<float> &want) {
+        const std::vector<double> w(want.begin(), want.end());
+        return ref::relativeError(y.data(), w.data(), static_cast<int64_t>(y.size()));
+    }
+};
+
+// H_d / sqrt(d) is orthogonal: over an unquantized (f32) cache, rotating Q
+// and K changes the scores only by rounding.
+TEST_F(RotationEffect, R3OverAnF32CacheChangesNothing) {
+    for (int64_t T : {int64_t{1}, int64_t{7}}) {
+        const std::vector<float> rotated = attend("gqa4_d64_f32", T), plain = attend("gqa4_d64_f32_norot", T);
+        ASSERT_EQ(rotated.size(), plain.size());
+        EXPECT_LE(relative(rotated, plain), 1e-5) << "T " << T;
+    }
+}
+
+// The reason R3 exists: with an int4 cache, keys with outlier channels lose
+// less when rotated (the outliers spread over all channels, so the
+// per-token range shrinks). Both against the f32 cache's attention.
+TEST_F(RotationEffect, R3ShrinksInt4ErrorOnOutlierKeys) {
+    for (int64_t T : {int64_t{1}, int64_t{7}}) {
+        const std::vector<float> exact = attend("gqa4_d64_f32_norot", T);
+        const double rotated = relative(attend("gqa4_d64_int4", T), exact);
+        const double plain = relative(attend("gqa4_d64_int4_norot", T), exact);
+        std::printf("T %lld: int4 KV relative error vs the f32 cache: with R3 %.4f, without %.4f\n",
+                    static_cast<long long>(T), rotated, plain);
+        RecordProperty("int4_error_r3_T" + std::to_string(T), std::to_string(rotated));
+        RecordProperty("int4_error_none_T" + std::to_string(T), std::to_string(plain));
+        EXPECT_LT(rotated, plain) << "T " << T;
+    }
+}

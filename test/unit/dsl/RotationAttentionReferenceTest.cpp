@@ -605,6 +605,32 @@ TEST(RotationAttentionReference, R3ShrinksInt4KeyErrorWithOutlierChannels) {
     }
 }
 
+// docs/formats.md, "Unquantized caches": rne_f16, worked by hand.
+TEST(RotationAttentionReference, StoreFloatRoundsToHalf) {
+    EXPECT_EQ(referenceStoreFloat(1.0f, 16), 1.0);
+    EXPECT_EQ(referenceStoreFloat(1.0f + 0x1p-11f, 16), 1.0);                     // tie, to even
+    EXPECT_EQ(referenceStoreFloat(1.0f + 3 * 0x1p-11f, 16), 1.0 + 0x1p-9);        // tie, to even (up)
+    EXPECT_EQ(referenceStoreFloat(1.0f + 0x1p-11f + 0x1p-20f, 16), 1.0 + 0x1p-10);  // past the tie
+    EXPECT_EQ(referenceStoreFloat(-3.14159265f, 16), -3.140625);
+    EXPECT_EQ(referenceStoreFloat(65519.0f, 16), 65504.0);  // the largest f16
+    EXPECT_EQ(referenceStoreFloat(65520.0f, 16), std::numeric_limits<double>::infinity());
+    EXPECT_EQ(referenceStoreFloat(-70000.0f, 16), -std::numeric_limits<double>::infinity());
+    EXPECT_EQ(referenceStoreFloat(0x1p-25f, 16), 0.0);              // half the smallest subnormal: to even (0)
+    EXPECT_EQ(referenceStoreFloat(3 * 0x1p-25f, 16), 0x1p-23);      // 1.5 steps: to even (2)
+    EXPECT_EQ(referenceStoreFloat(0x1p-14f + 0x1p-25f, 16), 0x1p-14);  // the smallest normal keeps the 2^-24 step
+    EXPECT_EQ(referenceStoreFloat(0.1f, 32), static_cast<double>(0.1f));
+    EXPECT_THROW(referenceStoreFloat(1.0f, 8), std::invalid_argument);
+
+    EXPECT_EQ(referenceHalfValue(0x3C00), 1.0);
+    EXPECT_EQ(referenceHalfValue(0xC000), -2.0);
+    EXPECT_EQ(referenceHalfValue(0x7BFF), 65504.0);
+    EXPECT_EQ(referenceHalfValue(0x0001), 0x1p-24);
+    EXPECT_EQ(referenceHalfValue(0x0400), 0x1p-14);
+    EXPECT_EQ(referenceHalfValue(0x7C00), std::numeric_limits<double>::infinity());
+    EXPECT_TRUE(std::isnan(referenceHalfValue(0x7E00)));
+    EXPECT_EQ(referenceHalfValue(0x4248), 3.140625);
+}
+
 TEST(RotationAttentionReference, RelativeErrorAndRandomValues) {
     const float y[] = {1.0f, 2.0f};
     const double ref[] = {1.0, 2.5};

@@ -42,6 +42,13 @@ TEST(RotationAttention, Switches) {
     ASSERT_TRUE(r.ok()) << test::rendered(r);
     EXPECT_TRUE(params(r).rotate && params(r).causal);
     EXPECT_EQ(params(r).rope, dsl::RopeKind::Half);
+    for (auto [word, bits] : {std::pair{"f16", 16}, std::pair{"f32", 32}}) {
+        r = load(std::string("kernel a : rotation_attention {\n  heads q=8 kv=8 dim=64\n  kv_cache ") + word +
+                 "\n  input f32\n}\n");
+        ASSERT_TRUE(r.ok()) << test::rendered(r);
+        EXPECT_EQ(params(r).kvBits, bits) << word;
+        EXPECT_EQ(params(r).kvGroup, 0) << word;
+    }
     for (auto [word, kind] : {std::pair{"half", dsl::RopeKind::Half}, std::pair{"interleaved", dsl::RopeKind::Interleaved}}) {
         r = load(std::string("kernel a : rotation_attention {\n  heads q=8 kv=8 dim=64\n  kv_cache int4\n  rope ") +
                  word + "\n  input f32\n}\n");
@@ -56,7 +63,7 @@ TEST(RotationAttention, Errors) {
     EXPECT_EQ(messages(r), (std::vector<std::string>{
                                "q=32 is not a multiple of kv=6 (each kv head serves q/kv query heads)",
                                "dim (head dimension) must be a power of two between 32 and 256, got 96",
-                               "unknown kv cache format 'int2'; expected one of int4, int8",
+                               "unknown kv cache format 'int2'; expected one of int4, int8, f16, f32",
                                "unknown 'rotate' setting 'r4'; expected one of r3, none",
                                "unknown 'rope' pairing 'yes'; expected one of half, interleaved, none",
                                "unknown 'mask' setting 'sliding'; expected one of causal, none"}));
@@ -64,6 +71,9 @@ TEST(RotationAttention, Errors) {
     EXPECT_EQ(messages(r), (std::vector<std::string>{
                                "'heads' needs kv=; usage: heads q=<heads> kv=<kv heads> dim=<head dim>",
                                "kv_cache group 48 does not divide dim=128"}));
+    r = load("kernel a : rotation_attention {\n  heads q=8 kv=8 dim=64\n  kv_cache f16 group=32\n  input f32\n}\n");
+    EXPECT_EQ(messages(r), (std::vector<std::string>{"kv_cache f16 stores the values themselves: it has no group "
+                                                     "(group= is for int4 and int8)"}));
     r = load("kernel a : rotation_attention {\n  input f32\n}\n");
     EXPECT_EQ(messages(r), (std::vector<std::string>{
                                "kernel 'a' (rotation_attention) has no 'heads' statement",

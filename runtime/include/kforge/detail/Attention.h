@@ -17,7 +17,7 @@ struct AttentionSpec {
     int numHeads;
     int numKvHeads;
     int headDim;
-    int kvBits;    // 4 or 8
+    int kvBits;    // 4 or 8; 16 or 32 (f16 / f32 values, one group with s = 1, z = 0)
     int kvGroup;   // values per scale (headDim: one group per token and head)
     int rotate;
     kf_rope_kind rope;
