@@ -8,6 +8,10 @@
 
 #include <tbb/task_arena.h>
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,7 +24,24 @@ public:
     template <class F>
     auto run(int threads, F &&f) {
         if (threads == 0) return f();
+#if defined(__SANITIZE_THREAD__)
+        // execute() may hand f to a TBB worker (or to another caller's thread
+        // waiting in the arena), which then reads f's captures on this
+        // thread's stack. libtbb is not instrumented, so tell TSan of the
+        // hand-off and of the hand-back (scripts/sanitize.sh thread).
+        char handOff = 0;
+        __tsan_release(&handOff);
+        auto result = arena(threads).execute([&] {
+            __tsan_acquire(&handOff);
+            auto r = f();
+            __tsan_release(&handOff);
+            return r;
+        });
+        __tsan_acquire(&handOff);
+        return result;
+#else
         return arena(threads).execute(std::forward<F>(f));
+#endif
     }
 
 private:
