@@ -1,11 +1,13 @@
 // \file
 // Attention over a quantized KV cache (the kernels of attention_bench.kf:
-// Llama-3-8B's shape, int4 and int8 caches) against what bounds it, measured
-// in the same run:
+// Llama-3-8B's shape, int4 and int8 caches, and an f16 cache as the
+// baseline they are compared with) against what bounds it, measured in the
+// same run:
 //   - decode: one query token per sequence over a context of 1k .. 32k
 //     tokens, batch 1 and 8, cycling through as many layers' caches as make
 //     max(256 MiB, 2 x LLC), so that the cache streams from memory as in a
-//     decode step: KV bytes read per second (codes, scales and zero points)
+//     decode step: KV bytes read per second (codes, scales and zero points;
+//     an f16 cache's values only)
 //     over the read bandwidth measured around the timed loop
 //     (roofline_ratio);
 //   - prefill: T = 512 and 2048 new tokens attending causally to themselves,
@@ -51,11 +53,12 @@ struct Geometry {
     int d, heads, kvHeads, groups, codeBytes;
     explicit Geometry(const dsl::RotationAttentionParams &p)
         : d(p.headDim), heads(p.numHeads), kvHeads(p.numKvHeads), groups(p.kvGroup ? p.headDim / p.kvGroup : 1),
-          codeBytes(p.kvBits == 4 ? p.headDim / 2 : p.headDim) {}
+          codeBytes(p.kvBits == 4 ? p.headDim / 2 : p.headDim * (p.kvBits / 8)), floats(p.kvBits > 8) {}
+    bool floats;  // an f16 / f32 cache: values, no scales read
     int64_t kvRow() const { return int64_t{kvHeads} * d; }
     int64_t qRow() const { return int64_t{heads} * d; }
     // Bytes of K and V one token of one layer holds in the cache.
-    int64_t cacheBytesPerToken() const { return 2 * int64_t{kvHeads} * (codeBytes + 8 * groups); }
+    int64_t cacheBytesPerToken() const { return 2 * int64_t{kvHeads} * (codeBytes + (floats ? 0 : 8 * groups)); }
 };
 
 // Appends `len` tokens of random K and V to `layer` in pieces.
@@ -71,7 +74,8 @@ kf_status fillLayer(kf_attention *a, kf_kv_cache *c, int layer, int64_t len, con
     return KF_OK;
 }
 
-// Layer 0 of `c` ([kvHeads][len][d], double), dequantized from its codes by the definition.
+// Layer 0 of `c` ([kvHeads][len][d], double), dequantized from its codes by
+// the definition (f16 / f32: the values).
 std::vector<double> dequantized(const kf_kv_cache *c, int which, int64_t len, const Geometry &g, int bits) {
     std::vector<uint8_t> codes(static_cast<std::size_t>(g.kvHeads * len * g.codeBytes));
     std::vector<float> scales(static_cast<std::size_t>(g.kvHeads * len * g.groups)), zeros(scales.size());
@@ -80,6 +84,13 @@ std::vector<double> dequantized(const kf_kv_cache *c, int which, int64_t len, co
     const int group = g.d / g.groups;
     for (int64_t r = 0; r < g.kvHeads * len; ++r)
         for (int i = 0; i < g.d; ++i) {
+            const uint8_t *at = codes.data() + r * g.codeBytes;
+            if (bits == 16 || bits == 32) {
+                float v = 0;
+                if (bits == 32) std::memcpy(&v, at + 4 * i, 4);
+                out[r * g.d + i] = bits == 32 ? v : ref::referenceHalfValue(static_cast<uint16_t>(at[2 * i] | at[2 * i + 1] << 8));
+                continue;
+            }
             int code;
             if (bits == 8) {
                 code = codes[r * g.d + i];
@@ -317,7 +328,7 @@ void benchAppend(benchmark::State &state, const std::string &kernel, int64_t T, 
     state.counters["roofline_ratio"] = copy / perCall;
 }
 
-const char *const kKernels[] = {"llama3_int4", "llama3_int8"};
+const char *const kKernels[] = {"llama3_int4", "llama3_int8", "llama3_f16"};
 
 std::string registerAll() {
     for (const char *k : kKernels) {
