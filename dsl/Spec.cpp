@@ -117,6 +117,15 @@ Bucket bucketForRows(int64_t m) {
 
 const char *toString(Bucket b) { return bucketDef(b).name; }
 
+const char *toString(RopeKind k) {
+    switch (k) {
+    case RopeKind::None: return "none";
+    case RopeKind::Half: return "half";
+    case RopeKind::Interleaved: return "interleaved";
+    }
+    return "?";
+}
+
 std::optional<Bucket> bucketNamed(const std::string &name) {
     for (const BucketDef &d : bucketDefs())
         if (name == d.name) return d.bucket;

@@ -227,6 +227,7 @@ const char *toString(WeightKind k);
 const char *toString(ScalarType t);
 const char *toString(ActKind a);
 const char *toString(Bucket b);
+const char *toString(RopeKind k);  // the DSL word: none, half, interleaved
 // The bucket toString names ("any", "decode", "small", "prefill"); nullopt otherwise.
 std::optional<Bucket> bucketNamed(const std::string &name);
 const char *toString(Directive::Kind k);

@@ -123,8 +123,7 @@ std::string describe(const dsl::KernelSpec &k) {
       << (p.kvBits > 8 ? "f" + std::to_string(p.kvBits) + " KV cache"
                        : "int" + std::to_string(p.kvBits) + " KV cache " +
                              (p.kvGroup ? "per group of " + std::to_string(p.kvGroup) : "per token and head"))
-      << ", RoPE "
-      << (p.rope == dsl::RopeKind::Half ? "rotate-half" : p.rope == dsl::RopeKind::Interleaved ? "interleaved" : "none")
+      << ", RoPE " << dsl::toString(p.rope)
       << (p.rotate ? ", R3 Hadamard on Q and K" : "") << (p.causal ? ", causal" : ", no mask");
     return s.str();
 }

@@ -121,7 +121,7 @@ Json toJson(const FamilyParams &params) {
     j["kv_group"] = p.kvGroup;
     j["causal"] = p.causal;
     j["rotate"] = p.rotate;
-    j["rope"] = p.rope == RopeKind::None ? "none" : p.rope == RopeKind::Half ? "half" : "interleaved";
+    j["rope"] = toString(p.rope);
     j["input"] = toString(p.input);
     return j;
 }
