@@ -67,7 +67,7 @@ std::vector<std::vector<int64_t>> shapesOf(const dsl::KernelSpec &kernel, const 
     }
     if (out.empty())
         err << "kforge tune: " << kernel.name << " has dynamic " << names << "; give --shapes " << names
-            << " (e.g. 11008x4096); skipped\n";
+            << (names.find('x') != std::string::npos ? " (e.g. 11008x4096)" : " (e.g. 4096)") << "; skipped\n";
     return out;
 }
 

@@ -74,34 +74,14 @@ kf_status fillLayer(kf_attention *a, kf_kv_cache *c, int layer, int64_t len, con
     return KF_OK;
 }
 
-// Layer 0 of `c` ([kvHeads][len][d], double), dequantized from its codes by
-// the definition (f16 / f32: the values).
-std::vector<double> dequantized(const kf_kv_cache *c, int which, int64_t len, const Geometry &g, int bits) {
+// Layer 0 of `c` ([kvHeads][len][d], double): the values its contents stand
+// for, by the definition.
+std::vector<double> dequantized(const kf_kv_cache *c, int which, int64_t len, const Geometry &g,
+                                const dsl::RotationAttentionParams &p) {
     std::vector<uint8_t> codes(static_cast<std::size_t>(g.kvHeads * len * g.codeBytes));
     std::vector<float> scales(static_cast<std::size_t>(g.kvHeads * len * g.groups)), zeros(scales.size());
-    std::vector<double> out(static_cast<std::size_t>(g.kvHeads * len * g.d));
     if (kf_kv_cache_read(c, 0, which, 0, len, codes.data(), scales.data(), zeros.data()) != KF_OK) return {};
-    const int group = g.d / g.groups;
-    for (int64_t r = 0; r < g.kvHeads * len; ++r)
-        for (int i = 0; i < g.d; ++i) {
-            const uint8_t *at = codes.data() + r * g.codeBytes;
-            if (bits == 16 || bits == 32) {
-                float v = 0;
-                if (bits == 32) std::memcpy(&v, at + 4 * i, 4);
-                out[r * g.d + i] = bits == 32 ? v : ref::referenceHalfValue(static_cast<uint16_t>(at[2 * i] | at[2 * i + 1] << 8));
-                continue;
-            }
-            int code;
-            if (bits == 8) {
-                code = codes[r * g.d + i];
-            } else {
-                const uint8_t b = codes[r * g.codeBytes + i % (g.d / 2)];
-                code = i < g.d / 2 ? b & 15 : b >> 4;
-            }
-            const int64_t s = r * g.groups + i / group;
-            out[r * g.d + i] = ref::referenceDequantize(static_cast<uint8_t>(code), scales[s], zeros[s]);
-        }
-    return out;
+    return ref::referenceCacheValues(p, codes.data(), scales.data(), zeros.data(), g.kvHeads * len);
 }
 
 // Decode (T = 1 at the last position) and prefill (T tokens from 0) over a
@@ -122,7 +102,7 @@ std::string checkKernel(const std::string &kernel) {
     } else if (kf_status st3 = fillLayer(a, c, 0, len, g)) {
         error = "kf_kv_cache_append: " + statusText(st3);
     } else {
-        const std::vector<double> keys = dequantized(c, 0, len, g, p.kvBits), values = dequantized(c, 1, len, g, p.kvBits);
+        const std::vector<double> keys = dequantized(c, 0, len, g, p), values = dequantized(c, 1, len, g, p);
         for (int64_t T : {int64_t{1}, int64_t{100}}) {
             const int64_t pos = T == 1 ? len - 1 : 0;
             const std::vector<float> q = ref::randomValues(T * g.qRow(), 5);

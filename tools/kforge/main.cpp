@@ -9,7 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -246,14 +248,31 @@ bool parseTuneArgs(autotune::TuneOptions &o, const std::string &budget, const st
             o.buckets.push_back(*bucket);
         }
     }
+    // Sizes of a kernel's dynamic dimensions after the rows, 'x'-separated:
+    // NxK for a linear layer (11008x4096), ctx for attention (4096).
     for (const std::string &s : splitList(shapes)) {
-        long long n = 0, k = 0;
-        char x = 0, extra = 0;
-        if (std::sscanf(s.c_str(), "%lld%c%lld%c", &n, &x, &k, &extra) != 3 || x != 'x' || n < 1 || k < 1) {
-            std::cerr << "kforge tune: --shapes: '" << s << "' is not NxK (e.g. 11008x4096)\n";
+        std::vector<int64_t> sizes;
+        std::size_t at = 0;
+        while (true) {
+            const std::size_t x = s.find('x', at);
+            const std::string part = s.substr(at, x == std::string::npos ? std::string::npos : x - at);
+            char *end = nullptr;
+            const long long v = part.empty() ? 0 : std::strtoll(part.c_str(), &end, 10);
+            if (part.empty() || *end != '\0' || v < 1 || !std::isdigit(static_cast<unsigned char>(part[0]))) {
+                sizes.clear();
+                break;
+            }
+            sizes.push_back(v);
+            if (x == std::string::npos) break;
+            at = x + 1;
+        }
+        if (sizes.empty()) {
+            std::cerr << "kforge tune: --shapes: '" << s
+                      << "' is not sizes separated by x (NxK for a linear layer, e.g. 11008x4096; ctx for "
+                         "attention, e.g. 4096)\n";
             return false;
         }
-        o.shapes.push_back({n, k});
+        o.shapes.push_back(sizes);
     }
     for (const std::string &r : splitList(rows)) {
         const auto eq = r.find('=');
@@ -318,7 +337,9 @@ int main(int argc, char **argv) {
     tune->add_option("--target,-t", tuneOpt.targets, "targets to tune (repeatable; default host)");
     tune->add_option("--kernel,-k", tuneOpt.kernels, "only these kernels (repeatable)");
     tune->add_option("--buckets", buckets, "shape buckets, comma-separated (default decode,small,prefill)");
-    tune->add_option("--shapes", shapes, "NxK shapes for kernels with dynamic N/K, comma-separated (e.g. 11008x4096)");
+    tune->add_option("--shapes", shapes,
+                    "sizes of kernels' dynamic dimensions, comma-separated: NxK for a linear layer (e.g. 11008x4096), "
+                    "ctx for attention (e.g. 4096)");
     tune->add_option("--rows", rows, "M per bucket, e.g. decode=1,small=16,prefill=128 (the defaults)");
     tune->add_option("--budget", budget, "time budget of the whole run, e.g. 90s, 10m, 1h (default: none)");
     tune->add_option("--db", tuneOpt.database, "tuning database (default: $KFORGE_TUNE_DB or ./kforge-tune.db)");

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <stdexcept>
@@ -182,6 +183,44 @@ double referenceHalfValue(uint16_t bits) {
     else
         magnitude = std::ldexp(1024 + fraction, exponent - 25);
     return sign ? -magnitude : magnitude;
+}
+
+int referenceCodeBytes(const dsl::RotationAttentionParams &params) {
+    return params.kvBits == 4 ? params.headDim / 2 : params.headDim * (params.kvBits / 8);
+}
+
+int referenceGroups(const dsl::RotationAttentionParams &params) {
+    return params.kvBits > 8 || params.kvGroup == 0 ? 1 : params.headDim / params.kvGroup;
+}
+
+std::vector<double> referenceCacheValues(const dsl::RotationAttentionParams &params, const uint8_t *codes,
+                                         const float *scales, const float *zeros, int64_t count) {
+    const int d = params.headDim, bytes = referenceCodeBytes(params), groups = referenceGroups(params);
+    const int group = d / groups;
+    std::vector<double> out(static_cast<size_t>(count * d));
+    for (int64_t r = 0; r < count; ++r) {
+        const uint8_t *at = codes + r * bytes;
+        for (int i = 0; i < d; ++i) {
+            double v;
+            switch (params.kvBits) {
+            case 32: {
+                float f;
+                std::memcpy(&f, at + 4 * i, 4);
+                v = f;
+                break;
+            }
+            case 16: v = referenceHalfValue(static_cast<uint16_t>(at[2 * i] | at[2 * i + 1] << 8)); break;
+            default: {
+                // int4: element j in the low nibble of byte j, element j + d/2 in its high nibble.
+                const int code = params.kvBits == 8 ? at[i] : i < d / 2 ? at[i] & 15 : at[i - d / 2] >> 4;
+                const int64_t g = r * groups + i / group;
+                v = referenceDequantize(static_cast<uint8_t>(code), scales[g], zeros[g]);
+            }
+            }
+            out[static_cast<size_t>(r * d + i)] = v;
+        }
+    }
+    return out;
 }
 
 void referenceAttention(const dsl::RotationAttentionParams &params, const float *q, int64_t T, int64_t firstPos,

@@ -52,6 +52,18 @@ void referenceQuantizeGroup(const float *x, int n, int bits, uint8_t *codes, flo
 // The value of a code: s * (c - z), in double.
 double referenceDequantize(uint8_t code, float s, float z);
 
+// A token-head's bytes of codes in a cache of params' format (int4 d/2,
+// int8 d, f16 2d, f32 4d) and its scale groups (one for f16 / f32).
+int referenceCodeBytes(const dsl::RotationAttentionParams &params);
+int referenceGroups(const dsl::RotationAttentionParams &params);
+
+// The values `count` token-heads of a cache stand for, from its contents as
+// kf_kv_cache_read gives them (codes [count][code bytes], scales and zeros
+// [count][groups]): s (c - z) for int4 / int8, the values themselves for
+// f16 / f32. Returns [count][d].
+std::vector<double> referenceCacheValues(const dsl::RotationAttentionParams &params, const uint8_t *codes,
+                                         const float *scales, const float *zeros, int64_t count);
+
 // What an unquantized cache (bits 16: f16, 32: f32) stores for the f32 value
 // x (docs/formats.md, "Unquantized caches"): rne_f16(x) (±infinity beyond
 // the f16 range) or x, as a double.

@@ -111,6 +111,10 @@ FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
     return p;
 }
 
+// T (query tokens: the rows buckets select on), then ctx (the cached tokens
+// they attend to; given when tuning, `kforge tune --shapes <ctx>`).
+std::vector<Dim> dims(const FamilyParams &) { return {Dim{"T", std::nullopt}, Dim{"ctx", std::nullopt}}; }
+
 Json toJson(const FamilyParams &params) {
     const auto &p = std::get<RotationAttentionParams>(params);
     Json j;
@@ -136,6 +140,7 @@ FamilyDef family() {
                      .statements = {"heads", "kv_cache", "rotate", "rope", "mask", "input"},
                      .scheduleVars = {"h", "t", "d"},
                      .checkKernel = &check,
+                     .dims = &dims,
                      .toJson = &toJson};
 }
 

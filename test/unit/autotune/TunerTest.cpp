@@ -326,6 +326,68 @@ TEST(Tune, EmitWithTheDatabaseDispatchesToTheTunedVariant) {
     EXPECT_NE(out.find("no such tuning database"), std::string::npos) << out;
 }
 
+// rotation_attention through the same steps: its candidates are checked
+// against the family's reference (a wrong one is recorded as such), its
+// shape is T x ctx (--shapes gives ctx), and emit --db dispatches decode
+// calls to the best record.
+TEST(Tune, AttentionCandidatesAreCheckedAndTheBestIsEmitted) {
+    TuneDir t;
+    std::ofstream(t.dir / "att.kf") << "kernel gqa4 : rotation_attention {\n  heads q=8 kv=2 dim=64\n"
+                                       "  kv_cache int4\n  input f32\n}\n"
+                                       "schedule gqa4 for " << TuneDir::hostTarget()
+                                    << " {\n  tune {\n    split t in [64, 128, 256]\n  }\n}\n";
+    ::setenv("KFORGE_TUNE_FAULT", "wrong:split t 128", 1);
+    std::string out;
+    const int rc = codegen::runCommand({KFORGE_EXE, "tune", (t.dir / "att.kf").string(), "--target", "host",
+                                        "--shapes", "300", "--buckets", "decode", "--stream-mib", "1", "--timeout",
+                                        "20", "--jobs", "2", "--threads", "1", "--db",
+                                        (t.dir / "tune.db").string(), "--json"},
+                                       out);
+    ::unsetenv("KFORGE_TUNE_FAULT");
+    ASSERT_EQ(rc, 0) << out;
+    Database db((t.dir / "tune.db").string());
+    std::map<std::string, std::string> status;
+    for (const Record &r : db.records()) {
+        EXPECT_EQ(r.shape.named(), "T=1 ctx=300");
+        status[r.schedule.substr(r.schedule.find("split t ") + 8, 3)] = r.status;
+    }
+    ASSERT_EQ(status.size(), 3u) << out;
+    EXPECT_EQ(status["64\n"], "ok") << out;
+    EXPECT_EQ(status["128"], "wrong") << out;
+    EXPECT_EQ(status["256"], "ok") << out;
+    const std::vector<Record> best = db.best();
+    ASSERT_EQ(best.size(), 1u);
+
+    const fs::path lib = t.dir / "lib";
+    ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "emit", (t.dir / "att.kf").string(), "--target", "host", "-o",
+                                   lib.string(), "--db", (t.dir / "tune.db").string()},
+                                  out),
+              0)
+        << out;
+    const fs::path so = t.dir / "libatt.so";
+    ASSERT_EQ(codegen::runCommand({"c++", "-shared", "-o", so.string(), "-Wl,--whole-archive",
+                                   (lib / "lib" / "libkforge_att.a").string(), "-Wl,--no-whole-archive", "-ltbb"},
+                                  out),
+              0)
+        << out;
+    void *h = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(h, nullptr) << ::dlerror();
+    using Accessor = const kf_kernel_def *(*)();
+    using Create = kf_status (*)(const kf_kernel_def *, const char *, kf_attention **);
+    using ForTokens = const char *(*)(const kf_attention *, int64_t);
+    using Destroy = void (*)(kf_attention *);
+    auto accessor = reinterpret_cast<Accessor>(::dlsym(h, "kf_att_gqa4"));
+    auto create = reinterpret_cast<Create>(::dlsym(h, "kf_attention_create"));
+    auto forTokens = reinterpret_cast<ForTokens>(::dlsym(h, "kf_attention_variant_for_tokens"));
+    auto destroy = reinterpret_cast<Destroy>(::dlsym(h, "kf_attention_destroy"));
+    ASSERT_TRUE(accessor && create && forTokens && destroy);
+    kf_attention *a = nullptr;
+    ASSERT_EQ(create(accessor(), nullptr, &a), KF_OK);
+    EXPECT_EQ(std::string(forTokens(a, 1)), best[0].symbol);
+    destroy(a);
+    ::dlclose(h);
+}
+
 }  // namespace
 }  // namespace kf::autotune
 

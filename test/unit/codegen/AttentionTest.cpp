@@ -121,26 +121,9 @@ protected:
         return i < d_ / 2 ? b & 15 : b >> 4;
     }
 
-    // The value of element i of token-head r: dequantized by the definition,
-    // or (f16 / f32 caches) the stored value itself.
-    double valueAt(const CacheContents &c, int64_t r, int i) const {
-        const uint8_t *at = c.codes.data() + r * codeBytes_;
-        if (p_.kvBits == 16) return ref::referenceHalfValue(static_cast<uint16_t>(at[2 * i] | at[2 * i + 1] << 8));
-        if (p_.kvBits == 32) {
-            float v;
-            std::memcpy(&v, at + 4 * i, 4);
-            return v;
-        }
-        const int64_t g = r * groups() + i / group_;
-        return ref::referenceDequantize(static_cast<uint8_t>(codeAt(c, r, i)), c.scales[g], c.zeros[g]);
-    }
-
-    // The cache's values [kvHeads][len][d] in double.
+    // The cache's values [kvHeads][len][d] in double, by the definition.
     std::vector<double> dequantized(const CacheContents &c, int64_t len) const {
-        std::vector<double> out(static_cast<size_t>(p_.numKvHeads * len * d_));
-        for (int64_t r = 0; r < p_.numKvHeads * len; ++r)
-            for (int i = 0; i < d_; ++i) out[r * d_ + i] = valueAt(c, r, i);
-        return out;
+        return ref::referenceCacheValues(p_, c.codes.data(), c.scales.data(), c.zeros.data(), p_.numKvHeads * len);
     }
 
     // An f16 / f32 cache's token-head r against the reference row (RoPE, R3
@@ -150,11 +133,13 @@ protected:
     void checkFloatRow(const CacheContents &got, int64_t r, const std::vector<double> &row) const {
         ASSERT_EQ(got.scales[r], 1.0f);
         ASSERT_EQ(got.zeros[r], 0.0f);
+        const std::vector<double> values =
+            ref::referenceCacheValues(p_, got.codes.data() + r * codeBytes_, &got.scales[r], &got.zeros[r], 1);
         double norm = 0;
         for (double x : row) norm += x * x;
         norm = std::sqrt(norm);
         for (int i = 0; i < d_; ++i) {
-            const double have = valueAt(got, r, i);
+            const double have = values[i];
             if (p_.kvBits == 32) {
                 ASSERT_NEAR(have, row[i], 1e-6 * norm) << "element " << i;
             } else {
