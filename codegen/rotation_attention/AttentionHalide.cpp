@@ -5,6 +5,7 @@
 #include <string>
 
 #include "codegen/CodegenError.h"
+#include "kforge/detail/Attention.h"
 
 namespace kf::codegen::rotation_attention {
 
@@ -62,7 +63,9 @@ Shape shapeOf(const dsl::RotationAttentionParams &p) {
 
 // RoPE (docs/formats.md) of in(i, h, t) with the tables cosT(j, t), sinT(j, t):
 // element i is turned with its partner by the angle of frequency j.
-Func rope(Func in, ImageParam cosT, ImageParam sinT, dsl::RopeKind kind, const Shape &sh, const std::string &name) {
+// lastRow (when defined) clamps t's table row: rows past it read the last one.
+Func rope(Func in, ImageParam cosT, ImageParam sinT, dsl::RopeKind kind, const Shape &sh, const std::string &name,
+          Expr lastRow = Expr()) {
     if (kind == dsl::RopeKind::None) return in;
     Var i("i"), h("h"), t("t");
     Func out(name);
@@ -77,7 +80,8 @@ Func rope(Func in, ImageParam cosT, ImageParam sinT, dsl::RopeKind kind, const S
         first = i % 2 == 0;
     }
     // first of a pair: a c - b s; second: a s + b c (b the element itself).
-    Expr c = cosT(j, t), s = sinT(j, t);
+    Expr row = lastRow.defined() ? min(t, lastRow) : Expr(t);
+    Expr c = cosT(j, row), s = sinT(j, row);
     out(i, h, t) = select(first, in(i, h, t) * c - in(partner, h, t) * s, in(partner, h, t) * s + in(i, h, t) * c);
     return out;
 }
@@ -185,16 +189,22 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     if (target.arch == targets::Arch::Cuda)
         throw CodegenError(std::string("no lowering of rotation_attention for ") + target.name + " yet");
     const Shape sh = shapeOf(p);
+    const int B = static_cast<int>(rt::kKeyBlock);  // K's tokens per block
+    if (s.chunk % B != 0)
+        throw CodegenError("rotation_attention's context chunk must be a multiple of " + std::to_string(B) + " tokens");
     ImageParam q(Float(32), 3, "q"), cosT(Float(32), 2, "rope_cos"), sinT(Float(32), 2, "rope_sin");
-    ImageParam kc(sh.codeType, 3, "k_codes"), ks(Float(32), 3, "k_scales"), kz(Float(32), 3, "k_zeros");
+    ImageParam kc(sh.codeType, 4, "k_codes"), ks(Float(32), 4, "k_scales"), kz(Float(32), 4, "k_zeros");
     ImageParam vc(sh.codeType, 3, "v_codes"), vs(Float(32), 3, "v_scales"), vz(Float(32), 3, "v_zeros");
-    Param<int32_t> firstPos("first_pos");
-    Var i("i"), h("h"), t("t"), j("j"), n("n"), u("u"), c("c"), gq("gq"), kh("kh");
+    Param<int32_t> firstPos("first_pos"), length("length");
+    Var i("i"), h("h"), t("t"), u("u"), c("c"), gq("gq"), kh("kh"), l("l"), b("b"), g("g"), j("j"), n("n");
 
-    // Queries: RoPE, R3 and the 1/sqrt(d) of the scores, per head.
+    // Queries: RoPE, R3 and the 1/sqrt(d) of the scores, per head. A query
+    // tile may run past the last query: it reads the last one again (and its
+    // results are not stored).
+    Expr lastQuery = q.dim(2).extent() - 1;
     Func qIn("q_in");
-    qIn(i, h, t) = q(i, h, t);
-    Func qr = rope(qIn, cosT, sinT, p.rope, sh, "q_roped");
+    qIn(i, h, t) = q(i, h, min(t, lastQuery));
+    Func qr = rope(qIn, cosT, sinT, p.rope, sh, "q_roped", lastQuery);
     std::vector<Func> stages;
     Func qs("q_scaled");
     if (p.rotate) {
@@ -205,72 +215,107 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
         qs(i, gq, kh, t) = qr(i, gq + kh * sh.gs, t) * static_cast<float>(1.0 / std::sqrt(double(sh.d)));
     }
 
-    // Cached tokens: u past the end (the last chunk's tail) reads the last
-    // token and is masked out of the softmax.
-    Expr len = kc.dim(1).extent();
-    Expr uc = clamp(u, 0, len - 1);
-    // Element j + n * d/2 of a token-head: int4 keeps it in nibble n of byte j.
-    auto codeOf = [&](ImageParam codes, Expr jj, Expr nn, Expr tok, Expr head) {
-        if (sh.bits == 16) return cast<float>(reinterpret(Float(16), codes(jj + nn * sh.half, tok, head)));
-        if (sh.bits == 32) return Expr(codes(jj + nn * sh.half, tok, head));
+    // Cached tokens: `length` of them, in whole blocks of B (K in blocks,
+    // element-major: token l of block b; V token-major: kforge/detail/Attention.h).
+    // A block past the last (a chunk's tail) reads the last one; tokens past
+    // the length are masked out of the softmax and skipped in V's sum.
+    Expr len = length;
+    Expr lastBlock = kc.dim(2).extent() - 1;
+    // Element j + n * d/2 of a V token-head: int4 keeps it in nibble n of byte j.
+    auto valueCode = [&](Expr jj, Expr nn, Expr tok) {
+        if (sh.bits == 16) return cast<float>(reinterpret(Float(16), vc(jj + nn * sh.half, tok, kh)));
+        if (sh.bits == 32) return Expr(vc(jj + nn * sh.half, tok, kh));
         if (sh.bits == 4) {
-            Expr b = codes(jj, tok, head);
-            return cast<float>(select(nn == 0, b & 15, b >> 4));
+            Expr byte = vc(jj, tok, kh);
+            return cast<float>(select(nn == 0, byte & 15, byte >> 4));
         }
-        return cast<float>(codes(jj + nn * sh.half, tok, head));
+        return cast<float>(vc(jj + nn * sh.half, tok, kh));
     };
-    Func kdeq("k_dequant"), vdeq("v_dequant");
-    {
-        Expr grp = (j + n * sh.half) / sh.group;
-        if (sh.floats)  // the values themselves: the scales (1) and zeros (0) are not read
-            kdeq(j, n, u, kh) = codeOf(kc, j, n, uc, kh);
-        else
-            kdeq(j, n, u, kh) = ks(grp, uc, kh) * (codeOf(kc, j, n, uc, kh) - kz(grp, uc, kh));
-    }
-    {
-        Expr jj = i % sh.half, nn = i / sh.half;
-        Expr grp = i / sh.group;
-        if (sh.floats)
-            vdeq(i, u, kh) = codeOf(vc, jj, nn, uc, kh);
-        else
-            vdeq(i, u, kh) = vs(grp, uc, kh) * (codeOf(vc, jj, nn, uc, kh) - vz(grp, uc, kh));
+    // The same element of K's token l of block blk.
+    auto keyCode = [&](Expr jj, Expr nn, Expr blk) {
+        if (sh.bits == 16) return cast<float>(reinterpret(Float(16), kc(l, jj + nn * sh.half, blk, kh)));
+        if (sh.bits == 32) return Expr(kc(l, jj + nn * sh.half, blk, kh));
+        if (sh.bits == 4) {
+            Expr byte = kc(l, jj, blk, kh);
+            return cast<float>(select(nn == 0, byte & 15, byte >> 4));
+        }
+        return cast<float>(kc(l, jj + nn * sh.half, blk, kh));
+    };
+    // V's codes as f32 (the scale and zero point are applied per token below).
+    Func vcode("v_code");
+    vcode(j, n, u, kh) = valueCode(j, n, u);
+
+    // Scores of the queries against token l of block b, per group g of K:
+    // s_g (sum q c - z_g sum q) over the group, summed over the groups (f16
+    // / f32 caches: sum q c). The group's elements j + n * d/2: a group of all d
+    // elements spans both halves (n = 0, 1); a smaller one lies in one half.
+    const int G = sh.group;
+    RDom rd(0, std::min(G, sh.half), 0, std::max(1, G / sh.half), "rd");
+    const int perHalf = std::max(1, sh.half / G);  // groups per half
+    Expr ej = G >= sh.half ? Expr(rd.x) : (g % perHalf) * G + rd.x;
+    Expr en = G >= sh.half ? Expr(rd.y) : g / perHalf;
+    Expr blk = min(b, lastBlock);
+    Func dot("k_dot"), score("score"), qsum("q_sum");
+    dot(l, b, g, gq, kh, t) = 0.0f;
+    dot(l, b, g, gq, kh, t) += qs(ej + en * sh.half, gq, kh, t) * keyCode(ej, en, blk);
+    if (sh.floats) {
+        score(l, b, gq, kh, t) = dot(l, b, 0, gq, kh, t);
+    } else {
+        qsum(g, gq, kh, t) = 0.0f;
+        qsum(g, gq, kh, t) += qs(ej + en * sh.half, gq, kh, t);
+        auto term = [&](int gi) {
+            return ks(l, gi, blk, kh) * (dot(l, b, gi, gq, kh, t) - kz(l, gi, blk, kh) * qsum(gi, gq, kh, t));
+        };
+        Expr sum = term(0);
+        for (int gi = 1; gi < sh.groups; ++gi) sum = sum + term(gi);
+        score(l, b, gq, kh, t) = sum;
     }
 
-    // Scores of the queries against token u.
-    RDom rs(0, sh.half, 0, 2, "rs");
-    Func score("score");
-    score(u, gq, kh, t) = 0.0f;
-    score(u, gq, kh, t) += qs(rs.x + rs.y * sh.half, gq, kh, t) * kdeq(rs.x, rs.y, u, kh);
-
-    // Per chunk of C tokens: its max m, weights exp(score - m), their sum l
-    // and the weighted sum of V, all in one accumulator acc(i, c, ...):
-    // lanes 0..d-1 the sum of V, lane d the sum l, lane d+1 the max m.
-    const int C = s.chunk;
-    RDom ru(0, C, "ru");
-    Expr tok = c * C + ru;
+    // Per chunk of C tokens (C / B blocks): its max m, weights p = exp(score
+    // - m), their sum l and the weighted sum of V, all in one accumulator
+    // acc(j, n, c, ...): the sum of V's element j + n d/2, the max m and the sum l.
+    // Quantized V: sum over tokens of (p s) (c - z), p s and c - z once per token.
+    const int C = s.chunk, CB = C / B;
+    RDom rr(0, B, 0, CB, "rr");
+    Expr blkR = c * CB + rr.y, tok = blkR * B + rr.x;
+    Expr tokV = min(blkR, lastBlock) * B + rr.x;  // in the buffers (past the length: not used)
     Expr visible = p.causal ? min(firstPos + t + 1, len) : len;
     Func chunkMax("chunk_max"), chunkSum("chunk_sum"), weight("weight"), vsum("v_sum"), acc("acc");
     chunkMax(c, gq, kh, t) = kNoScore;
-    chunkMax(c, gq, kh, t) = max(chunkMax(c, gq, kh, t), select(tok < visible, score(tok, gq, kh, t), kNoScore));
-    weight(u, gq, kh, t) = select(u < visible, expNonPositive(score(u, gq, kh, t) - chunkMax(u / C, gq, kh, t)), 0.0f);
+    chunkMax(c, gq, kh, t) = max(chunkMax(c, gq, kh, t), select(tok < visible, score(rr.x, blkR, gq, kh, t), kNoScore));
+    weight(l, b, gq, kh, t) =
+        select(b * B + l < visible, expNonPositive(score(l, b, gq, kh, t) - chunkMax(b / CB, gq, kh, t)), 0.0f);
     chunkSum(c, gq, kh, t) = 0.0f;
-    chunkSum(c, gq, kh, t) += weight(tok, gq, kh, t);
-    vsum(i, c, gq, kh, t) = 0.0f;
-    vsum(i, c, gq, kh, t) += weight(tok, gq, kh, t) * vdeq(i, tok, kh);
-    // Per chunk: the weighted sum of V, and (the same in every i) the max and the sum of weights.
-    acc(i, c, gq, kh, t) = Tuple(vsum(i, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
+    chunkSum(c, gq, kh, t) += weight(rr.x, blkR, gq, kh, t);
+    Func ws("v_weight"), vcodeZ("v_code_minus_zero");
+    RDom rv(0, B, 0, CB, "rv");  // rr, skipping the tokens past the length
+    Expr blkV = c * CB + rv.y, tokVis = blkV * B + rv.x, tokVbuf = min(blkV, lastBlock) * B + rv.x;
+    rv.where(tokVis < len);
+    Expr vgrp = (j + n * sh.half) / sh.group;
+    vsum(j, n, c, gq, kh, t) = 0.0f;
+    if (sh.floats) {
+        vsum(j, n, c, gq, kh, t) += weight(rv.x, blkV, gq, kh, t) * vcode(j, n, tokVbuf, kh);
+        acc(j, n, c, gq, kh, t) = Tuple(vsum(j, n, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
+    } else {
+        // Per token: its weights times its scales (vectors over the block's
+        // tokens), and its codes minus its zero points (once for every query).
+        ws(l, b, g, gq, kh, t) = weight(l, b, gq, kh, t) * vs(g, min(b, lastBlock) * B + l, kh);
+        vcodeZ(j, n, u, kh) = vcode(j, n, u, kh) - vz((j + n * sh.half) / sh.group, u, kh);
+        vsum(j, n, c, gq, kh, t) += ws(rv.x, blkV, vgrp, gq, kh, t) * vcodeZ(j, n, tokVbuf, kh);
+        acc(j, n, c, gq, kh, t) = Tuple(vsum(j, n, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
+    }
 
     // Combine the chunks (flash-decoding): rescale each by exp(m_c - M).
     Expr chunks = (len + C - 1) / C;
     RDom rc(0, chunks, "rc");
     Func gmax("global_max"), num("num"), den("den"), out("out");
     gmax(gq, kh, t) = kNoScore;
-    gmax(gq, kh, t) = max(gmax(gq, kh, t), acc(0, rc, gq, kh, t)[1]);
-    Expr scaleC = expNonPositive(acc(0, rc, gq, kh, t)[1] - gmax(gq, kh, t));
+    gmax(gq, kh, t) = max(gmax(gq, kh, t), acc(0, 0, rc, gq, kh, t)[1]);
+    Expr scaleC = expNonPositive(acc(0, 0, rc, gq, kh, t)[1] - gmax(gq, kh, t));
     den(gq, kh, t) = 0.0f;
-    den(gq, kh, t) += scaleC * acc(0, rc, gq, kh, t)[2];
+    den(gq, kh, t) += scaleC * acc(0, 0, rc, gq, kh, t)[2];
     num(i, gq, kh, t) = 0.0f;
-    num(i, gq, kh, t) += scaleC * acc(i, rc, gq, kh, t)[0];
+    num(i, gq, kh, t) += scaleC * acc(i % sh.half, i / sh.half, rc, gq, kh, t)[0];
     out(i, gq, kh, t) = num(i, gq, kh, t) / den(gq, kh, t);
 
     // Schedule.
@@ -278,34 +323,51 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     q.dim(1).set_bounds(0, sh.nq);
     cosT.dim(0).set_bounds(0, sh.half).set_stride(1);
     sinT.dim(0).set_bounds(0, sh.half).set_stride(1);
-    kc.dim(0).set_bounds(0, sh.codeElems).set_stride(1);
+    kc.dim(0).set_bounds(0, B).set_stride(1);
+    kc.dim(1).set_bounds(0, sh.codeElems).set_stride(B);
+    for (ImageParam *sc : {&ks, &kz}) {
+        sc->dim(0).set_bounds(0, B).set_stride(1);
+        sc->dim(1).set_bounds(0, sh.groups).set_stride(B);
+    }
+    for (ImageParam *key : {&kc, &ks, &kz}) {
+        key->dim(2).set_min(0);
+        key->dim(3).set_bounds(0, sh.nkv);
+    }
     vc.dim(0).set_bounds(0, sh.codeElems).set_stride(1);
-    for (ImageParam *sc : {&ks, &kz, &vs, &vz}) sc->dim(0).set_bounds(0, sh.groups).set_stride(1);
-    for (ImageParam *cache : {&kc, &ks, &kz, &vc, &vs, &vz}) {
-        cache->dim(1).set_min(0);
-        cache->dim(2).set_bounds(0, sh.nkv);
+    for (ImageParam *sc : {&vs, &vz}) sc->dim(0).set_bounds(0, sh.groups).set_stride(1);
+    for (ImageParam *value : {&vc, &vs, &vz}) {
+        value->dim(1).set_min(0);
+        value->dim(2).set_bounds(0, sh.nkv);
     }
     out.output_buffer().dim(0).set_bounds(0, sh.d).set_stride(1);
     out.output_buffer().dim(1).set_bounds(0, sh.gs);
     out.output_buffer().dim(2).set_bounds(0, sh.nkv);
 
     const int V = s.vector;
-    // The weighted sum of V runs in register tiles: `tileVectors` vectors of
-    // head_dim for every query of the kv head (at most 16 accumulators), over
-    // the chunk's tokens; a tile of int4 codes is one nibble of a run of bytes.
-    const int tileVectors = std::clamp(16 / sh.gs, 1, sh.d / V);
+    // Register tiles: at most `budget` vector accumulators (half the vector
+    // registers). Scores: Vk lanes of a block's tokens x `tileB` blocks x
+    // every query of the kv head x `tq` query tokens, so one load of a K code
+    // element of B tokens feeds gs x tq FMAs. Weighted sum of V: `tileVectors`
+    // vectors of head_dim x the queries x `tq` query tokens. Decode has one
+    // query token per call (tq = 1); prefill tiles them.
+    const int budget = target.arch == targets::Arch::X86_64 && target.vectorBits < 512 ? 8 : 16;
+    const int Vk = std::min(V, B), kVecs = B / Vk;
+    const int tq = s.splitContext ? 1 : std::clamp(budget / (sh.gs * kVecs), 1, 8);
+    const int tileB = std::max(1, budget / 2 / (sh.gs * kVecs * tq));
+    const int tileVectors = std::clamp(budget / (sh.gs * tq), 1, sh.half / V);
     const int tile = tileVectors * V;
-    Var task("task"), to("to"), ti("ti"), io("io"), ii("ii");
+    Var task("task"), to("to"), ti("ti"), jo("jo"), ji("ji"), tvo("tvo"), tvi("tvi");
     out.vectorize(i, V);
     LoopLevel perTask;
     if (s.splitContext) {
         // Tasks (chunk, kv head) in parallel; all queries of the call in each.
         acc.compute_root()
-            .split(i, io, ii, tile)
-            .reorder(ii, gq, io, t, c, kh)
+            .split(j, jo, ji, tile)
+            .reorder(ji, gq, jo, n, t, c, kh)
             .fuse(c, kh, task)
             .parallel(task)
-            .vectorize(ii, V);
+            .vectorize(ji, V)
+            .unroll(n);
         perTask = LoopLevel(acc, task);
         gmax.compute_root();
         den.compute_root();
@@ -318,40 +380,75 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
             .fuse(kh, to, task)
             .parallel(task);
         acc.compute_at(out, task)
-            .split(i, io, ii, tile)
-            .reorder(ii, gq, io, t, c)
-            .vectorize(ii, V);
+            .split(j, jo, ji, tile)
+            .split(t, tvo, tvi, tq, TailStrategy::RoundUp)
+            .reorder(ji, gq, tvi, jo, n, tvo, c)
+            .vectorize(ji, V)
+            .unroll(n);
         gmax.compute_at(out, task);
         den.compute_at(out, task);
         num.compute_at(out, task).vectorize(i, V);
         num.update().vectorize(i, V);
         perTask = LoopLevel(out, task);
     }
-    // Per task: the queries (RoPE, R3), then per chunk the scores, max and weights.
-    for (Func &f : stages) f.compute_at(perTask).vectorize(i, V);
+    // Per task: the queries (RoPE, R3), then per chunk the scores, max and
+    // weights. The butterfly stages run in scalar code: vectorized, their
+    // clamped partner indices become gathers (measured: a quarter of a
+    // prefill's time, against a few percent in scalar code).
+    for (Func &f : stages) f.compute_at(perTask);
     if (p.rope != dsl::RopeKind::None) qr.compute_at(perTask).vectorize(i, V);
     qs.compute_at(perTask).vectorize(i, V);
     LoopLevel perChunk = s.splitContext ? LoopLevel(acc, task) : LoopLevel(acc, c);
-    score.compute_at(perChunk);
-    // Token outermost: a token's K is dequantized once for every query of its
-    // kv head. The dot product over d runs in V lanes (rfactor: lane l sums
-    // the elements l, l + V, ...), then one horizontal sum per score.
-    RVar rxo("rxo"), rxi("rxi");
-    Var lane("lane");
-    score.update().split(rs.x, rxo, rxi, V);
-    Func lanes = score.update().rfactor(rxi, lane);
-    score.update().reorder(rxi, gq, t, u).atomic().vectorize(rxi);
-    lanes.compute_at(score, gq).vectorize(lane);  // 16 lanes per score: registers
-    lanes.update().reorder(lane, rxo, rs.y, gq, t).vectorize(lane);
+    Var bo("bo"), bi("bi"), tso("tso"), tsi("tsi"), lane("lane");
+    score.bound(l, 0, B)
+        .compute_at(perChunk)
+        .split(b, bo, bi, tileB, TailStrategy::RoundUp)
+        .split(t, tso, tsi, tq, TailStrategy::RoundUp)
+        .reorder(l, gq, tsi, bi, bo, tso)
+        .vectorize(l, Vk)
+        .unroll(l)
+        .unroll(gq)
+        .unroll(tsi)
+        .unroll(bi);
+    // The score tile in registers, over the group's elements: one load of a
+    // code element of B tokens (both nibbles of its bytes) for every query.
+    dot.compute_at(score, bo).vectorize(l, Vk).unroll(l).unroll(b).unroll(g).unroll(gq).unroll(t);
+    dot.update()
+        .reorder(l, gq, t, b, rd.y, rd.x, g, kh)
+        .vectorize(l, Vk)
+        .unroll(l)
+        .unroll(gq)
+        .unroll(t)
+        .unroll(b)
+        .unroll(rd.y)
+        .unroll(g);
+    // The chunk's max and sum of weights in Vk lanes, then across them.
     chunkMax.compute_at(perChunk);
     chunkSum.compute_at(perChunk);
-    weight.compute_at(perChunk).vectorize(u, V);
-    kdeq.compute_at(score, u).vectorize(j, V).unroll(n);  // before the lanes at u: once per token
-    // The register tile: all of it (tile x queries) per token of the chunk.
-    vsum.compute_at(acc, io).vectorize(i, V).unroll(i).unroll(gq);
-    vsum.update().reorder(i, gq, ru).vectorize(i, V).unroll(i).unroll(gq);
-    vdeq.compute_at(vsum, ru).vectorize(i, V);
-    return AttentionPipeline{Pipeline(out), {q, cosT, sinT, kc, ks, kz, vc, vs, vz, firstPos}};
+    std::vector<Func *> laneSums{&chunkMax, &chunkSum};
+    if (!sh.floats) {
+        qsum.compute_at(perTask);
+    }
+    for (Func *f : laneSums) {
+        Func lanes = f->update().rfactor(rr.x, lane);
+        const std::vector<Var> args = lanes.args();  // the reduction's pure vars, then lane
+        std::vector<Var> storage{lane};
+        for (const Var &v : args)
+            if (v.name() != lane.name()) storage.push_back(v);
+        lanes.compute_at(perChunk).reorder_storage(storage).vectorize(lane, Vk);
+        lanes.update().vectorize(lane, Vk);
+    }
+    weight.bound(l, 0, B).compute_at(perChunk).vectorize(l, Vk);
+    // The register tile of V: all of it (tile x queries x query tokens) per token of the chunk.
+    vsum.compute_at(acc, jo).vectorize(j, V).unroll(j).unroll(gq).unroll(t);
+    vsum.update().reorder(j, gq, t, rv.x, rv.y).vectorize(j, V).unroll(j).unroll(gq).unroll(t);
+    if (sh.floats) {
+        vcode.compute_at(vsum, rv.x).vectorize(j, V);
+    } else {
+        vcodeZ.compute_at(vsum, rv.x).vectorize(j, V);
+        ws.bound(l, 0, B).compute_at(perChunk).vectorize(l, Vk);
+    }
+    return AttentionPipeline{Pipeline(out), {q, cosT, sinT, kc, ks, kz, vc, vs, vz, firstPos, length}};
 }
 
 }  // namespace kf::codegen::rotation_attention

@@ -7,7 +7,8 @@
 //   args   x        Float(32) (d, kvh, T)      the new tokens' K or V
 //          rope_cos Float(32) (d/2, T)          the RoPE table of each token's position
 //          rope_sin Float(32) (d/2, T)
-//   outputs, in this order, views of the cache at the tokens' positions:
+//   outputs, in this order (V: views of the cache at the tokens' positions;
+//   K: a token-major scratch the runtime moves into its blocks):
 //          codes    UInt(8)   (cb, T, kvh)      cb = d/2 (int4, two codes a byte) or d (int8)
 //          scales   Float(32) (G, T, kvh)       G groups per token and head
 //          zeros    Float(32) (G, T, kvh)
@@ -15,9 +16,12 @@
 // Attend, T queries of nq heads over len cached tokens:
 //   args   q        Float(32) (d, nq, T)        before RoPE
 //          rope_cos, rope_sin (d/2, T)          the queries' positions
-//          k_codes, k_scales, k_zeros, v_codes, v_scales, v_zeros: the cache's
-//                   views over tokens 0 .. len-1 (dims as above, len for T)
+//          k_codes  (B, cb, blocks, kvh)        K in blocks of B tokens (kforge/detail/Attention.h),
+//          k_scales (B, G, blocks, kvh)         blocks = ceil(len / B)
+//          k_zeros  (B, G, blocks, kvh)
+//          v_codes, v_scales, v_zeros           token-major, dims as in append, blocks x B for T
 //          first_pos Int(32)                    position of query 0 (causal mask)
+//          length   Int(32)                     len, the cached tokens (the rest of the last block is not read)
 //   output out      Float(32) (d, nq/kvh, kvh, T) = (d, nq, T) in memory
 #pragma once
 

@@ -47,9 +47,65 @@ struct kf_kv_cache {
 
 namespace {
 
-// Bytes of one token-head's codes (f16 / f32 caches: its values).
-int64_t codeBytes(const kf::rt::AttentionSpec &s) { return s.kvBits == 4 ? s.headDim / 2 : s.headDim * (s.kvBits / 8); }
-int64_t groupsOf(const kf::rt::AttentionSpec &s) { return s.headDim / s.kvGroup; }
+using kf::rt::codeBytesOf;
+using kf::rt::groupsOf;
+using kf::rt::kKeyBlock;
+
+// Where token t of kv head h lives in a blocked K store (kforge/detail/Attention.h):
+// element offsets of its code element e and of its group g.
+struct KeyLayout {
+    int64_t elems, groups, blocks;  // code elements and groups per token-head; blocks per head
+    KeyLayout(const kf::rt::AttentionSpec &s, int64_t capacity)
+        : elems(kf::rt::codeElemsOf(s)), groups(groupsOf(s)), blocks(kf::rt::keyBlocks(capacity)) {}
+    int64_t code(int64_t h, int64_t t, int64_t e) const {
+        return ((h * blocks + t / kKeyBlock) * elems + e) * kKeyBlock + t % kKeyBlock;
+    }
+    int64_t group(int64_t h, int64_t t, int64_t g) const {
+        return ((h * blocks + t / kKeyBlock) * groups + g) * kKeyBlock + t % kKeyBlock;
+    }
+};
+
+// Copies `count` token-heads between a token-major K ([kvHeads][count][...],
+// as the append kernel writes it and kf_kv_cache_read returns it) and the
+// blocked store's tokens first .. first+count-1. Elem: one code element.
+template <typename Elem>
+void moveKeys(const kf::rt::AttentionSpec &s, const KeyLayout &at, int64_t first, int64_t count, Elem *flatCodes,
+              float *flatScales, float *flatZeros, LayerStore &store, bool toStore) {
+    Elem *codes = reinterpret_cast<Elem *>(store.codes.data());
+    for (int64_t h = 0; h < s.numKvHeads; ++h)
+        for (int64_t t = 0; t < count; ++t) {
+            const int64_t row = h * count + t;
+            for (int64_t e = 0; e < at.elems; ++e) {
+                Elem &flat = flatCodes[row * at.elems + e], &blocked = codes[at.code(h, first + t, e)];
+                if (toStore) std::memcpy(&blocked, &flat, sizeof(Elem));
+                else std::memcpy(&flat, &blocked, sizeof(Elem));
+            }
+            for (int64_t g = 0; g < at.groups; ++g) {
+                const int64_t b = at.group(h, first + t, g), f = row * at.groups + g;
+                if (toStore) {
+                    store.scales[b] = flatScales[f];
+                    store.zeros[b] = flatZeros[f];
+                } else {
+                    flatScales[f] = store.scales[b];
+                    flatZeros[f] = store.zeros[b];
+                }
+            }
+        }
+}
+
+void moveKeys(const kf::rt::AttentionSpec &s, int64_t capacity, int64_t first, int64_t count, uint8_t *flatCodes,
+              float *flatScales, float *flatZeros, const LayerStore &store, bool toStore) {
+    const KeyLayout at(s, capacity);
+    auto &st = const_cast<LayerStore &>(store);
+    switch (codeBytesOf(s) / at.elems) {
+    case 4: moveKeys(s, at, first, count, reinterpret_cast<uint32_t *>(flatCodes), flatScales, flatZeros, st, toStore); break;
+    case 2: moveKeys(s, at, first, count, reinterpret_cast<uint16_t *>(flatCodes), flatScales, flatZeros, st, toStore); break;
+    default: moveKeys(s, at, first, count, flatCodes, flatScales, flatZeros, st, toStore); break;
+    }
+}
+
+// Tokens per kv head in a cache's stores: whole blocks (kforge/detail/Attention.h).
+int64_t storedTokens(int64_t capacity) { return kf::rt::keyBlocks(capacity) * kKeyBlock; }
 
 kf::rt::KvView viewOf(const LayerStore &store, int64_t capacity) {
     auto &s = const_cast<LayerStore &>(store);
@@ -126,13 +182,15 @@ kf_status attend(kf_attention *a, const kf_kv_cache *c, int layer, const float *
     for (int64_t t0 = 0; t0 < T; t0 += kQueriesPerCall) {
         const int64_t n = std::min(kQueriesPerCall, T - t0);
         ropeTables(s, pos + t0, n, theta, cosT, sinT);
+        // Causal: these queries see no token past the last one's position.
+        const int64_t seen = s.causal ? std::min(len, pos + t0 + n) : len;
         kf::rt::AttendArgs args{&s,
                                 q + t0 * rowFloats,
                                 cosT.data(),
                                 sinT.data(),
-                                viewOf(c->k[layer], c->capacity),
-                                viewOf(c->v[layer], c->capacity),
-                                len,
+                                viewOf(c->k[layer], storedTokens(c->capacity)),
+                                viewOf(c->v[layer], storedTokens(c->capacity)),
+                                seen,
                                 pos + t0,
                                 n,
                                 out + t0 * rowFloats};
@@ -195,18 +253,19 @@ kf_status kf_kv_cache_create(const kf_attention *attention, int num_layers, int6
         return fail(KF_ERR_SHAPE, "kf_kv_cache_create: capacity must be in 1..2^31-1 tokens, got " +
                                       std::to_string(capacity));
     const kf::rt::AttentionSpec &s = *attention->spec;
-    const int64_t tokenHeads = capacity * s.numKvHeads;
+    const int64_t tokenHeads = storedTokens(capacity) * s.numKvHeads;
     try {
         auto c = std::make_unique<kf_kv_cache>();
         c->spec = s;
         c->capacity = capacity;
         c->lengths.assign(static_cast<size_t>(num_layers), 0);
         for (auto *stores : {&c->k, &c->v}) {
+            const int64_t n = tokenHeads;
             stores->resize(static_cast<size_t>(num_layers));
             for (LayerStore &l : *stores) {
-                l.codes.resize(static_cast<size_t>(tokenHeads * codeBytes(s)));
-                l.scales.resize(static_cast<size_t>(tokenHeads * groupsOf(s)));
-                l.zeros.resize(static_cast<size_t>(tokenHeads * groupsOf(s)));
+                l.codes.resize(static_cast<size_t>(n * codeBytesOf(s)));
+                l.scales.resize(static_cast<size_t>(n * groupsOf(s)));
+                l.zeros.resize(static_cast<size_t>(n * groupsOf(s)));
             }
         }
         *out = c.release();
@@ -257,13 +316,25 @@ kf_status kf_kv_cache_append(kf_attention *attention, kf_kv_cache *cache, int la
     ropeTables(s, pos, num_tokens, rope_theta, cosT, sinT);
     const kf::rt::Variant *variant = kf::rt::variantForRows(*attention->def, *attention->variant, num_tokens);
     const kf::rt::AttentionVariantData &entries = kf::rt::attentionData(*variant);
-    kf::rt::AppendArgs kArgs{&s, k, cosT.data(), sinT.data(), viewOf(cache->k[layer], cache->capacity), pos, num_tokens};
-    kf::rt::AppendArgs vArgs{&s, v, cosT.data(), sinT.data(), viewOf(cache->v[layer], cache->capacity), pos, num_tokens};
+    // K goes through a token-major scratch into its blocks.
+    LayerStore newKeys;
+    try {
+        newKeys.codes.resize(static_cast<size_t>(num_tokens * s.numKvHeads * codeBytesOf(s)));
+        newKeys.scales.resize(static_cast<size_t>(num_tokens * s.numKvHeads * groupsOf(s)));
+        newKeys.zeros.resize(newKeys.scales.size());
+    } catch (const std::bad_alloc &) {
+        return fail(KF_ERR_OUT_OF_MEMORY, fn + ": out of memory for " + std::to_string(num_tokens) + " tokens' keys");
+    }
+    kf::rt::AppendArgs kArgs{&s, k, cosT.data(), sinT.data(), viewOf(newKeys, num_tokens), 0, num_tokens};
+    kf::rt::AppendArgs vArgs{&s, v, cosT.data(), sinT.data(), viewOf(cache->v[layer], storedTokens(cache->capacity)), pos,
+                             num_tokens};
     const int rc = attention->arenas.run(num_threads, [&] {
         const int r = entries.appendK(&kArgs);
         return r != 0 ? r : entries.appendV(&vArgs);
     });
     if (rc != 0) return fail(KF_ERR_KERNEL_FAILED, fn + ": kernel " + variant->symbol + " failed: " + kf_last_error());
+    moveKeys(s, cache->capacity, pos, num_tokens, newKeys.codes.data(), newKeys.scales.data(), newKeys.zeros.data(),
+             cache->k[layer], true);
     cache->lengths[layer] = len + num_tokens;
     return KF_OK;
 }
@@ -310,10 +381,14 @@ kf_status kf_kv_cache_read(const kf_kv_cache *cache, int layer, int which, int64
         return fail(KF_ERR_SHAPE, fn + ": tokens " + std::to_string(first) + "..+" + std::to_string(count) +
                                       " are not all in layer " + std::to_string(layer) + " (it holds " +
                                       std::to_string(len) + ")");
-    const LayerStore &l = which == 0 ? cache->k[layer] : cache->v[layer];
-    const int64_t cb = codeBytes(cache->spec), g = groupsOf(cache->spec);
+    if (which == 0) {
+        moveKeys(cache->spec, cache->capacity, first, count, codes, scales, zeros, cache->k[layer], false);
+        return KF_OK;
+    }
+    const LayerStore &l = cache->v[layer];
+    const int64_t cb = codeBytesOf(cache->spec), g = groupsOf(cache->spec);
     for (int64_t h = 0; h < cache->spec.numKvHeads; ++h) {
-        const int64_t src = h * cache->capacity + first, dst = h * count;
+        const int64_t src = h * storedTokens(cache->capacity) + first, dst = h * count;
         std::memcpy(codes + dst * cb, l.codes.data() + src * cb, static_cast<size_t>(count * cb));
         std::memcpy(scales + dst * g, l.scales.data() + src * g, static_cast<size_t>(count * g) * 4);
         std::memcpy(zeros + dst * g, l.zeros.data() + src * g, static_cast<size_t>(count * g) * 4);

@@ -24,8 +24,27 @@ struct AttentionSpec {
     int causal;
 };
 
-// One layer's K or V in a cache: codes [kvHeads][capacity][codeBytes],
-// scales and zeros [kvHeads][capacity][groups].
+// Bytes of one token-head's codes (f16 / f32 caches: its values), and the
+// groups (scales) per token-head.
+inline int64_t codeBytesOf(const AttentionSpec &s) {
+    return s.kvBits == 4 ? s.headDim / 2 : int64_t{s.headDim} * (s.kvBits / 8);
+}
+inline int64_t codeElemsOf(const AttentionSpec &s) { return s.kvBits == 4 ? s.headDim / 2 : s.headDim; }
+inline int64_t groupsOf(const AttentionSpec &s) { return s.headDim / s.kvGroup; }
+
+// K is stored in blocks of kKeyBlock tokens, element-major inside a block:
+// codes [kvHeads][blocks][codeElems][kKeyBlock], scales and zeros
+// [kvHeads][blocks][groups][kKeyBlock]. A score kernel then loads one code
+// element of kKeyBlock tokens as one vector and computes kKeyBlock scores in
+// vector lanes (no horizontal sums). V stays token-major:
+// codes [kvHeads][capacity][codeElems], scales and zeros [kvHeads][capacity][groups].
+// A cache's capacity is whole blocks for both (the kernels read V in
+// blocks too, and skip the tokens past the length).
+constexpr int64_t kKeyBlock = 16;
+inline int64_t keyBlocks(int64_t tokens) { return (tokens + kKeyBlock - 1) / kKeyBlock; }
+
+// One layer's K or V in a cache (layouts above; capacity in tokens: the
+// stride of a kv head, whole blocks in a cache).
 struct KvView {
     uint8_t *codes;
     float *scales;
