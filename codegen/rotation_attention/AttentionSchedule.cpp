@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "codegen/CodegenError.h"
+#include "kforge/detail/Attention.h"
 
 namespace kf::codegen::rotation_attention {
 
@@ -37,8 +38,9 @@ AttentionSchedule resolveSchedule(const dsl::RotationAttentionParams &params, co
         switch (d.kind) {
         case K::Split:
             if (var == "t") {
-                if (d.factor < 16 || d.factor > 8192)
-                    reject("split t is the context chunk (cached tokens per task): 16..8192, got " +
+                if (d.factor < 16 || d.factor > 8192 || d.factor % rt::kKeyBlock != 0)
+                    reject("split t is the context chunk (cached tokens per task): a multiple of " +
+                           std::to_string(rt::kKeyBlock) + " (the cache's K block) in 16..8192, got " +
                            std::to_string(d.factor));
                 s.chunk = static_cast<int>(d.factor);
             } else if (var == "h") {

@@ -16,7 +16,7 @@
 //   - `vector` f32 lanes along head_dim.
 //
 // DSL directives (vars "h" = queries, "t" = cached tokens, "d" = head_dim):
-//   split t <C>     chunk, 16..8192 tokens
+//   split t <C>     chunk, 16..8192 tokens, a multiple of 16 (K's block in the cache)
 //   split h <Q>     queries per task, 1..256 (prefill)
 //   parallel t      split the context across threads (flash-decoding)
 //   parallel h      queries and heads across threads, the context walked in order

@@ -101,6 +101,22 @@ TEST(LinearSchedule, RejectsWhatItCannotHonour) {
     expectRejected("schedule k for x86-avx512 {\n  pack weight layout=nibble\n}\n", "unknown packed layout 'nibble'");
 }
 
+// rotation_attention's schedule: directives it cannot honour are rejected at
+// their file:line:col (the context chunk must be whole blocks of the cache's K).
+TEST(AttentionSchedule, RejectsWhatItCannotHonour) {
+    const std::string kernel = "kernel a : rotation_attention {\n  heads q=8 kv=2 dim=64\n  kv_cache int4\n"
+                               "  input f32\n}\n";
+    expectLoweringRejected(kernel + "schedule a for x86-avx512 {\n  split t 24\n}\n", "x86-avx512",
+                           "a multiple of 16 (the cache's K block) in 16..8192, got 24", true);
+    expectLoweringRejected(kernel + "schedule a for x86-avx512 {\n  split t 8\n}\n", "x86-avx512", "got 8", true);
+    expectLoweringRejected(kernel + "schedule a for x86-avx512 {\n  vectorize d 64\n}\n", "x86-avx512",
+                           "dividing head_dim / 2 = 32, got 64", true);
+    expectLoweringRejected(kernel + "schedule a for x86-avx512 {\n  unroll t 2\n}\n", "x86-avx512",
+                           "does not apply to rotation_attention (one loop order per mode)", true);
+    auto m = load(kernel + "schedule a for x86-avx512 bucket=prefill {\n  parallel h\n  split t 48\n}\n");
+    EXPECT_NO_THROW(lowerKernel(m, m.kernels[0], *targets::find("x86-avx512")));
+}
+
 // Which planes each `pack weight layout=` gives a b-bit code (the runtime
 // packs whatever planes the variant's layout lists).
 std::string planesOf(const std::string &weight, const std::string &layout, const std::string &extra = "") {
