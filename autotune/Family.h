@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autotune/Runner.h"
@@ -42,6 +43,18 @@ struct FamilyTuning {
     // (WorkerSupport.h). Throws worker::Stop to end with a status.
     Measurement (*measure)(worker::Call &);
 };
+
+// One axis of a family's default space: the directive `kind vars` (with its
+// option, e.g. "interleave" of `pack weight interleave`) over `values`.
+inline dsl::TuneAxis makeAxis(dsl::Directive::Kind kind, std::vector<std::string> vars, std::vector<int64_t> values,
+                              std::string option = "") {
+    dsl::TuneAxis a;
+    a.directive.kind = kind;
+    a.directive.vars = std::move(vars);
+    a.option = std::move(option);
+    a.values = std::move(values);
+    return a;
+}
 
 // All registered families with tuner support, in KFORGE_FAMILIES order.
 const std::vector<FamilyTuning> &tunedFamilies();

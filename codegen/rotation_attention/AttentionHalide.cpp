@@ -278,7 +278,6 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     const int C = s.chunk, CB = C / B;
     RDom rr(0, B, 0, CB, "rr");
     Expr blkR = c * CB + rr.y, tok = blkR * B + rr.x;
-    Expr tokV = min(blkR, lastBlock) * B + rr.x;  // in the buffers (past the length: not used)
     Expr visible = p.causal ? min(firstPos + t + 1, len) : len;
     Func chunkMax("chunk_max"), chunkSum("chunk_sum"), weight("weight"), vsum("v_sum"), acc("acc");
     chunkMax(c, gq, kh, t) = kNoScore;
@@ -295,15 +294,14 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     vsum(j, n, c, gq, kh, t) = 0.0f;
     if (sh.floats) {
         vsum(j, n, c, gq, kh, t) += weight(rv.x, blkV, gq, kh, t) * vcode(j, n, tokVbuf, kh);
-        acc(j, n, c, gq, kh, t) = Tuple(vsum(j, n, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
     } else {
         // Per token: its weights times its scales (vectors over the block's
         // tokens), and its codes minus its zero points (once for every query).
         ws(l, b, g, gq, kh, t) = weight(l, b, gq, kh, t) * vs(g, min(b, lastBlock) * B + l, kh);
-        vcodeZ(j, n, u, kh) = vcode(j, n, u, kh) - vz((j + n * sh.half) / sh.group, u, kh);
+        vcodeZ(j, n, u, kh) = vcode(j, n, u, kh) - vz(vgrp, u, kh);
         vsum(j, n, c, gq, kh, t) += ws(rv.x, blkV, vgrp, gq, kh, t) * vcodeZ(j, n, tokVbuf, kh);
-        acc(j, n, c, gq, kh, t) = Tuple(vsum(j, n, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
     }
+    acc(j, n, c, gq, kh, t) = Tuple(vsum(j, n, c, gq, kh, t), chunkMax(c, gq, kh, t), chunkSum(c, gq, kh, t));
 
     // Combine the chunks (flash-decoding): rescale each by exp(m_c - M).
     Expr chunks = (len + C - 1) / C;
@@ -398,6 +396,7 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     for (Func &f : stages) f.compute_at(perTask);
     if (p.rope != dsl::RopeKind::None) qr.compute_at(perTask).vectorize(i, V);
     qs.compute_at(perTask).vectorize(i, V);
+    if (!sh.floats) qsum.compute_at(perTask);
     LoopLevel perChunk = s.splitContext ? LoopLevel(acc, task) : LoopLevel(acc, c);
     Var bo("bo"), bi("bi"), tso("tso"), tsi("tsi"), lane("lane");
     score.bound(l, 0, B)
@@ -425,11 +424,7 @@ AttentionPipeline buildAttendPipeline(const dsl::RotationAttentionParams &p, con
     // The chunk's max and sum of weights in Vk lanes, then across them.
     chunkMax.compute_at(perChunk);
     chunkSum.compute_at(perChunk);
-    std::vector<Func *> laneSums{&chunkMax, &chunkSum};
-    if (!sh.floats) {
-        qsum.compute_at(perTask);
-    }
-    for (Func *f : laneSums) {
+    for (Func *f : {&chunkMax, &chunkSum}) {
         Func lanes = f->update().rfactor(rr.x, lane);
         const std::vector<Var> args = lanes.args();  // the reduction's pure vars, then lane
         std::vector<Var> storage{lane};

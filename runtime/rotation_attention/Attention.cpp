@@ -104,9 +104,6 @@ void moveKeys(const kf::rt::AttentionSpec &s, int64_t capacity, int64_t first, i
     }
 }
 
-// Tokens per kv head in a cache's stores: whole blocks (kforge/detail/Attention.h).
-int64_t storedTokens(int64_t capacity) { return kf::rt::keyBlocks(capacity) * kKeyBlock; }
-
 kf::rt::KvView viewOf(const LayerStore &store, int64_t capacity) {
     auto &s = const_cast<LayerStore &>(store);
     return {s.codes.data(), s.scales.data(), s.zeros.data(), capacity};
@@ -188,8 +185,8 @@ kf_status attend(kf_attention *a, const kf_kv_cache *c, int layer, const float *
                                 q + t0 * rowFloats,
                                 cosT.data(),
                                 sinT.data(),
-                                viewOf(c->k[layer], storedTokens(c->capacity)),
-                                viewOf(c->v[layer], storedTokens(c->capacity)),
+                                viewOf(c->k[layer], kf::rt::blockedTokens(c->capacity)),
+                                viewOf(c->v[layer], kf::rt::blockedTokens(c->capacity)),
                                 seen,
                                 pos + t0,
                                 n,
@@ -253,19 +250,18 @@ kf_status kf_kv_cache_create(const kf_attention *attention, int num_layers, int6
         return fail(KF_ERR_SHAPE, "kf_kv_cache_create: capacity must be in 1..2^31-1 tokens, got " +
                                       std::to_string(capacity));
     const kf::rt::AttentionSpec &s = *attention->spec;
-    const int64_t tokenHeads = storedTokens(capacity) * s.numKvHeads;
+    const int64_t tokenHeads = kf::rt::blockedTokens(capacity) * s.numKvHeads;  // whole blocks
     try {
         auto c = std::make_unique<kf_kv_cache>();
         c->spec = s;
         c->capacity = capacity;
         c->lengths.assign(static_cast<size_t>(num_layers), 0);
         for (auto *stores : {&c->k, &c->v}) {
-            const int64_t n = tokenHeads;
             stores->resize(static_cast<size_t>(num_layers));
             for (LayerStore &l : *stores) {
-                l.codes.resize(static_cast<size_t>(n * codeBytesOf(s)));
-                l.scales.resize(static_cast<size_t>(n * groupsOf(s)));
-                l.zeros.resize(static_cast<size_t>(n * groupsOf(s)));
+                l.codes.resize(static_cast<size_t>(tokenHeads * codeBytesOf(s)));
+                l.scales.resize(static_cast<size_t>(tokenHeads * groupsOf(s)));
+                l.zeros.resize(static_cast<size_t>(tokenHeads * groupsOf(s)));
             }
         }
         *out = c.release();
@@ -326,7 +322,7 @@ kf_status kf_kv_cache_append(kf_attention *attention, kf_kv_cache *cache, int la
         return fail(KF_ERR_OUT_OF_MEMORY, fn + ": out of memory for " + std::to_string(num_tokens) + " tokens' keys");
     }
     kf::rt::AppendArgs kArgs{&s, k, cosT.data(), sinT.data(), viewOf(newKeys, num_tokens), 0, num_tokens};
-    kf::rt::AppendArgs vArgs{&s, v, cosT.data(), sinT.data(), viewOf(cache->v[layer], storedTokens(cache->capacity)), pos,
+    kf::rt::AppendArgs vArgs{&s, v, cosT.data(), sinT.data(), viewOf(cache->v[layer], kf::rt::blockedTokens(cache->capacity)), pos,
                              num_tokens};
     const int rc = attention->arenas.run(num_threads, [&] {
         const int r = entries.appendK(&kArgs);
@@ -388,7 +384,7 @@ kf_status kf_kv_cache_read(const kf_kv_cache *cache, int layer, int which, int64
     const LayerStore &l = cache->v[layer];
     const int64_t cb = codeBytesOf(cache->spec), g = groupsOf(cache->spec);
     for (int64_t h = 0; h < cache->spec.numKvHeads; ++h) {
-        const int64_t src = h * storedTokens(cache->capacity) + first, dst = h * count;
+        const int64_t src = h * kf::rt::blockedTokens(cache->capacity) + first, dst = h * count;
         std::memcpy(codes + dst * cb, l.codes.data() + src * cb, static_cast<size_t>(count * cb));
         std::memcpy(scales + dst * g, l.scales.data() + src * g, static_cast<size_t>(count * g) * 4);
         std::memcpy(zeros + dst * g, l.zeros.data() + src * g, static_cast<size_t>(count * g) * 4);

@@ -22,16 +22,6 @@ namespace lowbit = kf::families::lowbit;
 using Kind = dsl::Directive::Kind;
 using worker::Stop;
 
-dsl::TuneAxis makeAxis(Kind kind, std::vector<std::string> vars, std::vector<int64_t> values,
-                       std::string option = "") {
-    dsl::TuneAxis a;
-    a.directive.kind = kind;
-    a.directive.vars = std::move(vars);
-    a.option = std::move(option);
-    a.values = std::move(values);
-    return a;
-}
-
 // A word axis (TuneAxis::words): values are the indices of the words.
 dsl::TuneAxis makeWordAxis(Kind kind, std::vector<std::string> vars, std::vector<std::string> words) {
     std::vector<int64_t> indices;

@@ -31,14 +31,6 @@ constexpr double kTheta = 10000.0;
 // flops); more are compute bound and run cache-resident.
 constexpr int64_t kStreamingQueries = 8;
 
-dsl::TuneAxis makeAxis(Kind kind, const char *var, std::vector<int64_t> values) {
-    dsl::TuneAxis a;
-    a.directive.kind = kind;
-    a.directive.vars = {var};
-    a.values = std::move(values);
-    return a;
-}
-
 // Decode: the context chunk (tokens per task: fewer chunks to combine vs
 // enough tasks for the threads). Prefill: the chunk and the queries per task
 // (K and V reuse vs tasks). The vector width stays at the lowering's default
@@ -46,10 +38,10 @@ dsl::TuneAxis makeAxis(Kind kind, const char *var, std::vector<int64_t> values) 
 std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket bucket) {
     std::vector<dsl::TuneAxis> out;
     if (bucket == dsl::Bucket::Prefill) {
-        out.push_back(makeAxis(Kind::Split, "t", {512, 256, 1024, 2048}));
-        out.push_back(makeAxis(Kind::Split, "h", {16, 8, 32, 64}));
+        out.push_back(makeAxis(Kind::Split, {"t"}, {512, 256, 1024, 2048}));
+        out.push_back(makeAxis(Kind::Split, {"h"}, {16, 8, 32, 64}));
     } else {
-        out.push_back(makeAxis(Kind::Split, "t", {1024, 256, 512, 2048, 4096}));
+        out.push_back(makeAxis(Kind::Split, {"t"}, {1024, 256, 512, 2048, 4096}));
     }
     return out;
 }
@@ -116,13 +108,12 @@ Measurement measure(worker::Call &call) {
         }
     } destroy{api, a, cache};
 
-    // Enough layers of ctx tokens to make the stream size (one when resident).
+    // Enough layers of ctx tokens to make the stream size (one when resident:
+    // the tuner streams only the tasks `streams` says, else streamBytes is 0).
     const int64_t bytesPerLayer =
         2 * ctx * p.numKvHeads * (ref::referenceCodeBytes(p) + (p.kvBits > 8 ? 0 : 8 * ref::referenceGroups(p)));
-    const bool streamed = T <= kStreamingQueries;
     const int64_t layers =
-        streamed ? std::clamp<int64_t>((std::max<int64_t>(0, r.streamBytes) + bytesPerLayer - 1) / bytesPerLayer, 1, 65536)
-                 : 1;
+        std::clamp<int64_t>((std::max<int64_t>(0, r.streamBytes) + bytesPerLayer - 1) / bytesPerLayer, 1, 65536);
     if (kf_status st = api.cacheCreate(a, static_cast<int>(layers), ctx, &cache); st != KF_OK)
         throw Stop("error", call.library.failure("kf_kv_cache_create", st));
     const int64_t piece = std::min<int64_t>(ctx, 512);

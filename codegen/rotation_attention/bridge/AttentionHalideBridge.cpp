@@ -26,7 +26,7 @@ void keyDims(halide_dimension_t *dims, int64_t width, int64_t tokens, int64_t kv
     dims[0] = {0, i32(b), 1, 0};
     dims[1] = {0, i32(width), i32(b), 0};
     dims[2] = {0, i32(rt::keyBlocks(tokens)), i32(width * b), 0};
-    dims[3] = {0, i32(kvHeads), i32(rt::keyBlocks(capacity) * b * width), 0};
+    dims[3] = {0, i32(kvHeads), i32(rt::blockedTokens(capacity) * width), 0};
 }
 
 // codes: codeElems elements of codeType per token-head (int4 / int8: bytes;
@@ -68,9 +68,9 @@ int runAttend(halide::ArgvFn fn, const rt::AttendArgs &a) {
     halide_dimension_t kcDims[4], ksDims[4], vcDims[3], vsDims[3];
     keyDims(kcDims, g.codeElems, len, g.kvh, a.k.capacity);
     keyDims(ksDims, g.groups, len, g.kvh, a.k.capacity);
-    const int64_t blockTokens = rt::keyBlocks(len) * rt::kKeyBlock;  // V is read in whole blocks too
-    cacheDims(vcDims, g.codeElems, blockTokens, g.kvh, a.v.capacity);
-    cacheDims(vsDims, g.groups, blockTokens, g.kvh, a.v.capacity);
+    // V is read in whole blocks too.
+    cacheDims(vcDims, g.codeElems, rt::blockedTokens(len), g.kvh, a.v.capacity);
+    cacheDims(vsDims, g.groups, rt::blockedTokens(len), g.kvh, a.v.capacity);
     halide_dimension_t oDims[4] = {{0, i32(g.d), 1, 0},
                                    {0, i32(gs), i32(g.d), 0},
                                    {0, i32(g.kvh), i32(gs * g.d), 0},

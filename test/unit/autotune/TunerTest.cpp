@@ -56,6 +56,29 @@ struct TuneDir {
         std::ofstream(dir / "w4.kf") << text;
     }
     ~TuneDir() { fs::remove_all(dir); }
+    // Emits <name>.kf for the host with tune.db's records and loads the
+    // library as a shared object into *handle (left null on a failure);
+    // emit's output goes to *emitted.
+    void emitAndLoad(const std::string &name, void **handle, std::string *emitted) const {
+        *handle = nullptr;
+        std::string &out = *emitted;
+        const fs::path lib = dir / "lib";
+        ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "emit", (dir / (name + ".kf")).string(), "--target", "host", "-o",
+                                       lib.string(), "--db", (dir / "tune.db").string()},
+                                      out),
+                  0)
+            << out;
+        std::string linked;
+        const fs::path so = dir / ("lib" + name + ".so");
+        ASSERT_EQ(codegen::runCommand({"c++", "-shared", "-o", so.string(), "-Wl,--whole-archive",
+                                       (lib / "lib" / ("libkforge_" + name + ".a")).string(), "-Wl,--no-whole-archive",
+                                       "-ltbb"},
+                                      linked),
+                  0)
+            << linked;
+        *handle = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+        ASSERT_NE(*handle, nullptr) << ::dlerror();
+    }
     static std::string hostTarget() {
         std::string out;
         codegen::runCommand({KFORGE_EXE, "targets"}, out);
@@ -288,21 +311,10 @@ TEST(Tune, EmitWithTheDatabaseDispatchesToTheTunedVariant) {
     const std::string tuned = best[0].symbol;
 
     // Emit with the records, as a shared object the test loads.
-    const fs::path lib = t.dir / "lib";
-    ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "emit", (t.dir / "w4.kf").string(), "--target", "host", "-o",
-                                   lib.string(), "--db", (t.dir / "tune.db").string()},
-                                  out),
-              0)
-        << out;
+    void *h = nullptr;
+    t.emitAndLoad("w4", &h, &out);
     EXPECT_NE(out.find("tuned: w4"), std::string::npos) << out;
-    const fs::path so = t.dir / "libw4.so";
-    ASSERT_EQ(codegen::runCommand({"c++", "-shared", "-o", so.string(), "-Wl,--whole-archive",
-                                   (lib / "lib" / "libkforge_w4.a").string(), "-Wl,--no-whole-archive", "-ltbb"},
-                                  out),
-              0)
-        << out;
-    void *h = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
-    ASSERT_NE(h, nullptr) << ::dlerror();
+    ASSERT_NE(h, nullptr);
     using Accessor = const kf_kernel_def *(*)();
     using Create = kf_status (*)(const kf_kernel_def *, int64_t, int64_t, const char *, kf_linear **);
     using ForRows = const char *(*)(const kf_linear *, int64_t);
@@ -358,20 +370,9 @@ TEST(Tune, AttentionCandidatesAreCheckedAndTheBestIsEmitted) {
     const std::vector<Record> best = db.best();
     ASSERT_EQ(best.size(), 1u);
 
-    const fs::path lib = t.dir / "lib";
-    ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "emit", (t.dir / "att.kf").string(), "--target", "host", "-o",
-                                   lib.string(), "--db", (t.dir / "tune.db").string()},
-                                  out),
-              0)
-        << out;
-    const fs::path so = t.dir / "libatt.so";
-    ASSERT_EQ(codegen::runCommand({"c++", "-shared", "-o", so.string(), "-Wl,--whole-archive",
-                                   (lib / "lib" / "libkforge_att.a").string(), "-Wl,--no-whole-archive", "-ltbb"},
-                                  out),
-              0)
-        << out;
-    void *h = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
-    ASSERT_NE(h, nullptr) << ::dlerror();
+    void *h = nullptr;
+    t.emitAndLoad("att", &h, &out);
+    ASSERT_NE(h, nullptr);
     using Accessor = const kf_kernel_def *(*)();
     using Create = kf_status (*)(const kf_kernel_def *, const char *, kf_attention **);
     using ForTokens = const char *(*)(const kf_attention *, int64_t);

@@ -42,6 +42,7 @@ inline int64_t groupsOf(const AttentionSpec &s) { return s.headDim / s.kvGroup; 
 // blocks too, and skip the tokens past the length).
 constexpr int64_t kKeyBlock = 16;
 inline int64_t keyBlocks(int64_t tokens) { return (tokens + kKeyBlock - 1) / kKeyBlock; }
+inline int64_t blockedTokens(int64_t tokens) { return keyBlocks(tokens) * kKeyBlock; }  // whole blocks
 
 // One layer's K or V in a cache (layouts above; capacity in tokens: the
 // stride of a kv head, whole blocks in a cache).
