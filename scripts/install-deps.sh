@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev           # bench/
   libgtest-dev libgmock-dev  # test/
   libsqlite3-dev             # tuning database
+  libeigen3-dev              # SVD of sparse-rank layers (header-only: emitted libraries link nothing more)
   libxgboost-dev             # the tuner's cost model (gradient-boosted trees)
   libcli11-dev libfmt-dev nlohmann-json3-dev
   llvm-14-tools              # lit.py + FileCheck for test/lit

@@ -45,6 +45,7 @@
 #include "runtime/Dispatch.h"
 #include "runtime/Error.h"
 #include "runtime/lowbit_linear/LayerAccess.h"
+#include "runtime/lowbit_linear/Quantize.h"
 
 using kf::rt::fail;
 
@@ -206,14 +207,13 @@ std::string formatDouble(double v) {
     return buf;
 }
 
-// kf_quantize_linear with `fn` naming the entry point in messages.
-kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t k, const float *w, uint8_t *codes,
-                   void *scales, uint8_t *zeroPoints) {
+}  // namespace
+
+// The quantizer for the format of `spec` (kn names the kernel in messages).
+kf_status kf::rt::quantizeLinearWeights(const char *fn, const LinearSpec *spec, const std::string &kn, int64_t n,
+                                        int64_t k, const float *w, uint8_t *codes, void *scales,
+                                        uint8_t *zeroPoints) {
     const std::string f = fn;
-    if (!def) return fail(KF_ERR_NULL_POINTER, f + ": def must not be NULL");
-    const kf::rt::LinearSpec *spec = kf::rt::familySpecOf<kf::rt::LinearSpec>(def, "lowbit_linear", fn);
-    if (!spec) return KF_ERR_INVALID_ARGUMENT;
-    const std::string kn = kernelName(*def, *spec);
     if (spec->weightKind == KF_WEIGHT_CODEBOOK)
         return fail(KF_ERR_INVALID_ARGUMENT,
                     f + ": " + kn + " has codebook weights; codebook weights need a clustering (eDKM / JLCM); "
@@ -277,6 +277,17 @@ kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t 
                 f + ": " + kn + ": the scale of row " + std::to_string(r) + ", group " + std::to_string(e.column) +
                     " (" + formatDouble(e.value) + ") overflows " + scaleTypeName(spec->scaleType) +
                     "; use a wider scale type (f32) or rescale the weights");
+}
+
+namespace {
+
+// kf_quantize_linear with `fn` naming the entry point in messages.
+kf_status quantize(const char *fn, const kf_kernel_def *def, int64_t n, int64_t k, const float *w, uint8_t *codes,
+                   void *scales, uint8_t *zeroPoints) {
+    if (!def) return fail(KF_ERR_NULL_POINTER, std::string(fn) + ": def must not be NULL");
+    const kf::rt::LinearSpec *spec = kf::rt::familySpecOf<kf::rt::LinearSpec>(def, "lowbit_linear", fn);
+    if (!spec) return KF_ERR_INVALID_ARGUMENT;
+    return kf::rt::quantizeLinearWeights(fn, spec, kernelName(*def, *spec), n, k, w, codes, scales, zeroPoints);
 }
 
 }  // namespace

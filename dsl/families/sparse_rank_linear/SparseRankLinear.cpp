@@ -4,7 +4,7 @@
 // "Sparse-rank linear"). Statements (docs/dsl.md, "sparse_rank_linear"):
 //
 //   weight   f32|int2|int3|int4|int8 shape=[N=.., K=..] [scale=..] [group=..]
-//   rank     <r>                        1 <= r <= min(N, K)
+//   rank     <r>                        0 <= r <= min(N, K) (0: no low-rank term)
 //   sparsity threshold | sparsity topk=<k>
 //   input    f32
 //   output   f32
@@ -65,7 +65,7 @@ void readRank(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &si
         sink.error(v.loc, "rank " + v.text + " exceeds " + bound);
         return;
     }
-    if (auto r = readInt(v, "rank", 1, hi, sink)) p.rank = static_cast<int>(*r);
+    if (auto r = readInt(v, "rank", 0, hi, sink)) p.rank = static_cast<int>(*r);
 }
 
 void readSparsity(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {

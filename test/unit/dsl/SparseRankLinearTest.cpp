@@ -46,10 +46,10 @@ TEST(SparseRankLinear, Errors) {
               (std::vector<std::string>{
                   "unknown weight format 'seq2' for sparse_rank_linear; expected one of f32, int2, int3, int4, int8",
                   "rank 100 exceeds min(N, K) = 32", "topk 64 exceeds K=32"}));
-    EXPECT_EQ(messages(load(kernel("weight f32 shape=[N=64, K=32] group=32", "rank 0", "sparsity"))),
+    EXPECT_EQ(messages(load(kernel("weight f32 shape=[N=64, K=32] group=32", "rank -1", "sparsity"))),
               (std::vector<std::string>{
                   "group= is only for quantized weights, not f32",
-                  "rank must be an integer between 1 and 32, got 0",
+                  "rank must be an integer between 0 and 32, got -1",
                   "'sparsity' takes either 'threshold' or topk=<k>; usage: sparsity threshold | sparsity topk=<k>"}));
     EXPECT_EQ(messages(load(kernel("weight f32 shape=[N, K]", "rank 8", "sparsity dense"))),
               std::vector<std::string>{"unknown sparsity mode 'dense'; expected threshold"});

@@ -1,0 +1,244 @@
+// \file
+// R-Sparse decode (M = 1) against what bounds it, measured in the same run:
+//   - the sparse-rank layer (kernels of sparse_rank_bench.kf) at sparsity 0,
+//     25, 50, 75 and 90 %, ranks K/16 and K/8, int4 and int2 W with f16
+//     scales per 128, on the shapes;
+//   - the dense low-bit layer of the same W (lowbit_linear, same format);
+//   - the read roofline (BenchCommon.h), before and after each timed loop;
+//   - pack_float: quantizing and factorizing a 4096 x 11008 layer from float
+//     weights (what a user waits for once per layer), seconds per call.
+// Layers stream from memory as in a decode step: each benchmark cycles
+// through copies of its layer whose packed bytes total at least
+// streamBytes(). The input of a benchmark has exactly the benchmark's
+// sparsity (channels below the threshold at |x| <= 0.25, the rest >= 1), and
+// the first layer's output is checked against the double-precision reference
+// (dsl/families/sparse_rank_linear/Reference.h) before anything is timed.
+//
+// Counters: GB/s and roofline_ratio for the bytes the call read (W's active
+// columns, V's inactive ones, all of U: kf_sparse_rank_last_stats),
+// bytes_vs_dense (those bytes / the dense layer's packed bytes) and
+// speedup_vs_dense (dense time per call / this one, same shape, format and
+// threads, when the dense benchmark ran first in the same process).
+#include <kforge_bench_rsparse.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "BenchCommon.h"
+#include "dsl/families/lowbit_linear/RandomLayer.h"
+#include "dsl/families/sparse_rank_linear/Reference.h"
+
+namespace {
+
+using namespace kfbench;
+namespace ref = kf::families::sparse_rank_linear;
+
+constexpr float kTau = 0.5f;
+
+struct Shape {
+    int64_t n, k;
+};
+constexpr Shape kShapes[] = {{4096, 4096}, {4096, 11008}, {11008, 4096}};
+const char *const kFormats[] = {"int4", "int2"};
+constexpr int kSparsities[] = {0, 25, 50, 75, 90};
+constexpr int kRankDivisors[] = {16, 8};
+
+std::string dims(Shape s) { return std::to_string(s.n) + "x" + std::to_string(s.k); }
+
+const kf_kernel_def *kernelNamed(const std::string &name) {
+    int count = 0;
+    const kf_kernel_def *const *all = kf_bench_rsparse_kernels(&count);
+    return kernelDef(all, count, name);
+}
+
+const dsl::KernelSpec &specNamed(const std::string &name) { return kernelSpec(KFORGE_BENCH_KERNELS, name); }
+
+// W's codes and scales (the low-bit family's random layers), U and V normal.
+struct Tensors {
+    std::vector<uint8_t> codes, scales;
+    std::vector<float> u, v;
+};
+
+Tensors makeTensors(const std::string &format, Shape s, int64_t rank) {
+    dsl::LowbitLinearParams lp = std::get<dsl::LowbitLinearParams>(specNamed(format + "_dense").params);
+    auto layer = kf::families::lowbit::makeRandomLayer(lp, s.n, s.k, 3);
+    Tensors t{std::move(layer.codes), std::move(layer.scales), {}, {}};
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    t.u.resize(static_cast<std::size_t>(s.n * rank));
+    t.v.resize(static_cast<std::size_t>(rank * s.k));
+    for (float &x : t.u) x = normal(rng);
+    for (float &x : t.v) x = normal(rng);
+    return t;
+}
+
+// One row with round(sparsity% of K) channels below the threshold.
+std::vector<float> makeInput(int64_t K, int sparsity) {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<float> low(0.0f, 0.25f), high(1.0f, 2.0f);
+    std::vector<int64_t> order(static_cast<std::size_t>(K));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<float> x(static_cast<std::size_t>(K));
+    const int64_t off = K * sparsity / 100;
+    for (int64_t i = 0; i < K; ++i) {
+        const float mag = i < off ? low(rng) : high(rng);
+        x[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = (rng() & 1) ? mag : -mag;
+    }
+    return x;
+}
+
+// Copies of one sparse-rank layer totalling >= streamBytes().
+struct SparseSet : WorkingSet {
+    std::string error;
+    Shape shape{};
+    std::vector<kf_sparse_rank *> layers;
+    std::vector<float> y;
+    SparseSet(const std::string &kernel, Shape s) : shape(s) {
+        const auto &p = std::get<dsl::SparseRankLinearParams>(specNamed(kernel).params);
+        const Tensors t = makeTensors(kernel.substr(0, 4), s, p.rank);
+        const kf_sparse_rank_weights w{t.codes.data(), t.scales.data(), nullptr, t.u.data(), t.v.data()};
+        y.resize(static_cast<std::size_t>(s.n));
+        std::size_t total = 0;
+        while (total < streamBytes() || layers.empty()) {
+            kf_sparse_rank *L = nullptr;
+            if (kf_status st = kf_sparse_rank_create(kernelNamed(kernel), s.n, s.k, nullptr, &L); st != KF_OK) {
+                error = "kf_sparse_rank_create: " + statusText(st);
+                return;
+            }
+            layers.push_back(L);
+            if (kf_status st = kf_sparse_rank_pack(L, &w); st != KF_OK) {
+                error = "kf_sparse_rank_pack: " + statusText(st);
+                return;
+            }
+            kf_sparse_rank_set_threshold(L, kTau);
+            total += kf_sparse_rank_packed_bytes(L);
+        }
+        // The first layer against the reference at 50 % sparsity.
+        const std::vector<float> x = makeInput(s.k, 50);
+        if (kf_status st = kf_sparse_rank_run(layers[0], x.data(), 1, y.data(), 0); st != KF_OK) {
+            error = "kf_sparse_rank_run: " + statusText(st);
+            return;
+        }
+        const ref::ReferenceLayer rl{s.n, s.k, p.rank, t.codes.data(), t.scales.data(), nullptr, t.u.data(), t.v.data()};
+        const std::vector<double> expect = ref::referenceSparseRank(p, rl, x.data(), 1, kTau);
+        double num = 0, den = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            num += (y[i] - expect[i]) * (y[i] - expect[i]);
+            den += expect[i] * expect[i];
+        }
+        if (!(std::sqrt(num / den) <= 1e-5))
+            error = kernel + " does not match the reference: relative L2 error " + std::to_string(std::sqrt(num / den));
+    }
+    ~SparseSet() override {
+        for (kf_sparse_rank *L : layers) kf_sparse_rank_destroy(L);
+    }
+};
+
+// Copies of the dense low-bit layer of the same W.
+struct DenseSet : WorkingSet {
+    std::string error;
+    std::vector<kf_linear *> layers;
+    std::vector<float> y;
+    DenseSet(const std::string &format, Shape s) {
+        const Tensors t = makeTensors(format, s, 0);
+        y.resize(static_cast<std::size_t>(s.n));
+        std::size_t total = 0;
+        while (total < streamBytes() || layers.empty()) {
+            kf_linear *L = nullptr;
+            if (kf_status st = kf_linear_create(kernelNamed(format + "_dense"), s.n, s.k, nullptr, &L); st != KF_OK) {
+                error = "kf_linear_create: " + statusText(st);
+                return;
+            }
+            layers.push_back(L);
+            if (kf_status st = kf_linear_pack(L, t.codes.data(), t.scales.data()); st != KF_OK) {
+                error = "kf_linear_pack: " + statusText(st);
+                return;
+            }
+            total += kf_linear_packed_bytes(L);
+        }
+    }
+    ~DenseSet() override {
+        for (kf_linear *L : layers) kf_linear_destroy(L);
+    }
+};
+
+std::map<std::tuple<std::string, int64_t, int64_t, int>, std::pair<double, std::size_t>> gDense;  // seconds, bytes
+
+void benchDense(benchmark::State &state, std::string format, Shape s, int threads) {
+    DenseSet &set = workingSet<DenseSet>("dense/" + format + "/" + dims(s), format, s);
+    if (!set.error.empty()) return fail(state, set.error);
+    const std::vector<float> x = makeInput(s.k, 0);
+    const std::size_t bytes = kf_linear_packed_bytes(set.layers[0]);
+    const double perCall = timeStreaming(state, threads, bytes, [&](std::size_t i) {
+        return kf_linear_run(set.layers[i % set.layers.size()], x.data(), 1, set.y.data(), threads) == KF_OK;
+    });
+    if (perCall > 0) gDense[{format, s.n, s.k, threads}] = {perCall, bytes};
+}
+
+void benchSparse(benchmark::State &state, std::string format, Shape s, int divisor, int sparsity, int threads) {
+    const std::string kernel = format + "_r" + std::to_string(s.k / divisor);
+    SparseSet &set = workingSet<SparseSet>("sparse/" + kernel + "/" + dims(s), kernel, s);
+    if (!set.error.empty()) return fail(state, set.error);
+    const std::vector<float> x = makeInput(s.k, sparsity);
+    if (kf_sparse_rank_run(set.layers[0], x.data(), 1, set.y.data(), threads) != KF_OK)
+        return fail(state, std::string("kf_sparse_rank_run: ") + kf_last_error());
+    kf_sparse_rank_stats stats{};
+    kf_sparse_rank_last_stats(set.layers[0], &stats);
+    const double perCall = timeStreaming(state, threads, stats.bytes_read, [&](std::size_t i) {
+        return kf_sparse_rank_run(set.layers[i % set.layers.size()], x.data(), 1, set.y.data(), threads) == KF_OK;
+    });
+    state.counters["active_columns"] = double(stats.active_columns);
+    if (auto d = gDense.find({format, s.n, s.k, threads}); d != gDense.end() && perCall > 0) {
+        state.counters["speedup_vs_dense"] = d->second.first / perCall;
+        state.counters["bytes_vs_dense"] = double(stats.bytes_read) / double(d->second.second);
+    }
+}
+
+// What a user waits for: kf_sparse_rank_pack_float on random normal weights
+// (the low-bit quantizer, then the randomized SVD), one call per iteration.
+void benchPackFloat(benchmark::State &state, std::string format, Shape s, int divisor) {
+    const std::string kernel = format + "_r" + std::to_string(s.k / divisor);
+    std::vector<float> w(static_cast<std::size_t>(s.n * s.k));
+    std::mt19937_64 rng(9);
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    for (float &v : w) v = normal(rng);
+    kf_sparse_rank *L = nullptr;
+    if (kf_sparse_rank_create(kernelNamed(kernel), s.n, s.k, nullptr, &L) != KF_OK)
+        return fail(state, std::string("kf_sparse_rank_create: ") + kf_last_error());
+    for (auto _ : state)
+        if (kf_sparse_rank_pack_float(L, w.data(), nullptr) != KF_OK) {
+            kf_sparse_rank_destroy(L);
+            return fail(state, std::string("kf_sparse_rank_pack_float: ") + kf_last_error());
+        }
+    kf_sparse_rank_destroy(L);
+}
+
+std::string registerAll() {
+    benchmark::RegisterBenchmark("pack_float/4096x11008/int4/r:K/16", benchPackFloat, "int4", Shape{4096, 11008}, 16)
+        ->UseRealTime()
+        ->Unit(benchmark::kSecond)
+        ->Iterations(1);
+    for (Shape s : kShapes)
+        for (const char *f : kFormats) {
+            const std::string base = dims(s) + "/" + f + "/";
+            for (int t : threadCounts()) add(base + "dense/threads:" + std::to_string(t), benchDense, f, s, t);
+            for (int d : kRankDivisors)
+                for (int sp : kSparsities)
+                    for (int t : threadCounts())
+                        add(base + "r:K/" + std::to_string(d) + "/sparsity:" + std::to_string(sp) + "/threads:" +
+                                std::to_string(t),
+                            benchSparse, f, s, d, sp, t);
+        }
+    return "";
+}
+
+}  // namespace
+
+int main(int argc, char **argv) { return benchMain(argc, argv, "0.5", {}, registerAll); }

@@ -1,0 +1,176 @@
+// The sparse_rank_linear family's code generator record (codegen/Family.h):
+// its Halide lowering (SparseRankHalide.h: W's column gather plus the f32
+// gather of U and V as the extra "_lr"), its symbol, the glue (declared spec,
+// each variant's layout and entries through the Halide bridge) and what "the
+// same packed layout" means for it.
+#include <cstdint>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "codegen/CodegenError.h"
+#include "codegen/Family.h"
+#include "codegen/Naming.h"
+#include "codegen/backends/halide/HalideBackend.h"
+#include "codegen/sparse_rank_linear/SparseRankHalide.h"
+#include "kforge/detail/SparseRank.h"
+
+namespace kf::codegen::sparse_rank_linear {
+
+namespace {
+
+constexpr const char *kLowRankSuffix = "_lr";
+
+const dsl::SparseRankLinearParams &paramsOf(const dsl::KernelSpec &kernel) {
+    return std::get<dsl::SparseRankLinearParams>(kernel.params);
+}
+
+uint32_t fnv1a(const std::vector<int> &fields) {
+    uint32_t h = 2166136261u;
+    for (int f : fields)
+        for (int b = 0; b < 4; ++b) h = (h ^ ((static_cast<uint32_t>(f) >> (8 * b)) & 0xffu)) * 16777619u;
+    return h;
+}
+
+// "s" + 8 hex digits of the resolved schedule, "" for the target's defaults.
+std::string scheduleTag(const SparseRankSchedule &s, const SparseRankSchedule &d) {
+    const std::vector<int> fields = {s.vector, s.tile, s.lowRankTile, s.parallel ? 1 : 0};
+    if (fields == std::vector<int>{d.vector, d.tile, d.lowRankTile, d.parallel ? 1 : 0}) return "";
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", fnv1a(fields));
+    return std::string("s") + hex;
+}
+
+const char *scaleName(dsl::ScalarType t) {
+    return t == dsl::ScalarType::F16 ? "f16" : t == dsl::ScalarType::BF16 ? "bf16" : "f32";
+}
+
+const char *scaleEnum(dsl::ScalarType t) {
+    return t == dsl::ScalarType::F16 ? "KF_SCALE_F16" : t == dsl::ScalarType::BF16 ? "KF_SCALE_BF16" : "KF_SCALE_F32";
+}
+
+// "int4g128f16", "int8cf32" (per channel), "f32".
+std::string weightName(const dsl::SparseRankLinearParams &p) {
+    if (p.denseWeight) return "f32";
+    return "int" + std::to_string(p.weight.bits) + (p.group ? "g" + std::to_string(p.group) : std::string("c")) +
+           scaleName(p.scaleType);
+}
+
+rt::SparseRankLayout layoutOf(const dsl::SparseRankLinearParams &p, const SparseRankSchedule &s) {
+    return {s.tile, s.vector, storedBits(p), s.lowRankTile};
+}
+
+void checkTarget(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
+    if (target.arch == targets::Arch::Cuda)
+        throw CodegenError(kernel.loc, std::string("no lowering of sparse_rank_linear for ") + target.name +
+                                           " yet (CUDA lowering is planned)");
+}
+
+LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
+                           const targets::TargetInfo &target) {
+    checkTarget(kernel, target);
+    const auto &p = paramsOf(kernel);
+    const SparseRankSchedule s = resolveSchedule(p, schedule, target);
+    GatherPipeline w = buildGather(p, s, /*f32Only=*/false);
+    GatherPipeline lr = buildGather(p, s, /*f32Only=*/true);
+
+    SymbolParts parts;
+    parts.family = "sparserank";
+    parts.dst = "f32";
+    parts.act = "f32";
+    parts.weight = weightName(p);
+    parts.tileM = 1;
+    parts.tileN = s.tile;
+    parts.tileK = s.lowRankTile;
+    parts.target = target.symbolSuffix;
+    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target));
+    LoweredVariant v;
+    v.symbol = kernelSymbol(parts);
+    v.target = &target;
+    v.kernel = std::make_shared<halide::HalideKernel>(w.pipeline, w.args);
+    v.extras.emplace_back(kLowRankSuffix, std::make_shared<halide::HalideKernel>(lr.pipeline, lr.args));
+    v.layout = layoutOf(p, s);
+    return v;
+}
+
+void checkHalide(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
+    checkTarget(kernel, target);
+    resolveSchedule(paramsOf(kernel), &schedule, target);
+}
+
+GlueText glueHalide(const dsl::KernelSpec &, const LoweredVariant &v, const std::string &id) {
+    const auto &L = std::any_cast<const rt::SparseRankLayout &>(v.layout);
+    std::ostringstream s;
+    s << "extern \"C\" int " << v.symbol << "_argv(void **);\n"
+      << "extern \"C\" int " << v.symbol << kLowRankSuffix << "_argv(void **);\n"
+      << "constexpr kf::rt::SparseRankLayout kLayout_" << id << "{" << L.tile << ", " << L.vector << ", "
+      << L.storedBits << ", " << L.lowRankTile << "};\n"
+      << "int run_" << id << "(const void *a) { return kf::bridge::runSparseRankGather(" << v.symbol << "_argv, "
+      << L.tile << ", " << L.vector << ", " << L.storedBits << ", *static_cast<const kf::rt::SparseRankArgs *>(a)); }\n"
+      << "int runlr_" << id << "(const void *a) { return kf::bridge::runSparseRankGather(" << v.symbol
+      << kLowRankSuffix << "_argv, " << L.lowRankTile << ", " << L.vector
+      << ", 32, *static_cast<const kf::rt::SparseRankArgs *>(a)); }\n"
+      << "constexpr kf::rt::SparseRankVariantData kData_" << id << "{kLayout_" << id << ", runlr_" << id << "};\n";
+    return {s.str(), "&kData_" + id, "run_" + id};
+}
+
+GlueText glueSpec(const dsl::KernelSpec &kernel, const std::string &id) {
+    const auto &p = paramsOf(kernel);
+    std::ostringstream s;
+    s << "constexpr kf::rt::SparseRankSpec kSpec_" << id << "{\""
+      << (p.denseWeight ? std::string("f32") : "int" + std::to_string(p.weight.bits)) << "\", "
+      << (p.denseWeight ? 32 : p.weight.bits) << ", " << p.n.size.value_or(0) << ", " << p.k.size.value_or(0) << ", "
+      << p.rank << ", " << p.group << ", " << scaleEnum(p.scaleType) << ", "
+      << (p.mode == dsl::SparsityMode::TopK ? p.topK : 0) << "};\n";
+    return {s.str(), "&kSpec_" + id, ""};
+}
+
+std::string describe(const dsl::KernelSpec &k) {
+    const auto &p = paramsOf(k);
+    auto dim = [](const dsl::Dim &d) { return d.size ? std::to_string(*d.size) : d.name + "(dynamic)"; };
+    std::ostringstream s;
+    s << k.name << ": sparse_rank_linear (R-Sparse), W "
+      << (p.denseWeight ? std::string("f32")
+                        : "int" + std::to_string(p.weight.bits) + " with " + scaleName(p.scaleType) + " scales " +
+                              (p.group ? "per group of " + std::to_string(p.group) : std::string("per output channel")))
+      << ", N=" << dim(p.n) << " K=" << dim(p.k) << ", rank " << p.rank << ", "
+      << (p.mode == dsl::SparsityMode::TopK ? "top " + std::to_string(p.topK) + " channels per row"
+                                            : std::string("channels above a threshold"))
+      << " (kf_sparse_rank_run)";
+    return s.str();
+}
+
+bool sameLayout(const std::any &a, const std::any &b) {
+    const auto &x = std::any_cast<const rt::SparseRankLayout &>(a);
+    const auto &y = std::any_cast<const rt::SparseRankLayout &>(b);
+    return x.tile == y.tile && x.vector == y.vector && x.storedBits == y.storedBits && x.lowRankTile == y.lowRankTile;
+}
+
+std::string layoutMismatch(const std::any &a, const std::any &b) {
+    if (sameLayout(a, b)) return "";
+    const auto &x = std::any_cast<const rt::SparseRankLayout &>(a);
+    const auto &y = std::any_cast<const rt::SparseRankLayout &>(b);
+    return "packs W in tiles of " + std::to_string(y.tile) + " rows and U, V in tiles of " +
+           std::to_string(y.lowRankTile) + " (vector " + std::to_string(y.vector) + "), the target's other buckets " +
+           std::to_string(x.tile) + " and " + std::to_string(x.lowRankTile) + " (vector " + std::to_string(x.vector) +
+           "): the layer is packed once, so every bucket must use the same 'split n', 'split r' and 'vectorize n'";
+}
+
+}  // namespace
+
+FamilyCodegen family() {
+    return FamilyCodegen{
+        .family = dsl::Family::SparseRankLinear,
+        .lowerings = {{.backend = "halide",
+                       .lower = lowerHalide,
+                       .check = checkHalide,
+                       .glueIncludes = {"codegen/sparse_rank_linear/bridge/SparseRankHalideBridge.h"},
+                       .glue = glueHalide}},
+        .glueSpec = glueSpec,
+        .describe = describe,
+        .sameLayout = sameLayout,
+        .layoutMismatch = layoutMismatch,
+    };
+}
+
+}  // namespace kf::codegen::sparse_rank_linear

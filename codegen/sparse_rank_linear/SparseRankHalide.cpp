@@ -1,0 +1,174 @@
+#include "codegen/sparse_rank_linear/SparseRankHalide.h"
+
+#include <algorithm>
+
+#include "codegen/CodegenError.h"
+
+namespace kf::codegen::sparse_rank_linear {
+
+using namespace Halide;
+
+namespace {
+
+bool isPow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+// Codes per stored byte (1 for f32 columns).
+int perByte(int bits) { return bits >= 8 ? 1 : 8 / bits; }
+
+// Accumulators (vectors) per tile: registers the update keeps live. Half the
+// register file leaves room for the decoded codes, the scales and the
+// broadcast activation (AVX-512, NEON: 32 registers; AVX2: 16).
+int accumulators(const targets::TargetInfo &target) { return target.vectorBits >= 512 ? 16 : target.arch == targets::Arch::Arm64 ? 16 : 8; }
+
+}  // namespace
+
+int storedBits(const dsl::SparseRankLinearParams &p) {
+    if (p.denseWeight) return 32;
+    return p.weight.bits == 3 ? 4 : p.weight.bits;
+}
+
+SparseRankSchedule defaultSchedule(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target) {
+    SparseRankSchedule s;
+    s.vector = std::max(4, target.vectorBits / 32);
+    const int acc = accumulators(target);
+    s.tile = acc * s.vector;
+    s.lowRankTile = acc * s.vector;
+    (void)p;
+    s.parallel = true;
+    return s;
+}
+
+SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const dsl::Schedule *schedule,
+                                   const targets::TargetInfo &target) {
+    if (target.arch == targets::Arch::Cuda)
+        throw CodegenError(std::string("no lowering of sparse_rank_linear for ") + target.name +
+                           " yet (CUDA lowering is planned)");
+    SparseRankSchedule s = defaultSchedule(p, target);
+    if (!schedule) return s;
+    const dsl::Directive *splitN = nullptr, *splitR = nullptr;
+    for (const dsl::Directive &d : schedule->directives) {
+        using K = dsl::Directive::Kind;
+        const std::string var = d.vars.empty() ? "" : d.vars[0];
+        auto reject = [&](const std::string &why) { throw CodegenError(d.loc, why); };
+        switch (d.kind) {
+        case K::Vectorize:
+            if (var != "n") reject("sparse_rank_linear vectorizes over n only (output rows); got 'vectorize " + var + "'");
+            if (!isPow2(d.factor) || d.factor < 4 || d.factor > 64)
+                reject("vectorize n must be a power of two in 4..64, got " + std::to_string(d.factor));
+            s.vector = static_cast<int>(d.factor);
+            break;
+        case K::Split:
+            if (var == "n") {
+                splitN = &d;
+                s.tile = static_cast<int>(std::min<int64_t>(d.factor, 1 << 20));
+            } else if (var == "r") {
+                splitR = &d;
+                s.lowRankTile = static_cast<int>(std::min<int64_t>(d.factor, 1 << 20));
+            } else {
+                reject("sparse_rank_linear splits n (W's output rows per tile) or r (U's and V's); got 'split " +
+                       var + "'");
+            }
+            break;
+        case K::Parallel:
+            if (var != "n") reject("sparse_rank_linear runs tiles of output rows in parallel ('parallel n'); got 'parallel " + var + "'");
+            s.parallel = true;
+            break;
+        case K::Threads:
+            reject("'threads' is chosen at run time (the caller's thread count), not in a schedule");
+            break;
+        case K::Pack:
+            reject("sparse_rank_linear's column blocks are 'split n' rows wide; 'pack weight' does not apply");
+            break;
+        case K::Unroll:
+        case K::Reorder:
+        case K::Prefetch:
+            reject(std::string("'") + dsl::toString(d.kind) +
+                   "' does not apply to sparse_rank_linear (one loop order: tiles, rows of x, columns, "
+                   "accumulators in registers)");
+            break;
+        }
+    }
+    const int P = perByte(storedBits(p));
+    const auto where = [](const dsl::Directive *d, const dsl::Schedule *sch) { return d ? d->loc : sch->loc; };
+    if (s.tile % (P * s.vector) != 0 || s.tile / s.vector > 32)
+        throw CodegenError(where(splitN, schedule),
+                           "split n " + std::to_string(s.tile) + " (W's output rows per tile) must be a multiple of " +
+                               std::to_string(P * s.vector) + " (" + std::to_string(P) + " codes per byte x " +
+                               std::to_string(s.vector) + " lanes) and at most 32 vectors");
+    if (s.lowRankTile % s.vector != 0 || s.lowRankTile / s.vector > 32)
+        throw CodegenError(where(splitR, schedule),
+                           "split r " + std::to_string(s.lowRankTile) + " must be a multiple of the " +
+                               std::to_string(s.vector) + " lanes and at most 32 vectors");
+    return s;
+}
+
+GatherPipeline buildGather(const dsl::SparseRankLinearParams &p, const SparseRankSchedule &s, bool f32Only) {
+    const bool quantized = !f32Only && !p.denseWeight;
+    const int bits = quantized ? storedBits(p) : 32;
+    const int V = s.vector;
+    const int tile = f32Only ? s.lowRankTile : s.tile;
+    const int P = perByte(bits);
+    const int Q = tile / (P * V);
+    const int tileElems = quantized ? Q * V : tile;  // bytes or floats of one column of a tile
+
+    ImageParam cols(quantized ? UInt(8) : Float(32), 3, "cols");
+    ImageParam scales(Float(32), 3, "scales");
+    ImageParam idx(Int(32), 1, "idx");
+    ImageParam a(Float(32), 2, "a");
+    Var i("i"), h("h"), q("q"), t("t"), m("m");
+    RDom r(0, idx.dim(0).extent(), "r");
+    const Expr col = clamp(idx(r), 0, cols.dim(1).extent() - 1);
+    const Expr row = q * (P * V) + h * V + i;  // output row within the tile
+
+    Func acc("acc"), out("out");
+    acc(i, h, q, t, m) = 0.0f;
+    if (quantized) {
+        // Levels of intN are c - 2^(b-1) (docs/formats.md, "Codes, levels and values").
+        const int offset = 1 << (p.weight.bits - 1);
+        Expr byte = cast<int32_t>(cols(q * V + i, col, t));
+        Expr code = P == 1 ? byte : (byte >> (h * bits)) & ((1 << bits) - 1);
+        Expr level = cast<float>(code - offset);
+        if (p.group > 0)
+            acc(i, h, q, t, m) += (a(r, m) * scales(row, col / p.group, t)) * level;
+        else
+            acc(i, h, q, t, m) += a(r, m) * level;
+        out(i, h, q, t, m) = p.group > 0 ? acc(i, h, q, t, m) : acc(i, h, q, t, m) * scales(row, 0, t);
+    } else {
+        acc(i, h, q, t, m) += a(r, m) * cols(row, col, t);
+        out(i, h, q, t, m) = acc(i, h, q, t, m);
+    }
+
+    // Constant strides and extents: the tile's layout is compiled in.
+    cols.dim(0).set_bounds(0, tileElems).set_stride(1);
+    cols.dim(1).set_min(0).set_stride(tileElems);
+    cols.dim(2).set_min(0);
+    idx.dim(0).set_min(0);
+    a.dim(0).set_min(0).set_stride(1);
+    a.dim(1).set_min(0);
+    if (quantized) {
+        scales.dim(0).set_bounds(0, tile).set_stride(1);
+        scales.dim(1).set_min(0).set_stride(tile);
+        scales.dim(2).set_min(0);
+    }
+    OutputImageParam o = out.output_buffer();
+    o.dim(0).set_bounds(0, V).set_stride(1);
+    o.dim(1).set_bounds(0, P).set_stride(V);
+    o.dim(2).set_bounds(0, Q).set_stride(P * V);
+    o.dim(3).set_min(0).set_stride(tile);
+    o.dim(4).set_min(0);
+
+    // Per tile and row of x: every column's codes decoded once into Q * P
+    // vectors of accumulators held in registers.
+    out.reorder(i, h, q, m, t).vectorize(i, V).unroll(h).unroll(q);
+    if (s.parallel) out.parallel(t);
+    acc.compute_at(out, m).vectorize(i, V).unroll(h).unroll(q);
+    acc.update().reorder(i, h, q, r).vectorize(i, V).unroll(h).unroll(q);
+
+    std::vector<Argument> args = {cols};
+    if (quantized) args.push_back(scales);
+    args.push_back(idx);
+    args.push_back(a);
+    return {Pipeline(out), args};
+}
+
+}  // namespace kf::codegen::sparse_rank_linear

@@ -1,0 +1,62 @@
+// \file
+// sparse_rank_linear -> Halide. Every product of an R-Sparse layer is a
+// column gather (kforge/detail/SparseRank.h): out[m][n] = sum_j a[m][j] *
+// col(idx[j])[n] over a list of columns, each column stored contiguously per
+// tile of output rows, so a call reads only the columns it lists. A variant
+// has two: W's gather in W's format (codes decoded in registers, scales per
+// group or per channel) and an f32 gather for V and U (and W when it is f32).
+//
+// A schedule resolved to numbers (SparseRankSchedule), from the target's
+// defaults and the DSL directives (vars m, n, k, r; docs/dsl.md):
+//   vectorize n <V>              f32 lanes per vector
+//   split n <T>                  W's output rows per tile: a multiple of
+//                                P * V (P codes per byte), T / V accumulators
+//   split r <T>                  U's and V's output rows per tile (multiple of V)
+//   parallel n                   tiles in parallel (the default)
+// Everything else is rejected with the directive's file:line:col.
+//
+// Buffers, in the order the bridge passes them (P = 8 / storedBits, 1 for
+// f32; Q = tile / (P V)):
+//   cols    UInt(8) (Q V, numCols, nTiles) or Float(32) (tile, numCols, nTiles)
+//   scales  Float(32) (tile, numGroups, nTiles)       quantized only
+//   idx     Int(32) (J)                               columns, clamped to numCols
+//   a       Float(32) (J, M)
+//   out     Float(32) (V, P, Q, nTiles, M): row q*P*V + h*V + i of tile t at (i, h, q, t)
+#pragma once
+
+#include <Halide.h>
+
+#include <string>
+#include <vector>
+
+#include "dsl/Spec.h"
+#include "targets/Target.h"
+
+namespace kf::codegen::sparse_rank_linear {
+
+struct SparseRankSchedule {
+    int vector = 16;       // f32 lanes per vector
+    int tile = 256;        // W's output rows per tile
+    int lowRankTile = 256; // U's and V's output rows per tile
+    bool parallel = true;  // tiles over the caller's threads
+};
+
+// Bits per stored code: 32 for f32 W, 4 for int3 (nibbles), else the format's.
+int storedBits(const dsl::SparseRankLinearParams &p);
+
+SparseRankSchedule defaultSchedule(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target);
+// `schedule` may be null (defaults). Throws CodegenError with the directive's
+// location for what this lowering cannot honour.
+SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const dsl::Schedule *schedule,
+                                   const targets::TargetInfo &target);
+
+struct GatherPipeline {
+    Halide::Pipeline pipeline;
+    std::vector<Halide::Argument> args;
+};
+
+// W's gather (format of p, tile s.tile) or, with f32Only, the f32 gather of
+// U and V (tile s.lowRankTile).
+GatherPipeline buildGather(const dsl::SparseRankLinearParams &p, const SparseRankSchedule &s, bool f32Only);
+
+}  // namespace kf::codegen::sparse_rank_linear

@@ -1,0 +1,65 @@
+#include "dsl/families/sparse_rank_linear/Reference.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dsl/families/lowbit_linear/Reference.h"
+
+namespace kf::families::sparse_rank_linear {
+
+std::vector<bool> referenceMask(const dsl::SparseRankLinearParams &p, const float *x, int64_t K, float tau) {
+    std::vector<bool> m(static_cast<size_t>(K), false);
+    if (p.mode == dsl::SparsityMode::Threshold) {
+        for (int64_t k = 0; k < K; ++k) m[static_cast<size_t>(k)] = std::fabs(static_cast<double>(x[k])) > tau;
+        return m;
+    }
+    // Channel k is kept when fewer than topK channels come before it: a
+    // larger magnitude, or the same magnitude at a lower index.
+    for (int64_t k = 0; k < K; ++k) {
+        int64_t before = 0;
+        const double mk = std::fabs(static_cast<double>(x[k]));
+        for (int64_t j = 0; j < K; ++j) {
+            const double mj = std::fabs(static_cast<double>(x[j]));
+            if (mj > mk || (mj == mk && j < k)) ++before;
+        }
+        m[static_cast<size_t>(k)] = before < p.topK;
+    }
+    return m;
+}
+
+double referenceWeight(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, int64_t n, int64_t k) {
+    if (p.denseWeight) return L.w[n * L.k + k];
+    const int64_t groups = p.group ? (L.k + p.group - 1) / p.group : 1;
+    const int64_t si = n * groups + (p.group ? k / p.group : 0);
+    double s = 0;
+    switch (p.scaleType) {
+    case dsl::ScalarType::F16: s = lowbit::halfToDouble(static_cast<const uint16_t *>(L.scales)[si]); break;
+    case dsl::ScalarType::BF16: s = lowbit::bfloat16ToDouble(static_cast<const uint16_t *>(L.scales)[si]); break;
+    default: s = static_cast<const float *>(L.scales)[si]; break;
+    }
+    return s * lowbit::referenceLevel(p.weight, L.codes[n * L.k + k]);
+}
+
+std::vector<double> referenceSparseRank(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, const float *x,
+                                        int64_t M, float tau) {
+    const int64_t N = L.n, K = L.k, R = L.r;
+    std::vector<double> y(static_cast<size_t>(M * N), 0.0);
+    for (int64_t row = 0; row < M; ++row) {
+        const float *xr = x + row * K;
+        const std::vector<bool> m = referenceMask(p, xr, K, tau);
+        std::vector<double> t(static_cast<size_t>(R), 0.0);
+        for (int64_t j = 0; j < R; ++j)
+            for (int64_t k = 0; k < K; ++k)
+                if (!m[static_cast<size_t>(k)]) t[static_cast<size_t>(j)] += static_cast<double>(L.v[j * K + k]) * xr[k];
+        for (int64_t n = 0; n < N; ++n) {
+            double acc = 0;
+            for (int64_t k = 0; k < K; ++k)
+                if (m[static_cast<size_t>(k)]) acc += referenceWeight(p, L, n, k) * xr[k];
+            for (int64_t j = 0; j < R; ++j) acc += static_cast<double>(L.u[n * R + j]) * t[static_cast<size_t>(j)];
+            y[static_cast<size_t>(row * N + n)] = acc;
+        }
+    }
+    return y;
+}
+
+}  // namespace kf::families::sparse_rank_linear

@@ -1,0 +1,75 @@
+// \file
+// The sparse_rank_linear family's part of a kernel def (kforge/detail/Kernel.h):
+// its declared spec (SparseRankSpec), each variant's packed layout
+// (SparseRankLayout, Variant::data) and the argument struct of its entry
+// points (SparseRankArgs). The runtime (runtime/sparse_rank_linear/) reads
+// only this.
+//
+// Every product of the layer is a column gather: out[m][n] = sum_j a[m][j] *
+// col(idx[j])[n], over a list of columns idx (W's active ones, V's inactive
+// ones, all of U's). Each matrix is stored column-blocked: output rows in
+// tiles of `tile`, and per tile the columns one after the other, so the
+// columns a call skips are bytes it does not read:
+//   codes   [nTiles][K][tile * bits / 8] bytes; within a tile's column, byte
+//           q*V + i holds the codes of rows q*P*V + h*V + i (h = 0..P-1, P =
+//           8 / storedBits) in bits [h*storedBits, (h+1)*storedBits);
+//           int3 is stored in 4 bits (nibbles);
+//   scales  [nTiles][G][tile] f32 (the declared f16 / bf16 converted exactly);
+//   f32     [nTiles][cols][tile] (f32 W, V with rows = r and cols = K, U with
+//           rows = N and cols = r).
+// Rows past the end of the last tile hold zero.
+#pragma once
+
+#include <cstdint>
+
+#include "kforge/detail/Kernel.h"
+#include "kforge/sparse_rank.h"
+
+namespace kf::rt {
+
+struct SparseRankSpec {
+    const char *weightFormat;  // "f32", "int4", ...
+    int bits;                  // 32 for f32
+    int64_t n, k;              // declared; 0 = dynamic
+    int rank;
+    int group;                 // 0 = per channel
+    kf_scale_type scaleType;
+    int topK;                  // 0 = threshold
+};
+
+struct SparseRankLayout {
+    int tile;        // W: output rows per tile
+    int vector;      // f32 lanes per vector (V)
+    int storedBits;  // bits per stored code (int3: 4); 32 for f32 W
+    int lowRankTile; // U and V: output rows per tile
+};
+
+// One column gather (see above). `a` is [m][aStride], J valid columns; out is
+// [m][outStride] with nTiles * tile valid columns.
+struct SparseRankArgs {
+    const void *cols;      // codes or f32, [nTiles][numCols][tile(Bytes)]
+    const float *scales;   // quantized W only: [nTiles][numGroups][tile]
+    const int32_t *idx;    // [J] column indices, each < numCols
+    const float *a;        // [m][aStride]
+    float *out;            // [m][outStride]
+    int64_t j;             // >= 1
+    int64_t m;
+    int64_t numCols;
+    int64_t numGroups;
+    int64_t nTiles;
+    int64_t aStride;
+    int64_t outStride;
+};
+
+// Per variant: the layout and the entry of the f32 gather that U and V (and
+// an f32 W) run through; Variant::run is W's gather.
+struct SparseRankVariantData {
+    SparseRankLayout layout;
+    KernelEntry runF32;
+};
+
+inline const SparseRankVariantData &sparseRankData(const Variant &v) {
+    return *static_cast<const SparseRankVariantData *>(v.data);
+}
+
+}  // namespace kf::rt

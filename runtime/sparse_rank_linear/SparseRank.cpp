@@ -1,0 +1,458 @@
+// The sparse_rank_linear C ABI (kforge/sparse_rank.h): create, pack into the
+// column-blocked layout (kforge/detail/SparseRank.h), the per-row masks, and
+// run as up to three column gathers: W over the active columns, V over the
+// inactive ones, U over all r.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "kforge/detail/SparseRank.h"
+#include "runtime/Dispatch.h"
+#include "runtime/Error.h"
+#include "runtime/StreamMemory.h"
+#include "runtime/Threads.h"
+#include "runtime/lowbit_linear/Quantize.h"
+#include "runtime/sparse_rank_linear/LowRank.h"
+
+using kf::rt::fail;
+
+namespace {
+
+// A packed tensor on the pages streamed data gets (runtime/StreamMemory.h).
+template <class T>
+struct Packed {
+    kf::rt::StreamedArray<T> data;
+    size_t size = 0;
+    // count zeroed elements; false when out of memory.
+    bool allocate(size_t count) {
+        data = kf::rt::allocateStreamedArray<T>(count);
+        if (!data) return false;
+        size = count;
+        std::fill_n(data.get(), std::max<size_t>(count, 1), T{});
+        return true;
+    }
+    const T *get() const { return data.get(); }
+    T &operator[](size_t i) { return data[i]; }
+};
+
+}  // namespace
+
+struct kf_sparse_rank {
+    const kf_kernel_def *def = nullptr;
+    const kf::rt::SparseRankSpec *spec = nullptr;
+    const kf::rt::Variant *variant = nullptr;  // the target's bucket-any variant
+    kf::rt::SparseRankLayout layout{};
+    int64_t n = 0, k = 0, r = 0, groups = 1;
+    int64_t wTiles = 0, vTiles = 0, uTiles = 0;
+    float tau = 0.0f;
+    bool packed = false;
+    // Packed tensors (kforge/detail/SparseRank.h).
+    Packed<uint8_t> wCodes;
+    Packed<float> wValues, wScales, v, u;
+    // Per-call scratch.
+    std::vector<uint8_t> rowActive;
+    std::vector<int32_t> activeIdx, inactiveIdx, rankIdx;
+    std::vector<float> aActive, aInactive, t, yPad, uOut;
+    std::vector<int32_t> order;
+    kf_sparse_rank_stats stats{};
+    kf::rt::ArenaCache arenas;
+
+    bool quantized() const { return spec->bits < 32; }
+    int64_t wColBytes() const {  // one column of one tile of W
+        return quantized() ? int64_t(layout.tile) * layout.storedBits / 8 : int64_t(layout.tile) * 4;
+    }
+};
+
+namespace {
+
+constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+constexpr int64_t kMaxRows = int64_t(1) << 31;
+
+const kf::rt::SparseRankSpec *specOf(const kf_kernel_def *def, const char *fn) {
+    return kf::rt::familySpecOf<kf::rt::SparseRankSpec>(def, "sparse_rank_linear", fn);
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+float halfToFloat(uint16_t h) {
+    const uint32_t sign = uint32_t(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    float v;
+    if (exp == 0) v = std::ldexp(static_cast<float>(mant), -24);
+    else if (exp == 31) v = mant ? std::nanf("") : INFINITY;
+    else v = std::ldexp(static_cast<float>(mant | 0x400), static_cast<int>(exp) - 25);
+    return sign ? -v : v;
+}
+
+float bf16ToFloat(uint16_t b) {
+    const uint32_t bits = uint32_t(b) << 16;
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+}
+
+float scaleAt(const void *scales, kf_scale_type type, int64_t i) {
+    switch (type) {
+    case KF_SCALE_F16: return halfToFloat(static_cast<const uint16_t *>(scales)[i]);
+    case KF_SCALE_BF16: return bf16ToFloat(static_cast<const uint16_t *>(scales)[i]);
+    default: return static_cast<const float *>(scales)[i];
+    }
+}
+
+// First non-finite value of an [rows][cols] f32 matrix as "name[r][c]", or "".
+std::string firstNonFinite(const char *name, const float *m, int64_t rows, int64_t cols) {
+    for (int64_t i = 0; i < rows * cols; ++i)
+        if (!std::isfinite(m[i]))
+            return std::string(name) + "[" + std::to_string(i / cols) + "][" + std::to_string(i % cols) + "] is " +
+                   (std::isnan(m[i]) ? "NaN" : "infinite");
+    return "";
+}
+
+// src [rows][cols] row-major -> [ceil(rows/tile)][cols][tile], rows past the
+// end zero. False when out of memory.
+bool packColumns(const float *src, int64_t rows, int64_t cols, int tile, Packed<float> &out) {
+    const int64_t tiles = ceilDiv(rows, tile);
+    if (!out.allocate(static_cast<size_t>(tiles * cols * tile))) return false;
+    for (int64_t row = 0; row < rows; ++row) {
+        const int64_t t = row / tile, e = row % tile;
+        for (int64_t c = 0; c < cols; ++c) out[static_cast<size_t>((t * cols + c) * tile + e)] = src[row * cols + c];
+    }
+    return true;
+}
+
+// Marks row x's active channels (kforge/sparse_rank.h): |x_k| > tau, or the
+// topK largest |x_k|, the lower index first among equal magnitudes.
+void maskRow(const kf_sparse_rank &L, const float *x, std::vector<int32_t> &order, uint8_t *active) {
+    const int64_t K = L.k;
+    if (L.spec->topK == 0) {
+        for (int64_t c = 0; c < K; ++c) active[c] = std::fabs(x[c]) > L.tau;
+        return;
+    }
+    const int64_t keep = std::min<int64_t>(L.spec->topK, K);
+    order.resize(static_cast<size_t>(K));
+    std::iota(order.begin(), order.end(), 0);
+    const auto before = [x](int32_t a, int32_t b) {
+        const float fa = std::fabs(x[a]), fb = std::fabs(x[b]);
+        return fa > fb || (fa == fb && a < b);
+    };
+    std::nth_element(order.begin(), order.begin() + (keep - 1), order.end(), before);
+    std::memset(active, 0, static_cast<size_t>(K));
+    for (int64_t i = 0; i < keep; ++i) active[order[static_cast<size_t>(i)]] = 1;
+}
+
+kf::rt::SparseRankArgs gatherArgs(const void *cols, const float *scales, const std::vector<int32_t> &idx, const float *a,
+                                 int64_t aStride, float *out, int64_t outStride, int64_t m, int64_t numCols,
+                                 int64_t numGroups, int64_t nTiles) {
+    return {cols, scales, idx.data(), a, out, static_cast<int64_t>(idx.size()), m, numCols, numGroups, nTiles, aStride,
+            outStride};
+}
+
+}  // namespace
+
+extern "C" {
+
+kf_status kf_sparse_rank_query(const kf_kernel_def *def, kf_sparse_rank_info *info) {
+    kf::rt::clearError();
+    if (!def || !info) return fail(KF_ERR_NULL_POINTER, "kf_sparse_rank_query: def and info must not be NULL");
+    const kf::rt::SparseRankSpec *spec = specOf(def, "kf_sparse_rank_query");
+    if (!spec) return KF_ERR_INVALID_ARGUMENT;
+    info->kernel_name = def->name;
+    info->weight_format = spec->weightFormat;
+    info->bits = spec->bits;
+    info->n = spec->n;
+    info->k = spec->k;
+    info->rank = spec->rank;
+    info->group = spec->group;
+    info->scale_type = spec->scaleType;
+    info->topk = spec->topK;
+    info->num_variants = def->numVariants;
+    return KF_OK;
+}
+
+kf_status kf_sparse_rank_create(const kf_kernel_def *def, int64_t n, int64_t k, const char *variant,
+                                kf_sparse_rank **out) {
+    kf::rt::clearError();
+    if (!def || !out) return fail(KF_ERR_NULL_POINTER, "kf_sparse_rank_create: def and out must not be NULL");
+    *out = nullptr;
+    const kf::rt::SparseRankSpec *spec = specOf(def, "kf_sparse_rank_create");
+    if (!spec) return KF_ERR_INVALID_ARGUMENT;
+    const auto dim = [](const char *name, int64_t given, int64_t declared, int64_t *v) -> kf_status {
+        if (given < 0 || given > kMaxDim)
+            return fail(KF_ERR_SHAPE, std::string("kf_sparse_rank_create: ") + name + " must be 0 (declared) or 1.." +
+                                          std::to_string(kMaxDim) + ", got " + std::to_string(given));
+        if (declared && given && given != declared)
+            return fail(KF_ERR_SHAPE, std::string("kf_sparse_rank_create: ") + name + "=" + std::to_string(given) +
+                                          " but the kernel declares " + name + "=" + std::to_string(declared));
+        *v = given ? given : declared;
+        if (!*v)
+            return fail(KF_ERR_SHAPE, std::string("kf_sparse_rank_create: the kernel's ") + name +
+                                          " is dynamic: give its size");
+        return KF_OK;
+    };
+    int64_t N = 0, K = 0;
+    if (kf_status s = dim("N", n, spec->n, &N)) return s;
+    if (kf_status s = dim("K", k, spec->k, &K)) return s;
+    if (spec->rank > std::min(N, K))
+        return fail(KF_ERR_SHAPE, "kf_sparse_rank_create: rank " + std::to_string(spec->rank) +
+                                      " exceeds min(N, K) = " + std::to_string(std::min(N, K)));
+    if (spec->topK > K)
+        return fail(KF_ERR_SHAPE, "kf_sparse_rank_create: topk=" + std::to_string(spec->topK) + " exceeds K=" +
+                                      std::to_string(K));
+    kf_status status = KF_OK;
+    const kf::rt::Variant *v = kf::rt::selectVariant(*def, variant, &status);
+    if (!v) return status;
+    auto L = std::unique_ptr<kf_sparse_rank>(new (std::nothrow) kf_sparse_rank);
+    if (!L) return fail(KF_ERR_OUT_OF_MEMORY, "kf_sparse_rank_create: out of memory");
+    L->def = def;
+    L->spec = spec;
+    L->variant = v;
+    L->layout = kf::rt::sparseRankData(*v).layout;
+    L->n = N;
+    L->k = K;
+    L->r = spec->rank;
+    L->groups = spec->group ? ceilDiv(K, spec->group) : 1;
+    L->wTiles = ceilDiv(N, L->layout.tile);
+    L->vTiles = ceilDiv(L->r, L->layout.lowRankTile);
+    L->uTiles = ceilDiv(N, L->layout.lowRankTile);
+    *out = L.release();
+    return KF_OK;
+}
+
+void kf_sparse_rank_destroy(kf_sparse_rank *layer) { delete layer; }
+
+const char *kf_sparse_rank_variant(const kf_sparse_rank *layer) { return layer ? layer->variant->symbol : nullptr; }
+
+kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w) {
+    kf::rt::clearError();
+    const std::string fn = "kf_sparse_rank_pack";
+    if (!L || !w) return fail(KF_ERR_NULL_POINTER, fn + ": layer and weights must not be NULL");
+    const bool q = L->quantized();
+    const auto need = [&](const void *p, bool used, const char *name) -> kf_status {
+        if (used && !p) return fail(KF_ERR_NULL_POINTER, fn + ": weights->" + name + " must not be NULL for kernel '" + L->def->name + "'");
+        if (!used && p)
+            return fail(KF_ERR_INVALID_ARGUMENT, fn + ": weights->" + name + " must be NULL: kernel '" + L->def->name +
+                                                     "' does not use it");
+        return KF_OK;
+    };
+    if (kf_status s = need(w->codes, q, "codes")) return s;
+    if (kf_status s = need(w->scales, q, "scales")) return s;
+    if (kf_status s = need(w->w, !q, "w")) return s;
+    if (kf_status s = need(w->u, L->r > 0, "u")) return s;
+    if (kf_status s = need(w->v, L->r > 0, "v")) return s;
+    const int64_t N = L->n, K = L->k, R = L->r;
+    const int tile = L->layout.tile;
+    Packed<uint8_t> codes;
+    Packed<float> values, scales;
+    const auto outOfMemory = [&] { return fail(KF_ERR_OUT_OF_MEMORY, fn + ": out of memory packing the layer"); };
+    if (q) {
+        const unsigned top = (1u << L->spec->bits) - 1;
+        for (int64_t i = 0; i < N * K; ++i)
+            if (w->codes[i] > top)
+                return fail(KF_ERR_INVALID_ARGUMENT, fn + ": code " + std::to_string(w->codes[i]) + " at row " +
+                                                         std::to_string(i / K) + ", column " + std::to_string(i % K) +
+                                                         " is above int" + std::to_string(L->spec->bits) +
+                                                         "'s largest code " + std::to_string(top));
+        if (!scales.allocate(static_cast<size_t>(L->wTiles * L->groups * tile))) return outOfMemory();
+        for (int64_t row = 0; row < N; ++row)
+            for (int64_t g = 0; g < L->groups; ++g) {
+                const float s = scaleAt(w->scales, L->spec->scaleType, row * L->groups + g);
+                if (!std::isfinite(s))
+                    return fail(KF_ERR_INVALID_ARGUMENT, fn + ": scale [" + std::to_string(row) + "][" +
+                                                             std::to_string(g) + "] is not finite");
+                scales[static_cast<size_t>(((row / tile) * L->groups + g) * tile + row % tile)] = s;
+            }
+        // Byte q*V + i of a tile's column holds rows q*P*V + h*V + i, h = 0..P-1.
+        const int bits = L->layout.storedBits, P = 8 / bits, V = L->layout.vector;
+        const int64_t colBytes = L->wColBytes();
+        if (!codes.allocate(static_cast<size_t>(L->wTiles * K * colBytes))) return outOfMemory();
+        for (int64_t row = 0; row < N; ++row) {
+            const int64_t t = row / tile, e = row % tile;
+            const int64_t qq = e / (P * V), h = (e / V) % P, i = e % V;
+            for (int64_t c = 0; c < K; ++c)
+                codes[static_cast<size_t>((t * K + c) * colBytes + qq * V + i)] |=
+                    static_cast<uint8_t>(w->codes[row * K + c] << (h * bits));
+        }
+    } else {
+        if (std::string e = firstNonFinite("w", w->w, N, K); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
+        if (!packColumns(w->w, N, K, tile, values)) return outOfMemory();
+    }
+    Packed<float> u, v;
+    if (R > 0) {
+        if (std::string e = firstNonFinite("u", w->u, N, R); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
+        if (std::string e = firstNonFinite("v", w->v, R, K); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
+        if (!packColumns(w->v, R, K, L->layout.lowRankTile, v) || !packColumns(w->u, N, R, L->layout.lowRankTile, u))
+            return outOfMemory();
+    }
+    L->wCodes = std::move(codes);
+    L->wValues = std::move(values);
+    L->wScales = std::move(scales);
+    L->u = std::move(u);
+    L->v = std::move(v);
+    L->packed = true;
+    return KF_OK;
+}
+
+kf_status kf_sparse_rank_pack_float(kf_sparse_rank *L, const float *w, double *sigma) {
+    kf::rt::clearError();
+    const std::string fn = "kf_sparse_rank_pack_float";
+    if (!L || !w) return fail(KF_ERR_NULL_POINTER, fn + ": layer and w must not be NULL");
+    const int64_t N = L->n, K = L->k, R = L->r;
+    if (std::string e = firstNonFinite("w", w, N, K); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
+    try {
+        std::vector<uint8_t> codes;
+        std::vector<uint8_t> scales;
+        kf_sparse_rank_weights weights{};
+        if (L->quantized()) {
+            const std::string format = "int" + std::to_string(L->spec->bits);
+            const kf::rt::LinearSpec spec{format.c_str(), L->spec->bits, N, K, L->spec->group, L->spec->scaleType,
+                                          KF_WEIGHT_INT, KF_ACT_F32, 0, 0, 0};
+            codes.resize(static_cast<size_t>(N * K));
+            scales.resize(static_cast<size_t>(N * L->groups) * (L->spec->scaleType == KF_SCALE_F32 ? 4 : 2));
+            if (kf_status st = kf::rt::quantizeLinearWeights(fn.c_str(), &spec,
+                                                             std::string("kernel '") + L->def->name + "' (" + format + ")",
+                                                             N, K, w, codes.data(), scales.data(), nullptr))
+                return st;
+            weights.codes = codes.data();
+            weights.scales = scales.data();
+        } else {
+            weights.w = w;
+        }
+        const kf::rt::LowRankFactors f = kf::rt::truncatedSvd(w, N, K, R);
+        if (R > 0) {
+            weights.u = f.u.data();
+            weights.v = f.v.data();
+        }
+        if (kf_status st = kf_sparse_rank_pack(L, &weights)) return st;
+        if (sigma) std::copy(f.sigma.begin(), f.sigma.end(), sigma);
+        return KF_OK;
+    } catch (const std::bad_alloc &) {
+        return fail(KF_ERR_OUT_OF_MEMORY, fn + ": out of memory (quantizing or factorizing a " + std::to_string(N) +
+                                              " x " + std::to_string(K) + " layer)");
+    }
+}
+
+kf_status kf_sparse_rank_set_threshold(kf_sparse_rank *L, float tau) {
+    kf::rt::clearError();
+    if (!L) return fail(KF_ERR_NULL_POINTER, "kf_sparse_rank_set_threshold: layer must not be NULL");
+    if (L->spec->topK)
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_sparse_rank_set_threshold: kernel '") + L->def->name +
+                                                 "' keeps the top " + std::to_string(L->spec->topK) +
+                                                 " channels of each row; it has no threshold");
+    if (!std::isfinite(tau) || tau < 0)
+        return fail(KF_ERR_INVALID_ARGUMENT,
+                    "kf_sparse_rank_set_threshold: tau must be finite and >= 0, got " + std::to_string(tau));
+    L->tau = tau;
+    return KF_OK;
+}
+
+float kf_sparse_rank_threshold(const kf_sparse_rank *L) { return L ? L->tau : 0.0f; }
+
+kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float *y, int num_threads) {
+    kf::rt::clearError();
+    const std::string fn = "kf_sparse_rank_run";
+    if (!L || !x || !y) return fail(KF_ERR_NULL_POINTER, fn + ": layer, x and y must not be NULL");
+    if (!L->packed) return fail(KF_ERR_NOT_PACKED, fn + ": layer '" + std::string(L->def->name) + "' is not packed (kf_sparse_rank_pack)");
+    if (m <= 0 || m >= kMaxRows)
+        return fail(KF_ERR_SHAPE, fn + ": M must be between 1 and 2^31 - 1, got " + std::to_string(m));
+    if (num_threads < 0)
+        return fail(KF_ERR_INVALID_ARGUMENT, fn + ": num_threads must be >= 0, got " + std::to_string(num_threads));
+    const int64_t N = L->n, K = L->k, R = L->r;
+    for (int64_t i = 0; i < m * K; ++i)
+        if (std::isnan(x[i]))
+            return fail(KF_ERR_INVALID_ARGUMENT, fn + ": x[" + std::to_string(i / K) + "][" + std::to_string(i % K) +
+                                                     "] is NaN");
+
+    // Masks, then the columns each product reads and their activations
+    // (zero where a row does not take the column).
+    L->rowActive.resize(static_cast<size_t>(m * K));
+    for (int64_t row = 0; row < m; ++row) maskRow(*L, x + row * K, L->order, L->rowActive.data() + row * K);
+    L->activeIdx.clear();
+    L->inactiveIdx.clear();
+    for (int64_t c = 0; c < K; ++c) {
+        bool any = false, anyOff = false;
+        for (int64_t row = 0; row < m; ++row) (L->rowActive[static_cast<size_t>(row * K + c)] ? any : anyOff) = true;
+        if (any) L->activeIdx.push_back(static_cast<int32_t>(c));
+        if (anyOff && R > 0) L->inactiveIdx.push_back(static_cast<int32_t>(c));
+    }
+    const auto gatherActs = [&](const std::vector<int32_t> &idx, bool active, std::vector<float> &a) {
+        const int64_t J = static_cast<int64_t>(idx.size());
+        a.resize(static_cast<size_t>(m * J));
+        for (int64_t row = 0; row < m; ++row)
+            for (int64_t j = 0; j < J; ++j) {
+                const int64_t c = idx[static_cast<size_t>(j)];
+                const bool on = L->rowActive[static_cast<size_t>(row * K + c)] != 0;
+                a[static_cast<size_t>(row * J + j)] = on == active ? x[row * K + c] : 0.0f;
+            }
+    };
+    gatherActs(L->activeIdx, true, L->aActive);
+    gatherActs(L->inactiveIdx, false, L->aInactive);
+
+    const kf::rt::Variant *variant = kf::rt::variantForRows(*L->def, *L->variant, m);
+    const kf::rt::SparseRankVariantData &data = kf::rt::sparseRankData(*variant);
+    const int tile = L->layout.tile, lrTile = L->layout.lowRankTile;
+    const int64_t wRows = L->wTiles * tile, uRows = L->uTiles * lrTile, vRows = L->vTiles * lrTile;
+    const bool direct = wRows == N;
+    if (!direct) L->yPad.resize(static_cast<size_t>(m * wRows));
+    const bool lowRank = R > 0 && !L->inactiveIdx.empty();
+    if (lowRank) {
+        L->t.resize(static_cast<size_t>(m * vRows));
+        L->uOut.resize(static_cast<size_t>(m * uRows));
+        if (L->rankIdx.size() != static_cast<size_t>(R)) {
+            L->rankIdx.resize(static_cast<size_t>(R));
+            std::iota(L->rankIdx.begin(), L->rankIdx.end(), 0);
+        }
+    }
+    const int rc = L->arenas.run(num_threads, [&]() -> int {
+        if (!L->activeIdx.empty()) {
+            const bool q = L->quantized();
+            auto args = gatherArgs(q ? static_cast<const void *>(L->wCodes.get()) : L->wValues.get(),
+                                   q ? L->wScales.get() : nullptr, L->activeIdx, L->aActive.data(),
+                                   static_cast<int64_t>(L->activeIdx.size()), direct ? y : L->yPad.data(),
+                                   direct ? N : wRows, m, K, L->groups, L->wTiles);
+            if (int e = variant->run(&args)) return e;
+        }
+        if (lowRank) {
+            auto vArgs = gatherArgs(L->v.get(), nullptr, L->inactiveIdx, L->aInactive.data(),
+                                    static_cast<int64_t>(L->inactiveIdx.size()), L->t.data(), vRows, m, K, 1, L->vTiles);
+            if (int e = data.runF32(&vArgs)) return e;
+            auto uArgs = gatherArgs(L->u.get(), nullptr, L->rankIdx, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1,
+                                    L->uTiles);
+            if (int e = data.runF32(&uArgs)) return e;
+        }
+        return 0;
+    });
+    if (rc != 0) return fail(KF_ERR_KERNEL_FAILED, fn + ": kernel " + variant->symbol + " failed: " + kf_last_error());
+    for (int64_t row = 0; row < m; ++row) {
+        float *yr = y + row * N;
+        if (L->activeIdx.empty()) std::fill(yr, yr + N, 0.0f);
+        else if (!direct) std::copy_n(L->yPad.data() + row * wRows, N, yr);
+        if (lowRank)
+            for (int64_t c = 0; c < N; ++c) yr[c] += L->uOut[static_cast<size_t>(row * uRows + c)];
+    }
+    const int64_t Ja = static_cast<int64_t>(L->activeIdx.size()), Ji = lowRank ? static_cast<int64_t>(L->inactiveIdx.size()) : 0;
+    L->stats.active_columns = Ja;
+    L->stats.inactive_columns = Ji;
+    L->stats.bytes_read = static_cast<size_t>(Ja * L->wTiles * L->wColBytes() +
+                                              (Ja && L->quantized() ? L->wTiles * L->groups * tile * 4 : 0) +
+                                              (lowRank ? Ji * vRows * 4 + R * uRows * 4 : 0));
+    return KF_OK;
+}
+
+kf_status kf_sparse_rank_last_stats(const kf_sparse_rank *L, kf_sparse_rank_stats *stats) {
+    kf::rt::clearError();
+    if (!L || !stats) return fail(KF_ERR_NULL_POINTER, "kf_sparse_rank_last_stats: layer and stats must not be NULL");
+    *stats = L->stats;
+    return KF_OK;
+}
+
+size_t kf_sparse_rank_packed_bytes(const kf_sparse_rank *L) {
+    if (!L) return 0;
+    return L->wCodes.size + (L->wValues.size + L->wScales.size + L->u.size + L->v.size) * sizeof(float);
+}
+
+}  // extern "C"
