@@ -126,6 +126,7 @@ struct SparseRankLinearParams {
     Dim n{"N", std::nullopt};
     Dim k{"K", std::nullopt};
     int rank = 0;                        // r of U [N,r], V [r,K]
+    int factorBits = 32;                 // U and V: 32 = f32, 8 = int8 with a scale per row
     SparsityMode mode = SparsityMode::Threshold;
     int topK = 0;                        // for TopK
     ScalarType scaleType = ScalarType::F32;

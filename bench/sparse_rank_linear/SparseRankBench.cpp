@@ -1,8 +1,8 @@
 // \file
 // R-Sparse decode (M = 1) against what bounds it, measured in the same run:
 //   - the sparse-rank layer (kernels of sparse_rank_bench.kf) at sparsity 0,
-//     25, 50, 75 and 90 %, ranks K/16 and K/8, int4 and int2 W with f16
-//     scales per 128, on the shapes;
+//     25, 50, 75 and 90 %, ranks K/16 and K/8, U and V in f32 or int8, int4
+//     and int2 W with f16 scales per 128, on the shapes;
 //   - the dense low-bit layer of the same W (lowbit_linear, same format);
 //   - the read roofline (BenchCommon.h), before and after each timed loop;
 //   - pack_float: quantizing and factorizing a 4096 x 11008 layer from float
@@ -32,6 +32,7 @@
 
 #include "BenchCommon.h"
 #include "dsl/families/lowbit_linear/RandomLayer.h"
+#include "dsl/families/lowbit_linear/ReferenceQuantizer.h"
 #include "dsl/families/sparse_rank_linear/Reference.h"
 
 namespace {
@@ -126,7 +127,23 @@ struct SparseSet : WorkingSet {
             error = "kf_sparse_rank_run: " + statusText(st);
             return;
         }
-        const ref::ReferenceLayer rl{s.n, s.k, p.rank, t.codes.data(), t.scales.data(), nullptr, t.u.data(), t.v.data()};
+        ref::ReferenceLayer rl{s.n, s.k, p.rank, t.codes.data(), t.scales.data(), nullptr, t.u.data(), t.v.data()};
+        // int8 factors: U and V as the reference quantizer stores them.
+        kf::families::lowbit::QuantizedWeights qu, qv;
+        std::vector<float> us, vs;
+        if (p.factorBits == 8) {
+            dsl::LowbitLinearParams lp;
+            lp.weight = dsl::WeightFormat{dsl::WeightKind::Int, 8, false, false};
+            lp.scaleType = dsl::ScalarType::F32;
+            qu = kf::families::lowbit::referenceQuantize(lp, s.n, p.rank, t.u.data());
+            qv = kf::families::lowbit::referenceQuantize(lp, p.rank, s.k, t.v.data());
+            us.assign(qu.scales.begin(), qu.scales.end());
+            vs.assign(qv.scales.begin(), qv.scales.end());
+            rl.uCodes = qu.codes.data();
+            rl.uScales = us.data();
+            rl.vCodes = qv.codes.data();
+            rl.vScales = vs.data();
+        }
         const std::vector<double> expect = ref::referenceSparseRank(p, rl, x.data(), 1, kTau);
         double num = 0, den = 0;
         for (std::size_t i = 0; i < y.size(); ++i) {
@@ -182,8 +199,9 @@ void benchDense(benchmark::State &state, std::string format, Shape s, int thread
     if (perCall > 0) gDense[{format, s.n, s.k, threads}] = {perCall, bytes};
 }
 
-void benchSparse(benchmark::State &state, std::string format, Shape s, int divisor, int sparsity, int threads) {
-    const std::string kernel = format + "_r" + std::to_string(s.k / divisor);
+void benchSparse(benchmark::State &state, std::string format, Shape s, int divisor, bool int8Factors, int sparsity,
+                 int threads) {
+    const std::string kernel = format + "_r" + std::to_string(s.k / divisor) + (int8Factors ? "_uv8" : "");
     SparseSet &set = workingSet<SparseSet>("sparse/" + kernel + "/" + dims(s), kernel, s);
     if (!set.error.empty()) return fail(state, set.error);
     const std::vector<float> x = makeInput(s.k, sparsity);
@@ -230,11 +248,12 @@ std::string registerAll() {
             const std::string base = dims(s) + "/" + f + "/";
             for (int t : threadCounts()) add(base + "dense/threads:" + std::to_string(t), benchDense, f, s, t);
             for (int d : kRankDivisors)
-                for (int sp : kSparsities)
-                    for (int t : threadCounts())
-                        add(base + "r:K/" + std::to_string(d) + "/sparsity:" + std::to_string(sp) + "/threads:" +
-                                std::to_string(t),
-                            benchSparse, f, s, d, sp, t);
+                for (bool q8 : {false, true})
+                    for (int sp : kSparsities)
+                        for (int t : threadCounts())
+                            add(base + "r:K/" + std::to_string(d) + (q8 ? "/uv:int8" : "/uv:f32") + "/sparsity:" +
+                                    std::to_string(sp) + "/threads:" + std::to_string(t),
+                                benchSparse, f, s, d, q8, sp, t);
         }
     return "";
 }

@@ -34,8 +34,8 @@ uint32_t fnv1a(const std::vector<int> &fields) {
 
 // "s" + 8 hex digits of the resolved schedule, "" for the target's defaults.
 std::string scheduleTag(const SparseRankSchedule &s, const SparseRankSchedule &d) {
-    const std::vector<int> fields = {s.vector, s.tile, s.lowRankTile, s.parallel ? 1 : 0};
-    if (fields == std::vector<int>{d.vector, d.tile, d.lowRankTile, d.parallel ? 1 : 0}) return "";
+    const std::vector<int> fields = {s.vector, s.tile, s.lowRankTile, s.parallel ? 1 : 0, s.registerTile};
+    if (fields == std::vector<int>{d.vector, d.tile, d.lowRankTile, d.parallel ? 1 : 0, d.registerTile}) return "";
     char hex[16];
     std::snprintf(hex, sizeof hex, "%08x", fnv1a(fields));
     return std::string("s") + hex;
@@ -51,13 +51,14 @@ const char *scaleEnum(dsl::ScalarType t) {
 
 // "int4g128f16", "int8cf32" (per channel), "f32".
 std::string weightName(const dsl::SparseRankLinearParams &p) {
-    if (p.denseWeight) return "f32";
+    const std::string factors = p.factorBits == 8 ? "uvint8" : "";
+    if (p.denseWeight) return "f32" + factors;
     return "int" + std::to_string(p.weight.bits) + (p.group ? "g" + std::to_string(p.group) : std::string("c")) +
-           scaleName(p.scaleType);
+           scaleName(p.scaleType) + factors;
 }
 
 rt::SparseRankLayout layoutOf(const dsl::SparseRankLinearParams &p, const SparseRankSchedule &s) {
-    return {s.tile, s.vector, storedBits(p), s.lowRankTile};
+    return {s.tile, s.vector, storedBits(p), s.lowRankTile, p.factorBits};
 }
 
 void checkTarget(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
@@ -71,8 +72,8 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
     checkTarget(kernel, target);
     const auto &p = paramsOf(kernel);
     const SparseRankSchedule s = resolveSchedule(p, schedule, target);
-    GatherPipeline w = buildGather(p, s, /*f32Only=*/false);
-    GatherPipeline lr = buildGather(p, s, /*f32Only=*/true);
+    GatherPipeline w = buildGather(p, s, /*lowRank=*/false);
+    GatherPipeline lr = buildGather(p, s, /*lowRank=*/true);
 
     SymbolParts parts;
     parts.family = "sparserank";
@@ -104,12 +105,12 @@ GlueText glueHalide(const dsl::KernelSpec &, const LoweredVariant &v, const std:
     s << "extern \"C\" int " << v.symbol << "_argv(void **);\n"
       << "extern \"C\" int " << v.symbol << kLowRankSuffix << "_argv(void **);\n"
       << "constexpr kf::rt::SparseRankLayout kLayout_" << id << "{" << L.tile << ", " << L.vector << ", "
-      << L.storedBits << ", " << L.lowRankTile << "};\n"
+      << L.storedBits << ", " << L.lowRankTile << ", " << L.factorBits << "};\n"
       << "int run_" << id << "(const void *a) { return kf::bridge::runSparseRankGather(" << v.symbol << "_argv, "
       << L.tile << ", " << L.vector << ", " << L.storedBits << ", *static_cast<const kf::rt::SparseRankArgs *>(a)); }\n"
       << "int runlr_" << id << "(const void *a) { return kf::bridge::runSparseRankGather(" << v.symbol
-      << kLowRankSuffix << "_argv, " << L.lowRankTile << ", " << L.vector
-      << ", 32, *static_cast<const kf::rt::SparseRankArgs *>(a)); }\n"
+      << kLowRankSuffix << "_argv, " << L.lowRankTile << ", " << L.vector << ", " << L.factorBits
+      << ", *static_cast<const kf::rt::SparseRankArgs *>(a)); }\n"
       << "constexpr kf::rt::SparseRankVariantData kData_" << id << "{kLayout_" << id << ", runlr_" << id << "};\n";
     return {s.str(), "&kData_" + id, "run_" + id};
 }
@@ -121,7 +122,7 @@ GlueText glueSpec(const dsl::KernelSpec &kernel, const std::string &id) {
       << (p.denseWeight ? std::string("f32") : "int" + std::to_string(p.weight.bits)) << "\", "
       << (p.denseWeight ? 32 : p.weight.bits) << ", " << p.n.size.value_or(0) << ", " << p.k.size.value_or(0) << ", "
       << p.rank << ", " << p.group << ", " << scaleEnum(p.scaleType) << ", "
-      << (p.mode == dsl::SparsityMode::TopK ? p.topK : 0) << "};\n";
+      << (p.mode == dsl::SparsityMode::TopK ? p.topK : 0) << ", " << p.factorBits << "};\n";
     return {s.str(), "&kSpec_" + id, ""};
 }
 
@@ -133,7 +134,8 @@ std::string describe(const dsl::KernelSpec &k) {
       << (p.denseWeight ? std::string("f32")
                         : "int" + std::to_string(p.weight.bits) + " with " + scaleName(p.scaleType) + " scales " +
                               (p.group ? "per group of " + std::to_string(p.group) : std::string("per output channel")))
-      << ", N=" << dim(p.n) << " K=" << dim(p.k) << ", rank " << p.rank << ", "
+      << ", N=" << dim(p.n) << " K=" << dim(p.k) << ", rank " << p.rank
+      << (p.factorBits == 8 ? " (U, V int8 with a scale per row)" : "") << ", "
       << (p.mode == dsl::SparsityMode::TopK ? "top " + std::to_string(p.topK) + " channels per row"
                                             : std::string("channels above a threshold"))
       << " (kf_sparse_rank_run)";
@@ -143,7 +145,8 @@ std::string describe(const dsl::KernelSpec &k) {
 bool sameLayout(const std::any &a, const std::any &b) {
     const auto &x = std::any_cast<const rt::SparseRankLayout &>(a);
     const auto &y = std::any_cast<const rt::SparseRankLayout &>(b);
-    return x.tile == y.tile && x.vector == y.vector && x.storedBits == y.storedBits && x.lowRankTile == y.lowRankTile;
+    return x.tile == y.tile && x.vector == y.vector && x.storedBits == y.storedBits && x.lowRankTile == y.lowRankTile &&
+           x.factorBits == y.factorBits;
 }
 
 std::string layoutMismatch(const std::any &a, const std::any &b) {

@@ -4,13 +4,19 @@
 // col(idx[j])[n] over a list of columns, each column stored contiguously per
 // tile of output rows, so a call reads only the columns it lists. A variant
 // has two: W's gather in W's format (codes decoded in registers, scales per
-// group or per channel) and an f32 gather for V and U (and W when it is f32).
+// group or per channel) and the gather of V and U (f32, or int8 with a scale
+// per row: `rank <r> factors=int8`).
 //
 // A schedule resolved to numbers (SparseRankSchedule), from the target's
 // defaults and the DSL directives (vars m, n, k, r; docs/dsl.md):
 //   vectorize n <V>              f32 lanes per vector
-//   split n <T>                  W's output rows per tile: a multiple of
-//                                P * V (P codes per byte), T / V accumulators
+//   split n <T>                  W's output rows per tile (column block): a
+//                                multiple of P * V (P codes per byte)
+//   unroll n <U>                 W's rows in registers per pass over the
+//                                columns: divides T, at most 32 vectors; a
+//                                tile wider than U is walked T / U times, the
+//                                later passes from cache (default: as many
+//                                accumulators as fit, and T = U)
 //   split r <T>                  U's and V's output rows per tile (multiple of V)
 //   parallel n                   tiles in parallel (the default)
 // Everything else is rejected with the directive's file:line:col.
@@ -21,6 +27,10 @@
 //   scales  Float(32) (tile, numGroups, nTiles)       quantized only
 //   idx     Int(32) (J)                               columns, clamped to numCols
 //   a       Float(32) (J, M)
+//   segments Int(32) (3, S): the listed columns cut into runs of one scale
+//           group each (first index into idx, count, group); per-channel
+//           scales: one run of all J                 quantized only
+//   seg_sums Float(32) (S, M): sum of a over each run  quantized only
 //   out     Float(32) (V, P, Q, nTiles, M): row q*P*V + h*V + i of tile t at (i, h, q, t)
 #pragma once
 
@@ -36,7 +46,8 @@ namespace kf::codegen::sparse_rank_linear {
 
 struct SparseRankSchedule {
     int vector = 16;       // f32 lanes per vector
-    int tile = 256;        // W's output rows per tile
+    int tile = 256;        // W's output rows per tile (the packed column blocks)
+    int registerTile = 256;// W's output rows in registers per pass over the columns (divides tile)
     int lowRankTile = 256; // U's and V's output rows per tile
     bool parallel = true;  // tiles over the caller's threads
 };
@@ -55,8 +66,9 @@ struct GatherPipeline {
     std::vector<Halide::Argument> args;
 };
 
-// W's gather (format of p, tile s.tile) or, with f32Only, the f32 gather of
-// U and V (tile s.lowRankTile).
-GatherPipeline buildGather(const dsl::SparseRankLinearParams &p, const SparseRankSchedule &s, bool f32Only);
+// W's gather (format of p, tile s.tile) or, with lowRank, the gather of U
+// and V (tile s.lowRankTile; f32, or int8 with a scale per row for
+// `factors=int8`).
+GatherPipeline buildGather(const dsl::SparseRankLinearParams &p, const SparseRankSchedule &s, bool lowRank);
 
 }  // namespace kf::codegen::sparse_rank_linear

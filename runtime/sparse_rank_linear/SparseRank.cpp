@@ -53,12 +53,14 @@ struct kf_sparse_rank {
     float tau = 0.0f;
     bool packed = false;
     // Packed tensors (kforge/detail/SparseRank.h).
-    Packed<uint8_t> wCodes;
-    Packed<float> wValues, wScales, v, u;
+    Packed<uint8_t> wCodes, uCodes, vCodes;  // vCodes / uCodes: `factors=int8`
+    Packed<float> wValues, wScales, v, u;      // v / u: f32 values, or the int8 factors' row scales
     // Per-call scratch.
     std::vector<uint8_t> rowActive;
     std::vector<int32_t> activeIdx, inactiveIdx, rankIdx;
-    std::vector<float> aActive, aInactive, t, yPad, uOut;
+    std::vector<float> aActive, aInactive, t, yPad, uOut, segSums;
+    std::vector<int32_t> segments;  // [S][3]: W's active list cut at scale groups
+    std::vector<float> lowRankSums;   // int8 factors: [m] sums of the V and U gathers' activations
     std::vector<int32_t> order;
     kf_sparse_rank_stats stats{};
     kf::rt::ArenaCache arenas;
@@ -125,6 +127,43 @@ bool packColumns(const float *src, int64_t rows, int64_t cols, int tile, Packed<
     return true;
 }
 
+// codes [rows][cols] (one per byte, < 2^bits) -> [ceil(rows/tile)][cols][tile
+// * bits / 8]: byte q*V + i of a tile's column holds rows q*P*V + h*V + i,
+// h = 0..P-1 (P = 8 / bits), at bits [h*bits, (h+1)*bits). False when out of memory.
+bool packCodeColumns(const uint8_t *src, int64_t rows, int64_t cols, int tile, int vector, int bits,
+                     Packed<uint8_t> &out) {
+    const int P = 8 / bits;
+    const int64_t tiles = ceilDiv(rows, tile), colBytes = int64_t(tile) * bits / 8;
+    if (!out.allocate(static_cast<size_t>(tiles * cols * colBytes))) return false;
+    for (int64_t row = 0; row < rows; ++row) {
+        const int64_t t = row / tile, e = row % tile;
+        const int64_t q = e / (P * vector), h = (e / vector) % P, i = e % vector;
+        for (int64_t c = 0; c < cols; ++c)
+            out[static_cast<size_t>((t * cols + c) * colBytes + q * vector + i)] |=
+                static_cast<uint8_t>(src[row * cols + c] << (h * bits));
+    }
+    return true;
+}
+
+// U or V with `factors=int8`: each row quantized to int8 with its own f32
+// scale by the low-bit family's quantizer (abs-max / 127, docs/formats.md),
+// codes packed like W's, scales [tiles][1][tile].
+kf_status packInt8Factor(const std::string &fn, const char *name, const float *src, int64_t rows, int64_t cols,
+                         const kf::rt::SparseRankLayout &layout, Packed<uint8_t> &codes, Packed<float> &scales) {
+    const kf::rt::LinearSpec spec{"int8", 8, rows, cols, 0, KF_SCALE_F32, KF_WEIGHT_INT, KF_ACT_F32, 0, 0, 0};
+    std::vector<uint8_t> c(static_cast<size_t>(rows * cols));
+    std::vector<float> s(static_cast<size_t>(rows));
+    if (kf_status st = kf::rt::quantizeLinearWeights(fn.c_str(), &spec, std::string("factor ") + name, rows, cols, src,
+                                                     c.data(), s.data(), nullptr))
+        return st;
+    const int tile = layout.lowRankTile;
+    if (!packCodeColumns(c.data(), rows, cols, tile, layout.vector, 8, codes) ||
+        !scales.allocate(static_cast<size_t>(ceilDiv(rows, tile) * tile)))
+        return fail(KF_ERR_OUT_OF_MEMORY, fn + ": out of memory packing " + name);
+    std::copy(s.begin(), s.end(), scales.data.get());
+    return KF_OK;
+}
+
 // Marks row x's active channels (kforge/sparse_rank.h): |x_k| > tau, or the
 // topK largest |x_k|, the lower index first among equal magnitudes.
 void maskRow(const kf_sparse_rank &L, const float *x, std::vector<int32_t> &order, uint8_t *active) {
@@ -148,8 +187,8 @@ void maskRow(const kf_sparse_rank &L, const float *x, std::vector<int32_t> &orde
 kf::rt::SparseRankArgs gatherArgs(const void *cols, const float *scales, const std::vector<int32_t> &idx, const float *a,
                                  int64_t aStride, float *out, int64_t outStride, int64_t m, int64_t numCols,
                                  int64_t numGroups, int64_t nTiles) {
-    return {cols, scales, idx.data(), a, out, static_cast<int64_t>(idx.size()), m, numCols, numGroups, nTiles, aStride,
-            outStride};
+    return {cols,    scales,     idx.data(), a,         out,     static_cast<int64_t>(idx.size()), m, numCols,
+            numGroups, nTiles, aStride,  outStride, nullptr, nullptr, 0};
 }
 
 }  // namespace
@@ -170,6 +209,7 @@ kf_status kf_sparse_rank_query(const kf_kernel_def *def, kf_sparse_rank_info *in
     info->group = spec->group;
     info->scale_type = spec->scaleType;
     info->topk = spec->topK;
+    info->factor_bits = spec->factorBits;
     info->num_variants = def->numVariants;
     return KF_OK;
 }
@@ -266,33 +306,31 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w
                                                              std::to_string(g) + "] is not finite");
                 scales[static_cast<size_t>(((row / tile) * L->groups + g) * tile + row % tile)] = s;
             }
-        // Byte q*V + i of a tile's column holds rows q*P*V + h*V + i, h = 0..P-1.
-        const int bits = L->layout.storedBits, P = 8 / bits, V = L->layout.vector;
-        const int64_t colBytes = L->wColBytes();
-        if (!codes.allocate(static_cast<size_t>(L->wTiles * K * colBytes))) return outOfMemory();
-        for (int64_t row = 0; row < N; ++row) {
-            const int64_t t = row / tile, e = row % tile;
-            const int64_t qq = e / (P * V), h = (e / V) % P, i = e % V;
-            for (int64_t c = 0; c < K; ++c)
-                codes[static_cast<size_t>((t * K + c) * colBytes + qq * V + i)] |=
-                    static_cast<uint8_t>(w->codes[row * K + c] << (h * bits));
-        }
+        if (!packCodeColumns(w->codes, N, K, tile, L->layout.vector, L->layout.storedBits, codes)) return outOfMemory();
     } else {
         if (std::string e = firstNonFinite("w", w->w, N, K); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
         if (!packColumns(w->w, N, K, tile, values)) return outOfMemory();
     }
     Packed<float> u, v;
+    Packed<uint8_t> uCodes, vCodes;
     if (R > 0) {
         if (std::string e = firstNonFinite("u", w->u, N, R); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
         if (std::string e = firstNonFinite("v", w->v, R, K); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
-        if (!packColumns(w->v, R, K, L->layout.lowRankTile, v) || !packColumns(w->u, N, R, L->layout.lowRankTile, u))
+        if (L->layout.factorBits == 8) {
+            if (kf_status st = packInt8Factor(fn, "v", w->v, R, K, L->layout, vCodes, v)) return st;
+            if (kf_status st = packInt8Factor(fn, "u", w->u, N, R, L->layout, uCodes, u)) return st;
+        } else if (!packColumns(w->v, R, K, L->layout.lowRankTile, v) ||
+                   !packColumns(w->u, N, R, L->layout.lowRankTile, u)) {
             return outOfMemory();
+        }
     }
     L->wCodes = std::move(codes);
     L->wValues = std::move(values);
     L->wScales = std::move(scales);
     L->u = std::move(u);
     L->v = std::move(v);
+    L->uCodes = std::move(uCodes);
+    L->vCodes = std::move(vCodes);
     L->packed = true;
     return KF_OK;
 }
@@ -391,6 +429,26 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
     };
     gatherActs(L->activeIdx, true, L->aActive);
     gatherActs(L->inactiveIdx, false, L->aInactive);
+    // W's active list in runs of one scale group (one run for per-channel
+    // scales) and each run's sum of activations per row.
+    L->segments.clear();
+    const int64_t Ja = static_cast<int64_t>(L->activeIdx.size());
+    for (int64_t j = 0; j < Ja;) {
+        const int64_t g = L->spec->group ? L->activeIdx[static_cast<size_t>(j)] / L->spec->group : 0;
+        int64_t e = j + 1;
+        while (e < Ja && (L->spec->group ? L->activeIdx[static_cast<size_t>(e)] / L->spec->group : 0) == g) ++e;
+        L->segments.insert(L->segments.end(), {static_cast<int32_t>(j), static_cast<int32_t>(e - j), static_cast<int32_t>(g)});
+        j = e;
+    }
+    const int64_t S = static_cast<int64_t>(L->segments.size() / 3);
+    L->segSums.assign(static_cast<size_t>(m * S), 0.0f);
+    for (int64_t row = 0; row < m; ++row)
+        for (int64_t sg = 0; sg < S; ++sg) {
+            const int64_t first = L->segments[static_cast<size_t>(3 * sg)], count = L->segments[static_cast<size_t>(3 * sg + 1)];
+            float sum = 0.0f;
+            for (int64_t j = first; j < first + count; ++j) sum += L->aActive[static_cast<size_t>(row * Ja + j)];
+            L->segSums[static_cast<size_t>(row * S + sg)] = sum;
+        }
 
     const kf::rt::Variant *variant = kf::rt::variantForRows(*L->def, *L->variant, m);
     const kf::rt::SparseRankVariantData &data = kf::rt::sparseRankData(*variant);
@@ -414,15 +472,39 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
                                    q ? L->wScales.get() : nullptr, L->activeIdx, L->aActive.data(),
                                    static_cast<int64_t>(L->activeIdx.size()), direct ? y : L->yPad.data(),
                                    direct ? N : wRows, m, K, L->groups, L->wTiles);
+            args.segments = L->segments.data();
+            args.segSums = L->segSums.data();
+            args.numSegments = S;
             if (int e = variant->run(&args)) return e;
         }
         if (lowRank) {
-            auto vArgs = gatherArgs(L->v.get(), nullptr, L->inactiveIdx, L->aInactive.data(),
-                                    static_cast<int64_t>(L->inactiveIdx.size()), L->t.data(), vRows, m, K, 1, L->vTiles);
-            if (int e = data.runF32(&vArgs)) return e;
-            auto uArgs = gatherArgs(L->u.get(), nullptr, L->rankIdx, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1,
-                                    L->uTiles);
-            if (int e = data.runF32(&uArgs)) return e;
+            const bool q8 = L->layout.factorBits == 8;
+            const int64_t Ji = static_cast<int64_t>(L->inactiveIdx.size());
+            // int8 factors: one run of all columns (per-row scales), its sums per row.
+            const auto runSums = [&](const float *a, int64_t J, int64_t stride) {
+                L->lowRankSums.assign(static_cast<size_t>(m), 0.0f);
+                for (int64_t row = 0; row < m; ++row)
+                    for (int64_t j = 0; j < J; ++j) L->lowRankSums[static_cast<size_t>(row)] += a[row * stride + j];
+            };
+            auto vArgs = gatherArgs(q8 ? static_cast<const void *>(L->vCodes.get()) : L->v.get(), q8 ? L->v.get() : nullptr,
+                                    L->inactiveIdx, L->aInactive.data(), Ji, L->t.data(), vRows, m, K, 1, L->vTiles);
+            int32_t vRun[3] = {0, static_cast<int32_t>(Ji), 0}, uRun[3] = {0, static_cast<int32_t>(R), 0};
+            if (q8) {
+                runSums(L->aInactive.data(), Ji, Ji);
+                vArgs.segments = vRun;
+                vArgs.segSums = L->lowRankSums.data();
+                vArgs.numSegments = 1;
+            }
+            if (int e = data.runLowRank(&vArgs)) return e;
+            auto uArgs = gatherArgs(q8 ? static_cast<const void *>(L->uCodes.get()) : L->u.get(), q8 ? L->u.get() : nullptr,
+                                    L->rankIdx, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1, L->uTiles);
+            if (q8) {
+                runSums(L->t.data(), R, vRows);
+                uArgs.segments = uRun;
+                uArgs.segSums = L->lowRankSums.data();
+                uArgs.numSegments = 1;
+            }
+            if (int e = data.runLowRank(&uArgs)) return e;
         }
         return 0;
     });
@@ -434,12 +516,14 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
         if (lowRank)
             for (int64_t c = 0; c < N; ++c) yr[c] += L->uOut[static_cast<size_t>(row * uRows + c)];
     }
-    const int64_t Ja = static_cast<int64_t>(L->activeIdx.size()), Ji = lowRank ? static_cast<int64_t>(L->inactiveIdx.size()) : 0;
+    const int64_t Ji = lowRank ? static_cast<int64_t>(L->inactiveIdx.size()) : 0;
     L->stats.active_columns = Ja;
     L->stats.inactive_columns = Ji;
     L->stats.bytes_read = static_cast<size_t>(Ja * L->wTiles * L->wColBytes() +
                                               (Ja && L->quantized() ? L->wTiles * L->groups * tile * 4 : 0) +
-                                              (lowRank ? Ji * vRows * 4 + R * uRows * 4 : 0));
+                                              (lowRank ? (Ji * vRows + R * uRows) * (L->layout.factorBits / 8) +
+                                                             (L->layout.factorBits == 8 ? (vRows + uRows) * 4 : 0)
+                                                       : 0));
     return KF_OK;
 }
 
@@ -452,7 +536,8 @@ kf_status kf_sparse_rank_last_stats(const kf_sparse_rank *L, kf_sparse_rank_stat
 
 size_t kf_sparse_rank_packed_bytes(const kf_sparse_rank *L) {
     if (!L) return 0;
-    return L->wCodes.size + (L->wValues.size + L->wScales.size + L->u.size + L->v.size) * sizeof(float);
+    return L->wCodes.size + L->uCodes.size + L->vCodes.size +
+           (L->wValues.size + L->wScales.size + L->u.size + L->v.size) * sizeof(float);
 }
 
 }  // extern "C"

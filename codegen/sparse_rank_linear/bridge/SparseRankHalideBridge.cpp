@@ -30,7 +30,11 @@ int runSparseRankGather(halide::ArgvFn fn, int tile, int vector, int storedBits,
     halide_buffer_t act = halide::makeBuffer(a.a, halide_type_t(halide_type_float, 32), aDims, 2);
     halide_buffer_t out = halide::makeBuffer(a.out, halide_type_t(halide_type_float, 32), outDims, 5);
     if (quantized) {
-        void *argv[5] = {&cols, &scales, &idx, &act, &out};
+        halide_dimension_t segDims[2] = {{0, 3, 1, 0}, {0, i32(a.numSegments), 3, 0}};
+        halide_dimension_t sumDims[2] = {{0, i32(a.numSegments), 1, 0}, {0, i32(a.m), i32(a.numSegments), 0}};
+        halide_buffer_t segs = halide::makeBuffer(a.segments, halide_type_t(halide_type_int, 32), segDims, 2);
+        halide_buffer_t sums = halide::makeBuffer(a.segSums, halide_type_t(halide_type_float, 32), sumDims, 2);
+        void *argv[7] = {&cols, &scales, &idx, &act, &segs, &sums, &out};
         return halide::call(fn, argv);
     }
     void *argv[4] = {&cols, &idx, &act, &out};

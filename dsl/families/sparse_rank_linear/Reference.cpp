@@ -40,6 +40,18 @@ double referenceWeight(const dsl::SparseRankLinearParams &p, const ReferenceLaye
     return s * lowbit::referenceLevel(p.weight, L.codes[n * L.k + k]);
 }
 
+double referenceU(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, int64_t n, int64_t j) {
+    if (p.factorBits == 8)
+        return static_cast<double>(L.uScales[n]) * (static_cast<int>(L.uCodes[n * L.r + j]) - 128);
+    return L.u[n * L.r + j];
+}
+
+double referenceV(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, int64_t j, int64_t k) {
+    if (p.factorBits == 8)
+        return static_cast<double>(L.vScales[j]) * (static_cast<int>(L.vCodes[j * L.k + k]) - 128);
+    return L.v[j * L.k + k];
+}
+
 std::vector<double> referenceSparseRank(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, const float *x,
                                         int64_t M, float tau) {
     const int64_t N = L.n, K = L.k, R = L.r;
@@ -50,12 +62,12 @@ std::vector<double> referenceSparseRank(const dsl::SparseRankLinearParams &p, co
         std::vector<double> t(static_cast<size_t>(R), 0.0);
         for (int64_t j = 0; j < R; ++j)
             for (int64_t k = 0; k < K; ++k)
-                if (!m[static_cast<size_t>(k)]) t[static_cast<size_t>(j)] += static_cast<double>(L.v[j * K + k]) * xr[k];
+                if (!m[static_cast<size_t>(k)]) t[static_cast<size_t>(j)] += referenceV(p, L, j, k) * xr[k];
         for (int64_t n = 0; n < N; ++n) {
             double acc = 0;
             for (int64_t k = 0; k < K; ++k)
                 if (m[static_cast<size_t>(k)]) acc += referenceWeight(p, L, n, k) * xr[k];
-            for (int64_t j = 0; j < R; ++j) acc += static_cast<double>(L.u[n * R + j]) * t[static_cast<size_t>(j)];
+            for (int64_t j = 0; j < R; ++j) acc += referenceU(p, L, n, j) * t[static_cast<size_t>(j)];
             y[static_cast<size_t>(row * N + n)] = acc;
         }
     }

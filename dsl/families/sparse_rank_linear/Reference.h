@@ -18,8 +18,13 @@ struct ReferenceLayer {
     const uint8_t *codes = nullptr;  // [N][K], quantized W
     const void *scales = nullptr;    // [N][G] of params.scaleType
     const float *w = nullptr;        // [N][K], f32 W
-    const float *u = nullptr;        // [N][r]
-    const float *v = nullptr;        // [r][K]
+    const float *u = nullptr;        // [N][r], f32 factors
+    const float *v = nullptr;        // [r][K], f32 factors
+    // `factors=int8`: codes c (value s * (c - 128)) and one scale per row.
+    const uint8_t *uCodes = nullptr;  // [N][r]
+    const float *uScales = nullptr;   // [N]
+    const uint8_t *vCodes = nullptr;  // [r][K]
+    const float *vScales = nullptr;   // [r]
 };
 
 // m of one row of x (K values): |x_k| > tau, or the topK largest |x_k| with
@@ -28,6 +33,10 @@ std::vector<bool> referenceMask(const dsl::SparseRankLinearParams &params, const
 
 // W[n][k]: s * (c - 2^(b-1)) with the scale of (n, k / group), or the f32 value.
 double referenceWeight(const dsl::SparseRankLinearParams &params, const ReferenceLayer &layer, int64_t n, int64_t k);
+
+// U[n][j] and V[j][k] as stored (f32, or s * (c - 128) for int8 factors).
+double referenceU(const dsl::SparseRankLinearParams &params, const ReferenceLayer &layer, int64_t n, int64_t j);
+double referenceV(const dsl::SparseRankLinearParams &params, const ReferenceLayer &layer, int64_t j, int64_t k);
 
 // y[M][N] = W (x . m) + U (V (x . (1 - m))) per row of x [M][K].
 std::vector<double> referenceSparseRank(const dsl::SparseRankLinearParams &params, const ReferenceLayer &layer,

@@ -4,7 +4,8 @@
 // "Sparse-rank linear"). Statements (docs/dsl.md, "sparse_rank_linear"):
 //
 //   weight   f32|int2|int3|int4|int8 shape=[N=.., K=..] [scale=..] [group=..]
-//   rank     <r>                        0 <= r <= min(N, K) (0: no low-rank term)
+//   rank     <r> [factors=f32|int8]     0 <= r <= min(N, K) (0: no low-rank term);
+//                                       U and V in f32, or int8 with a scale per row
 //   sparsity threshold | sparsity topk=<k>
 //   input    f32
 //   output   f32
@@ -53,7 +54,9 @@ void readWeight(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &
 }
 
 void readRank(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
-    if (!checkArgs(st, 1, 1, {}, "rank <r>", sink)) return;
+    if (!checkArgs(st, 1, 1, {"factors"}, "rank <r> [factors=f32|int8]", sink)) return;
+    if (const Value *f = findAttr(st, "factors"))
+        if (auto bits = pickWord<int>(*f, "factor format", {{"f32", 32}, {"int8", 8}}, sink)) p.factorBits = *bits;
     const Value &v = *positionals(st)[0];
     int64_t hi = kMaxDim;
     std::string bound;
@@ -125,6 +128,7 @@ Json toJson(const FamilyParams &params) {
     j["n"] = dimJson(p.n);
     j["k"] = dimJson(p.k);
     j["rank"] = p.rank;
+    j["factors"] = p.factorBits == 8 ? "int8" : "f32";
     j["mode"] = p.mode == SparsityMode::TopK ? "topk" : "threshold";
     j["topk"] = p.topK;
     j["scale_type"] = toString(p.scaleType);

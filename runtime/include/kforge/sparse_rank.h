@@ -20,7 +20,10 @@
  * W is given as codes and scales exactly as for kforge/linear.h (codes [N][K],
  * one per byte; scales [N][ceil(K / group)] of the declared scale type), or
  * as f32 [N][K] for `weight f32` kernels. U is [N][r] and V [r][K], f32,
- * row-major. A layer runs one call at a time (calls on different layers may
+ * row-major; a kernel declared `rank <r> factors=int8` quantizes each row of
+ * U and of V to int8 with its own scale when packing (the low-bit family's
+ * int8 quantizer: s = max|row| / 127, codes rounded half away from zero), a
+ * quarter of the bytes a run reads from them. A layer runs one call at a time (calls on different layers may
  * run concurrently). Calls given a kernel of another family fail with
  * KF_ERR_INVALID_ARGUMENT.
  */
@@ -44,6 +47,7 @@ typedef struct kf_sparse_rank_info {
     kf_scale_type scale_type;
     int topk;                  /* channels kept per row; 0 = by threshold */
     int num_variants;
+    int factor_bits;           /* U and V as packed: 32 = f32, 8 = int8 with an f32 scale per row */
 } kf_sparse_rank_info;
 
 kf_status kf_sparse_rank_query(const kf_kernel_def *def, kf_sparse_rank_info *info);

@@ -117,6 +117,28 @@ TEST(AttentionSchedule, RejectsWhatItCannotHonour) {
     EXPECT_NO_THROW(lowerKernel(m, m.kernels[0], *targets::find("x86-avx512")));
 }
 
+// sparse_rank_linear's schedule: W's column blocks (split n), the register
+// tile (unroll n), U's and V's tile (split r); the rest is rejected at its
+// file:line:col.
+TEST(SparseRankSchedule, RejectsWhatItCannotHonour) {
+    const std::string kernel = "kernel s : sparse_rank_linear {\n  weight int2 shape=[N, K] scale=f16 group=64\n"
+                               "  rank 16\n  sparsity threshold\n  input f32\n  output f32\n}\n";
+    const auto rejected = [&](const std::string &body, const std::string &fragment) {
+        expectLoweringRejected(kernel + "schedule s for x86-avx2 {\n" + body + "}\n", "x86-avx2", fragment, true);
+    };
+    rejected("  split n 48\n", "must be a multiple of 32 (4 codes per byte x 8 lanes)");
+    rejected("  split n 128\n  unroll n 96\n", "divide split n 128");
+    rejected("  unroll n 16\n", "must be a multiple of 32");
+    rejected("  split r 12\n", "multiple of the 8 lanes");
+    rejected("  split k 64\n", "splits n (W's output rows per tile) or r");
+    rejected("  vectorize n 2\n", "power of two in 4..64");
+    rejected("  reorder n k\n", "does not apply to sparse_rank_linear");
+    rejected("  pack weight interleave=16\n", "'pack weight' does not apply");
+    rejected("  threads 2\n", "chosen at run time");
+    auto m = load(kernel + "schedule s for x86-avx2 {\n  split n 128\n  unroll n 64\n  split r 16\n}\n");
+    EXPECT_NO_THROW(lowerKernel(m, m.kernels[0], *targets::find("x86-avx2")));
+}
+
 // Which planes each `pack weight layout=` gives a b-bit code (the runtime
 // packs whatever planes the variant's layout lists).
 std::string planesOf(const std::string &weight, const std::string &layout, const std::string &extra = "") {

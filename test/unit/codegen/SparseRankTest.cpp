@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dsl/families/lowbit_linear/RandomLayer.h"
+#include "dsl/families/lowbit_linear/ReferenceQuantizer.h"
 #include "dsl/families/sparse_rank_linear/Reference.h"
 #include "runtime/sparse_rank_linear/LowRank.h"
 
@@ -45,9 +46,33 @@ int64_t sizeK(const SparseRankLinearParams &p) { return p.k.size.value_or(72); }
 struct Layer {
     std::vector<uint8_t> codes, scales;
     std::vector<float> w, u, v;
+    // factors=int8: U and V as the reference quantizer stores them (what pack must make of u, v).
+    std::vector<uint8_t> uCodes, vCodes;
+    std::vector<float> uScales, vScales;
     ref::ReferenceLayer reference(int64_t n, int64_t k, int64_t r) const {
-        return {n, k, r, codes.empty() ? nullptr : codes.data(), scales.empty() ? nullptr : scales.data(),
-                w.empty() ? nullptr : w.data(), u.empty() ? nullptr : u.data(), v.empty() ? nullptr : v.data()};
+        ref::ReferenceLayer L{n, k, r, codes.empty() ? nullptr : codes.data(), scales.empty() ? nullptr : scales.data(),
+                              w.empty() ? nullptr : w.data(), u.empty() ? nullptr : u.data(), v.empty() ? nullptr : v.data()};
+        if (!uCodes.empty()) {
+            L.uCodes = uCodes.data();
+            L.uScales = uScales.data();
+            L.vCodes = vCodes.data();
+            L.vScales = vScales.data();
+        }
+        return L;
+    }
+    // U and V of an int8-factor kernel through the reference quantizer
+    // (int8, one f32 scale per row).
+    void quantizeFactors(int64_t n, int64_t k, int64_t r) {
+        kf::dsl::LowbitLinearParams lp;
+        lp.weight = kf::dsl::WeightFormat{kf::dsl::WeightKind::Int, 8, false, false};
+        lp.group = 0;
+        lp.scaleType = kf::dsl::ScalarType::F32;
+        const auto qu = kf::families::lowbit::referenceQuantize(lp, n, r, u.data());
+        const auto qv = kf::families::lowbit::referenceQuantize(lp, r, k, v.data());
+        uCodes = qu.codes;
+        vCodes = qv.codes;
+        uScales.assign(qu.scales.begin(), qu.scales.end());
+        vScales.assign(qv.scales.begin(), qv.scales.end());
     }
     kf_sparse_rank_weights weights() const {
         return {codes.empty() ? nullptr : codes.data(), scales.empty() ? nullptr : scales.data(),
@@ -76,6 +101,7 @@ Layer makeLayer(const SparseRankLinearParams &p, int64_t N, int64_t K, uint64_t 
         L.v.resize(static_cast<size_t>(p.rank * K));
         for (float &x : L.u) x = normal(rng) * 0.1f;
         for (float &x : L.v) x = normal(rng) * 0.1f;
+        if (p.factorBits == 8) L.quantizeFactors(N, K, p.rank);
     }
     return L;
 }

@@ -16,7 +16,9 @@
 //           int3 is stored in 4 bits (nibbles);
 //   scales  [nTiles][G][tile] f32 (the declared f16 / bf16 converted exactly);
 //   f32     [nTiles][cols][tile] (f32 W, V with rows = r and cols = K, U with
-//           rows = N and cols = r).
+//           rows = N and cols = r);
+// U and V with `factors=int8`: int8 codes (c + 128 stored) laid out like
+// W's codes with 8 bits, and an f32 scale per row [nTiles][1][tile].
 // Rows past the end of the last tile hold zero.
 #pragma once
 
@@ -35,6 +37,7 @@ struct SparseRankSpec {
     int group;                 // 0 = per channel
     kf_scale_type scaleType;
     int topK;                  // 0 = threshold
+    int factorBits;            // U and V: 32 = f32, 8 = int8 with a scale per row
 };
 
 struct SparseRankLayout {
@@ -42,6 +45,7 @@ struct SparseRankLayout {
     int vector;      // f32 lanes per vector (V)
     int storedBits;  // bits per stored code (int3: 4); 32 for f32 W
     int lowRankTile; // U and V: output rows per tile
+    int factorBits;  // U and V: 32 = f32, 8 = int8 codes with an f32 scale per row
 };
 
 // One column gather (see above). `a` is [m][aStride], J valid columns; out is
@@ -59,13 +63,20 @@ struct SparseRankArgs {
     int64_t nTiles;
     int64_t aStride;
     int64_t outStride;
+    // Quantized W only: the listed columns cut into runs of one scale group
+    // ([numSegments][3]: first index into idx, count <= group, group; one run
+    // of all J for per-channel scales) and each run's sum of a
+    // ([m][numSegments]): the level offset comes out of the sum once a run.
+    const int32_t *segments;
+    const float *segSums;
+    int64_t numSegments;
 };
 
-// Per variant: the layout and the entry of the f32 gather that U and V (and
-// an f32 W) run through; Variant::run is W's gather.
+// Per variant: the layout and the entry of the gather that U and V run
+// through (f32 or int8: layout.factorBits); Variant::run is W's gather.
 struct SparseRankVariantData {
     SparseRankLayout layout;
-    KernelEntry runF32;
+    KernelEntry runLowRank;
 };
 
 inline const SparseRankVariantData &sparseRankData(const Variant &v) {
