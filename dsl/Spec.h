@@ -129,6 +129,7 @@ struct SparseRankLinearParams {
     int factorBits = 32;                 // U and V: 32 = f32, 8 = int8 with a scale per row
     SparsityMode mode = SparsityMode::Threshold;
     int topK = 0;                        // for TopK
+    double tau = 0;                      // Threshold: |x_k| > tau is active (the run-time default)
     ScalarType scaleType = ScalarType::F32;
     int group = 0;
     ActKind input = ActKind::F32;

@@ -115,6 +115,15 @@ GlueText glueHalide(const dsl::KernelSpec &, const LoweredVariant &v, const std:
     return {s.str(), "&kData_" + id, "run_" + id};
 }
 
+// tau as a C++ float literal that reads back to the same f32.
+std::string tauLiteral(double tau) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.9gf", static_cast<float>(tau));
+    std::string s = buf;
+    if (s.find_first_of(".e") == std::string::npos) s.insert(s.size() - 1, ".0");
+    return s;
+}
+
 GlueText glueSpec(const dsl::KernelSpec &kernel, const std::string &id) {
     const auto &p = paramsOf(kernel);
     std::ostringstream s;
@@ -122,7 +131,8 @@ GlueText glueSpec(const dsl::KernelSpec &kernel, const std::string &id) {
       << (p.denseWeight ? std::string("f32") : "int" + std::to_string(p.weight.bits)) << "\", "
       << (p.denseWeight ? 32 : p.weight.bits) << ", " << p.n.size.value_or(0) << ", " << p.k.size.value_or(0) << ", "
       << p.rank << ", " << p.group << ", " << scaleEnum(p.scaleType) << ", "
-      << (p.mode == dsl::SparsityMode::TopK ? p.topK : 0) << ", " << p.factorBits << "};\n";
+      << (p.mode == dsl::SparsityMode::TopK ? p.topK : 0) << ", " << p.factorBits << ", " << tauLiteral(p.tau)
+      << "};\n";
     return {s.str(), "&kSpec_" + id, ""};
 }
 
@@ -137,7 +147,7 @@ std::string describe(const dsl::KernelSpec &k) {
       << ", N=" << dim(p.n) << " K=" << dim(p.k) << ", rank " << p.rank
       << (p.factorBits == 8 ? " (U, V int8 with a scale per row)" : "") << ", "
       << (p.mode == dsl::SparsityMode::TopK ? "top " + std::to_string(p.topK) + " channels per row"
-                                            : std::string("channels above a threshold"))
+                                            : "channels above a threshold (declared tau = " + std::to_string(p.tau) + ")")
       << " (kf_sparse_rank_run)";
     return s.str();
 }

@@ -210,6 +210,7 @@ kf_status kf_sparse_rank_query(const kf_kernel_def *def, kf_sparse_rank_info *in
     info->scale_type = spec->scaleType;
     info->topk = spec->topK;
     info->factor_bits = spec->factorBits;
+    info->tau = spec->tau;
     info->num_variants = def->numVariants;
     return KF_OK;
 }
@@ -255,6 +256,7 @@ kf_status kf_sparse_rank_create(const kf_kernel_def *def, int64_t n, int64_t k, 
     L->n = N;
     L->k = K;
     L->r = spec->rank;
+    L->tau = spec->topK ? 0.0f : spec->tau;
     L->groups = spec->group ? ceilDiv(K, spec->group) : 1;
     L->wTiles = ceilDiv(N, L->layout.tile);
     L->vTiles = ceilDiv(L->r, L->layout.lowRankTile);

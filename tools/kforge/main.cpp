@@ -6,6 +6,8 @@
 //   kforge db list|best|show|export|import    read and share the tuning database
 //   kforge targets                            the target registry, marked for this machine
 //   kforge hadamard-matrix M [--transpose]    a built-in H_m as a matrix file
+//   kforge calibrate FILE --activations X [--weights W] --sparsity S [--write]
+//                                             a sparse-rank layer's threshold and error per rank
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
@@ -33,6 +35,7 @@
 #include "dsl/families/hadamard/HadamardMatrix.h"
 #include "dsl/SpecJson.h"
 #include "targets/Target.h"
+#include "tools/kforge/Calibrate.h"
 
 namespace fs = std::filesystem;
 using namespace kf;
@@ -373,6 +376,24 @@ int main(int argc, char **argv) {
     hadamardMatrix->add_option("m", hadamardOrder, "the order m")->required();
     hadamardMatrix->add_flag("--transpose", hadamardTranspose, "print H_mᵀ (the inverse up to 1/m)");
 
+    tools::CalibrateOptions cal;
+    auto *calibrate = app.add_subcommand(
+        "calibrate", "Choose a sparse_rank_linear kernel's threshold for a target sparsity from sample activations, "
+                     "and report the output error per rank (given the layer's float weights)");
+    calibrate->add_option("file", cal.file, "kernel file (.kf)")->required()->check(CLI::ExistingFile);
+    calibrate->add_option("--kernel,-k", cal.kernel, "the sparse_rank_linear kernel (needed when the file has several)");
+    calibrate->add_option("--activations", cal.activations,
+                          "sample inputs of the layer: raw little-endian f32, rows of K values")
+        ->required();
+    calibrate->add_option("--weights", cal.weights, "the layer's float weights: raw little-endian f32 [N][K]");
+    calibrate->add_option("--shape", cal.shape, "NxK, for a kernel with dynamic dimensions");
+    calibrate->add_option("--sparsity", cal.sparsity, "fraction of channels to skip, 0..1 (threshold kernels)")
+        ->check(CLI::Range(0.0, 1.0));
+    calibrate->add_option("--ranks", cal.ranks, "ranks to report (default 0 and a ladder around the kernel's)")
+        ->delimiter(',');
+    calibrate->add_option("--max-rows", cal.maxRows, "sample rows the error table uses")->capture_default_str();
+    calibrate->add_flag("--write", cal.write, "write 'sparsity threshold tau=<t>' into the kernel file");
+
     // CLI11 answers an unknown first word with "A subcommand is required":
     // name the word instead.
     if (argc > 1 && argv[1][0] != '-') {
@@ -404,6 +425,7 @@ int main(int argc, char **argv) {
         }
         if (app.got_subcommand("targets")) return cmdTargets();
         if (*hadamardMatrix) return cmdHadamardMatrix(hadamardOrder, hadamardTranspose);
+        if (*calibrate) return tools::calibrate(cal, std::cout, std::cerr);
         return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";

@@ -6,7 +6,8 @@
 //   weight   f32|int2|int3|int4|int8 shape=[N=.., K=..] [scale=..] [group=..]
 //   rank     <r> [factors=f32|int8]     0 <= r <= min(N, K) (0: no low-rank term);
 //                                       U and V in f32, or int8 with a scale per row
-//   sparsity threshold | sparsity topk=<k>
+//   sparsity threshold [tau=<t>] | sparsity topk=<k>   (tau: the threshold, default 0;
+//                                        `kforge calibrate --write` sets it)
 //   input    f32
 //   output   f32
 #include "dsl/SpecJson.h"
@@ -15,6 +16,7 @@
 #include "dsl/families/WeightFormats.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace kf::dsl {
 namespace {
@@ -72,10 +74,24 @@ void readRank(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &si
 }
 
 void readSparsity(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
-    constexpr const char *usage = "sparsity threshold | sparsity topk=<k>";
-    if (!checkArgs(st, 0, 1, {"topk"}, usage, sink)) return;
+    constexpr const char *usage = "sparsity threshold [tau=<t>] | sparsity topk=<k>";
+    if (!checkArgs(st, 0, 1, {"topk", "tau"}, usage, sink)) return;
     auto pos = positionals(st);
     const Value *topk = findAttr(st, "topk");
+    if (const Value *tau = findAttr(st, "tau")) {
+        if (topk) {
+            sink.error(tau->loc, "tau= is the threshold of 'sparsity threshold'; a topk kernel has none");
+            return;
+        }
+        const bool number = tau->kind == Value::Kind::Float || tau->kind == Value::Kind::Int;
+        const double t = tau->kind == Value::Kind::Float ? tau->floatValue : static_cast<double>(tau->intValue);
+        if (!number || !std::isfinite(t) || t < 0 || t > 3.4e38) {
+            sink.error(tau->loc, "tau must be a finite number >= 0 (|x| > tau marks a channel active), got '" +
+                                     describe(*tau) + "'");
+            return;
+        }
+        p.tau = t;
+    }
     if (pos.empty() == !topk) {
         sink.error(st.loc, std::string("'sparsity' takes either 'threshold' or topk=<k>; usage: ") + usage);
         return;
@@ -131,6 +147,7 @@ Json toJson(const FamilyParams &params) {
     j["factors"] = p.factorBits == 8 ? "int8" : "f32";
     j["mode"] = p.mode == SparsityMode::TopK ? "topk" : "threshold";
     j["topk"] = p.topK;
+    j["tau"] = p.tau;
     j["scale_type"] = toString(p.scaleType);
     j["group"] = p.group;
     j["input"] = toString(p.input);

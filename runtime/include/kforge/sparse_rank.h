@@ -48,6 +48,7 @@ typedef struct kf_sparse_rank_info {
     int topk;                  /* channels kept per row; 0 = by threshold */
     int num_variants;
     int factor_bits;           /* U and V as packed: 32 = f32, 8 = int8 with an f32 scale per row */
+    float tau;                 /* threshold kernels: the declared threshold (the layer's initial one) */
 } kf_sparse_rank_info;
 
 kf_status kf_sparse_rank_query(const kf_kernel_def *def, kf_sparse_rank_info *info);
@@ -90,7 +91,8 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *layer, const kf_sparse_rank_weight
 kf_status kf_sparse_rank_pack_float(kf_sparse_rank *layer, const float *w, double *sigma);
 
 /* The threshold tau of a `sparsity threshold` kernel: channel k of a row is
- * active when |x_k| > tau (0 until set). tau must be finite and >= 0; a topk
+ * active when |x_k| > tau (the kernel file's `tau=`, 0 when it has none, until
+ * set; `kforge calibrate` chooses it for a target sparsity). tau must be finite and >= 0; a topk
  * kernel gets KF_ERR_INVALID_ARGUMENT. */
 kf_status kf_sparse_rank_set_threshold(kf_sparse_rank *layer, float tau);
 float kf_sparse_rank_threshold(const kf_sparse_rank *layer);

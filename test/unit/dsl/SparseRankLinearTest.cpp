@@ -41,6 +41,24 @@ TEST(SparseRankLinear, QuantizedTopK) {
     EXPECT_EQ(p.topK, 512);
 }
 
+TEST(SparseRankLinear, ThresholdValueAndInt8Factors) {
+    auto r = load(kernel("weight int4 shape=[N=64, K=128] group=32", "rank 0", "sparsity threshold tau=0.125"));
+    ASSERT_TRUE(r.ok()) << test::rendered(r);
+    EXPECT_EQ(params(r).tau, 0.125);
+    EXPECT_EQ(params(r).rank, 0);
+    EXPECT_EQ(params(r).factorBits, 32);
+    r = load(kernel("weight int4 shape=[N=64, K=128] group=32", "rank 16 factors=int8", "sparsity threshold tau=2"));
+    ASSERT_TRUE(r.ok()) << test::rendered(r);
+    EXPECT_EQ(params(r).tau, 2.0);
+    EXPECT_EQ(params(r).factorBits, 8);
+    EXPECT_EQ(messages(load(kernel("weight f32 shape=[N=64, K=32]", "rank 8 factors=int4", "sparsity threshold tau=-1"))),
+              (std::vector<std::string>{
+                  "unknown factor format 'int4'; expected one of f32, int8",
+                  "tau must be a finite number >= 0 (|x| > tau marks a channel active), got '-1'"}));
+    EXPECT_EQ(messages(load(kernel("weight f32 shape=[N=64, K=32]", "rank 8", "sparsity topk=4 tau=1.5"))),
+              std::vector<std::string>{"tau= is the threshold of 'sparsity threshold'; a topk kernel has none"});
+}
+
 TEST(SparseRankLinear, Errors) {
     EXPECT_EQ(messages(load(kernel("weight seq2 shape=[N=64, K=32]", "rank 100", "sparsity topk=64"))),
               (std::vector<std::string>{
@@ -50,7 +68,7 @@ TEST(SparseRankLinear, Errors) {
               (std::vector<std::string>{
                   "group= is only for quantized weights, not f32",
                   "rank must be an integer between 0 and 32, got -1",
-                  "'sparsity' takes either 'threshold' or topk=<k>; usage: sparsity threshold | sparsity topk=<k>"}));
+                  "'sparsity' takes either 'threshold' or topk=<k>; usage: sparsity threshold [tau=<t>] | sparsity topk=<k>"}));
     EXPECT_EQ(messages(load(kernel("weight f32 shape=[N, K]", "rank 8", "sparsity dense"))),
               std::vector<std::string>{"unknown sparsity mode 'dense'; expected threshold"});
 }

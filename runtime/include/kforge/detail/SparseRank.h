@@ -38,6 +38,7 @@ struct SparseRankSpec {
     kf_scale_type scaleType;
     int topK;                  // 0 = threshold
     int factorBits;            // U and V: 32 = f32, 8 = int8 with a scale per row
+    float tau;                 // threshold kernels: the declared threshold (`sparsity threshold tau=`)
 };
 
 struct SparseRankLayout {
