@@ -128,6 +128,19 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
     return s;
 }
 
+std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target) {
+    const SparseRankSchedule d = defaultSchedule(p, target);
+    const int step = perByte(storedBits(p)) * d.vector;
+    std::vector<TuneAxisSpec> axes;
+    // Column blocks of one pass or two (whole lines at high sparsity:
+    // docs/dsl.md), and a register tile of all or half the accumulators.
+    axes.push_back({"split n", {d.tile, 2 * d.tile}});
+    if (d.registerTile / 2 >= step && (d.registerTile / 2) % step == 0)
+        axes.push_back({"unroll n", {d.registerTile, d.registerTile / 2}});
+    if (p.rank > 0 && d.lowRankTile / 2 >= d.vector) axes.push_back({"split r", {d.lowRankTile, d.lowRankTile / 2}});
+    return axes;
+}
+
 GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const SparseRankSchedule &s, bool lowRank) {
     // U and V: f32, or int8 with a scale per row (per output row of their
     // gather: the per-channel path).

@@ -61,6 +61,15 @@ SparseRankSchedule defaultSchedule(const dsl::SparseRankLinearParams &p, const t
 SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const dsl::Schedule *schedule,
                                    const targets::TargetInfo &target);
 
+// One axis of the family's default tune space: the directive as a tune block
+// writes it and its values, the default first; every value alone is legal
+// for the kernel and target (combinations are pruned by resolveSchedule).
+struct TuneAxisSpec {
+    std::string axis;  // "split n", "unroll n", "split r"
+    std::vector<int64_t> values;
+};
+std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target);
+
 struct GatherPipeline {
     Halide::Pipeline pipeline;
     std::vector<Halide::Argument> args;

@@ -269,6 +269,11 @@ void kf_sparse_rank_destroy(kf_sparse_rank *layer) { delete layer; }
 
 const char *kf_sparse_rank_variant(const kf_sparse_rank *layer) { return layer ? layer->variant->symbol : nullptr; }
 
+const char *kf_sparse_rank_variant_for_rows(const kf_sparse_rank *layer, int64_t m) {
+    if (!layer || m <= 0) return nullptr;
+    return kf::rt::variantForRows(*layer->def, *layer->variant, m)->symbol;
+}
+
 kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w) {
     kf::rt::clearError();
     const std::string fn = "kf_sparse_rank_pack";

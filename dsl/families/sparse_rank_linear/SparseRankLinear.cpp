@@ -136,6 +136,12 @@ FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
 // applies whatever W's format.
 bool packed(const FamilyParams &) { return true; }
 
+// Rows of x first (what shape buckets select on), then N and K.
+std::vector<Dim> dims(const FamilyParams &params) {
+    const auto &p = std::get<SparseRankLinearParams>(params);
+    return {Dim{"M", std::nullopt}, p.n, p.k};
+}
+
 Json toJson(const FamilyParams &params) {
     const auto &p = std::get<SparseRankLinearParams>(params);
     Json j;
@@ -165,6 +171,7 @@ FamilyDef family() {
                      .scheduleVars = {"m", "n", "k", "r"},
                      .checkKernel = &check,
                      .hasPackedWeights = &packed,
+                     .dims = &dims,
                      .toJson = &toJson};
 }
 

@@ -62,6 +62,10 @@ kf_status kf_sparse_rank_create(const kf_kernel_def *def, int64_t n, int64_t k, 
                                 kf_sparse_rank **out);
 void kf_sparse_rank_destroy(kf_sparse_rank *layer);
 const char *kf_sparse_rank_variant(const kf_sparse_rank *layer);
+/* The variant kf_sparse_rank_run uses for M rows (a kernel file may schedule
+ * the decode, small-batch and prefill buckets differently; they share the
+ * packed layout). */
+const char *kf_sparse_rank_variant_for_rows(const kf_sparse_rank *layer, int64_t m);
 
 /* A layer's tensors. Fields a kernel does not use must be NULL; the ones it
  * uses must not be (u and v: only when rank > 0). */

@@ -22,6 +22,9 @@
 
 #include "autotune/Database.h"
 #include "autotune/Scratch.h"
+#include "codegen/sparse_rank_linear/SparseRankHalide.h"
+#include "dsl/Load.h"
+#include "targets/Target.h"
 #include "codegen/emit/Toolchain.h"
 #include "kforge/kforge.h"
 
@@ -386,6 +389,60 @@ TEST(Tune, AttentionCandidatesAreCheckedAndTheBestIsEmitted) {
     ASSERT_EQ(create(accessor(), nullptr, &a), KF_OK);
     EXPECT_EQ(std::string(forTokens(a, 1)), best[0].symbol);
     destroy(a);
+    ::dlclose(h);
+}
+
+// A sparse-rank kernel tunes through its default space (no tune block):
+// every candidate checked against the reference, a candidate made wrong is
+// recorded so, and the emitted library runs the best one.
+TEST(Tune, SparseRankCandidatesAreCheckedAndTheBestIsEmitted) {
+    TuneDir t;
+    std::ofstream(t.dir / "sr.kf") << "kernel o : sparse_rank_linear {\n  weight int4 shape=[N, K] scale=f16 group=64\n"
+                                      "  rank 16 factors=int8\n  sparsity threshold\n  input f32\n  output f32\n}\n";
+    // The half register tile (the default space's second `unroll n` value) made wrong.
+    const dsl::LoadResult loaded = dsl::loadFile((t.dir / "sr.kf").string(), {});
+    ASSERT_TRUE(loaded.ok());
+    const auto defaults = codegen::sparse_rank_linear::defaultSchedule(
+        std::get<dsl::SparseRankLinearParams>(loaded.module->kernels.at(0).params), *targets::find(TuneDir::hostTarget()));
+    const std::string halfTile = "unroll n " + std::to_string(defaults.registerTile / 2) + "\n";
+    ::setenv("KFORGE_TUNE_FAULT", ("wrong:" + halfTile).c_str(), 1);
+    std::string out;
+    const int rc = codegen::runCommand({KFORGE_EXE, "tune", (t.dir / "sr.kf").string(), "--target", "host",
+                                        "--shapes", "200x256", "--buckets", "decode", "--stream-mib", "1",
+                                        "--timeout", "20", "--jobs", "2", "--threads", "1", "--db",
+                                        (t.dir / "tune.db").string(), "--json"},
+                                       out);
+    ::unsetenv("KFORGE_TUNE_FAULT");
+    ASSERT_EQ(rc, 0) << out;
+    Database db((t.dir / "tune.db").string());
+    int ok = 0, wrong = 0;
+    for (const Record &r : db.records()) {
+        EXPECT_EQ(r.shape.named(), "M=1 N=200 K=256");
+        const bool half = r.schedule.find(halfTile) != std::string::npos;
+        EXPECT_EQ(r.status, half ? "wrong" : "ok") << r.schedule;
+        (r.status == "ok" ? ok : wrong) += 1;
+    }
+    EXPECT_GE(ok, 2) << out;
+    EXPECT_GE(wrong, 1) << out;
+    const std::vector<Record> best = db.best();
+    ASSERT_EQ(best.size(), 1u);
+
+    void *h = nullptr;
+    t.emitAndLoad("sr", &h, &out);
+    ASSERT_NE(h, nullptr);
+    using Accessor = const kf_kernel_def *(*)();
+    using Create = kf_status (*)(const kf_kernel_def *, int64_t, int64_t, const char *, kf_sparse_rank **);
+    using ForRows = const char *(*)(const kf_sparse_rank *, int64_t);
+    using Destroy = void (*)(kf_sparse_rank *);
+    auto accessor = reinterpret_cast<Accessor>(::dlsym(h, "kf_sr_o"));
+    auto create = reinterpret_cast<Create>(::dlsym(h, "kf_sparse_rank_create"));
+    auto forRows = reinterpret_cast<ForRows>(::dlsym(h, "kf_sparse_rank_variant_for_rows"));
+    auto destroy = reinterpret_cast<Destroy>(::dlsym(h, "kf_sparse_rank_destroy"));
+    ASSERT_TRUE(accessor && create && forRows && destroy);
+    kf_sparse_rank *L = nullptr;
+    ASSERT_EQ(create(accessor(), 200, 256, nullptr, &L), KF_OK);
+    EXPECT_EQ(std::string(forRows(L, 1)), best[0].symbol);
+    destroy(L);
     ::dlclose(h);
 }
 
