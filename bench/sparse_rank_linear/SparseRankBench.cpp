@@ -5,6 +5,9 @@
 //     and int2 W with f16 scales per 128, on the shapes;
 //   - the dense low-bit layer of the same W (lowbit_linear, same format);
 //   - the read roofline (BenchCommon.h), before and after each timed loop;
+//   - prefill (M = 32, 128): the same layer with each row's own 50 % mask next
+//     to the dense low-bit layer at the same M, and fma_peak_ratio (its flops
+//     against the FMA peak with the same threads);
 //   - pack_float: quantizing and factorizing a 4096 x 11008 layer from float
 //     weights (what a user waits for once per layer), seconds per call.
 // Layers stream from memory as in a decode step: each benchmark cycles
@@ -188,32 +191,49 @@ struct DenseSet : WorkingSet {
 
 std::map<std::tuple<std::string, int64_t, int64_t, int>, std::pair<double, std::size_t>> gDense;  // seconds, bytes
 
-void benchDense(benchmark::State &state, std::string format, Shape s, int threads) {
+void benchDense(benchmark::State &state, std::string format, Shape s, int threads, int64_t M) {
     DenseSet &set = workingSet<DenseSet>("dense/" + format + "/" + dims(s), format, s);
     if (!set.error.empty()) return fail(state, set.error);
-    const std::vector<float> x = makeInput(s.k, 0);
+    const std::vector<float> x = makeInput(s.k * M, 0);
+    set.y.resize(static_cast<std::size_t>(s.n * M));
     const std::size_t bytes = kf_linear_packed_bytes(set.layers[0]);
     const double perCall = timeStreaming(state, threads, bytes, [&](std::size_t i) {
-        return kf_linear_run(set.layers[i % set.layers.size()], x.data(), 1, set.y.data(), threads) == KF_OK;
+        return kf_linear_run(set.layers[i % set.layers.size()], x.data(), M, set.y.data(), threads) == KF_OK;
     });
-    if (perCall > 0) gDense[{format, s.n, s.k, threads}] = {perCall, bytes};
+    if (perCall > 0) gDense[{format, s.n, s.k * M, threads}] = {perCall, bytes};
 }
 
 void benchSparse(benchmark::State &state, std::string format, Shape s, int divisor, bool int8Factors, int sparsity,
-                 int threads) {
+                 int threads, int64_t M) {
     const std::string kernel = format + "_r" + std::to_string(s.k / divisor) + (int8Factors ? "_uv8" : "");
     SparseSet &set = workingSet<SparseSet>("sparse/" + kernel + "/" + dims(s), kernel, s);
     if (!set.error.empty()) return fail(state, set.error);
-    const std::vector<float> x = makeInput(s.k, sparsity);
-    if (kf_sparse_rank_run(set.layers[0], x.data(), 1, set.y.data(), threads) != KF_OK)
+    // M rows, each with the benchmark's sparsity (its own mask).
+    std::vector<float> x;
+    for (int64_t m = 0; m < M; ++m) {
+        std::vector<float> row = makeInput(s.k, sparsity);
+        std::rotate(row.begin(), row.begin() + (m * 7919) % s.k, row.end());
+        x.insert(x.end(), row.begin(), row.end());
+    }
+    set.y.resize(static_cast<std::size_t>(s.n * M));
+    if (kf_sparse_rank_run(set.layers[0], x.data(), M, set.y.data(), threads) != KF_OK)
         return fail(state, std::string("kf_sparse_rank_run: ") + kf_last_error());
     kf_sparse_rank_stats stats{};
     kf_sparse_rank_last_stats(set.layers[0], &stats);
     const double perCall = timeStreaming(state, threads, stats.bytes_read, [&](std::size_t i) {
-        return kf_sparse_rank_run(set.layers[i % set.layers.size()], x.data(), 1, set.y.data(), threads) == KF_OK;
+        return kf_sparse_rank_run(set.layers[i % set.layers.size()], x.data(), M, set.y.data(), threads) == KF_OK;
     });
     state.counters["active_columns"] = double(stats.active_columns);
-    if (auto d = gDense.find({format, s.n, s.k, threads}); d != gDense.end() && perCall > 0) {
+    if (M > 1) {
+        // Prefill is compute bound: the flops against the FMA peak of this run's threads.
+        const double flops = 2.0 * double(M) *
+                             (double(s.n) * double(stats.active_columns) +
+                              double(s.k / divisor) * double(stats.inactive_columns + s.n));
+        static std::map<int, double> peaks;
+        if (!peaks.count(threads)) peaks[threads] = fmaPeakFlops(threads);
+        if (perCall > 0 && peaks[threads] > 0) state.counters["fma_peak_ratio"] = flops / perCall / peaks[threads];
+    }
+    if (auto d = gDense.find({format, s.n, s.k * M, threads}); d != gDense.end() && perCall > 0) {
         state.counters["speedup_vs_dense"] = d->second.first / perCall;
         state.counters["bytes_vs_dense"] = double(stats.bytes_read) / double(d->second.second);
     }
@@ -246,14 +266,22 @@ std::string registerAll() {
     for (Shape s : kShapes)
         for (const char *f : kFormats) {
             const std::string base = dims(s) + "/" + f + "/";
-            for (int t : threadCounts()) add(base + "dense/threads:" + std::to_string(t), benchDense, f, s, t);
+            for (int t : threadCounts()) add(base + "dense/threads:" + std::to_string(t), benchDense, f, s, t, int64_t{1});
             for (int d : kRankDivisors)
                 for (bool q8 : {false, true})
                     for (int sp : kSparsities)
                         for (int t : threadCounts())
                             add(base + "r:K/" + std::to_string(d) + (q8 ? "/uv:int8" : "/uv:f32") + "/sparsity:" +
                                     std::to_string(sp) + "/threads:" + std::to_string(t),
-                                benchSparse, f, s, d, q8, sp, t);
+                                benchSparse, f, s, d, q8, sp, t, int64_t{1});
+            // Prefill: M rows, each its own 50 % mask (their union is nearly every channel).
+            for (int64_t M : {32, 128})
+                for (int t : threadCounts()) {
+                    const std::string pre = base + "prefill:M=" + std::to_string(M) + "/";
+                    add(pre + "dense/threads:" + std::to_string(t), benchDense, f, s, t, M);
+                    add(pre + "r:K/16/uv:int8/sparsity:50/threads:" + std::to_string(t), benchSparse, f, s, 16, true,
+                        50, t, M);
+                }
         }
     return "";
 }

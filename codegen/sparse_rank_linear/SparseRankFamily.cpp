@@ -34,8 +34,9 @@ uint32_t fnv1a(const std::vector<int> &fields) {
 
 // "s" + 8 hex digits of the resolved schedule, "" for the target's defaults.
 std::string scheduleTag(const SparseRankSchedule &s, const SparseRankSchedule &d) {
-    const std::vector<int> fields = {s.vector, s.tile, s.lowRankTile, s.parallel ? 1 : 0, s.registerTile};
-    if (fields == std::vector<int>{d.vector, d.tile, d.lowRankTile, d.parallel ? 1 : 0, d.registerTile}) return "";
+    const std::vector<int> fields = {s.vector, s.tile, s.lowRankTile, s.parallel ? 1 : 0, s.registerTile, s.rowTile};
+    if (fields == std::vector<int>{d.vector, d.tile, d.lowRankTile, d.parallel ? 1 : 0, d.registerTile, d.rowTile})
+        return "";
     char hex[16];
     std::snprintf(hex, sizeof hex, "%08x", fnv1a(fields));
     return std::string("s") + hex;
@@ -80,7 +81,7 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
     parts.dst = "f32";
     parts.act = "f32";
     parts.weight = weightName(p);
-    parts.tileM = 1;
+    parts.tileM = s.rowTile;
     parts.tileN = s.tile;
     parts.tileK = s.lowRankTile;
     parts.target = target.symbolSuffix;

@@ -73,9 +73,16 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
             } else if (var == "r") {
                 splitR = &d;
                 s.lowRankTile = static_cast<int>(std::min<int64_t>(d.factor, 1 << 20));
+            } else if (var == "m") {
+                const dsl::BucketDef &b = dsl::bucketDef(schedule->bucket);
+                if (d.factor < 1 || d.factor > 16 || d.factor > b.minRows)
+                    reject("split m " + std::to_string(d.factor) + " (rows of x per register tile) must be 1..16 and "
+                           "at most the bucket's smallest M (" + std::string(b.name) + ": " +
+                           std::to_string(b.minRows) + "); schedule a bucket=small or bucket=prefill variant for it");
+                s.rowTile = static_cast<int>(d.factor);
             } else {
-                reject("sparse_rank_linear splits n (W's output rows per tile) or r (U's and V's); got 'split " +
-                       var + "'");
+                reject("sparse_rank_linear splits n (W's output rows per tile), r (U's and V's) or m (rows of x per "
+                       "register tile); got 'split " + var + "'");
             }
             break;
         case K::Parallel:
@@ -107,13 +114,16 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
     const auto where = [](const dsl::Directive *d, const dsl::Schedule *sch) { return d ? d->loc : sch->loc; };
     if (!unrollN) {
         // The widest register tile that fits and divides the tile.
-        int rt = std::min(s.tile, accumulators(target) * s.vector) / (P * s.vector) * (P * s.vector);
+        int rt = std::min(s.tile, std::max(1, accumulators(target) / s.rowTile) * s.vector) / (P * s.vector) *
+                 (P * s.vector);
         while (rt > P * s.vector && s.tile % rt != 0) rt -= P * s.vector;
         s.registerTile = std::max(rt, P * s.vector);
-    } else if (s.registerTile % (P * s.vector) != 0 || s.registerTile / s.vector > 32 || s.tile % s.registerTile != 0) {
+    } else if (s.registerTile % (P * s.vector) != 0 || s.registerTile / s.vector * s.rowTile > 32 ||
+               s.tile % s.registerTile != 0) {
         throw CodegenError(unrollN->loc, "unroll n " + std::to_string(s.registerTile) +
                                              " (W's rows in registers) must be a multiple of " +
-                                             std::to_string(P * s.vector) + ", at most 32 vectors, and divide split n " +
+                                             std::to_string(P * s.vector) + ", at most 32 vectors with the " +
+                                             std::to_string(s.rowTile) + " rows of split m, and divide split n " +
                                              std::to_string(s.tile));
     }
     if (s.tile % (P * s.vector) != 0 || s.tile > (1 << 16))
@@ -128,15 +138,20 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
     return s;
 }
 
-std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target) {
+std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target,
+                                   dsl::Bucket bucket) {
     const SparseRankSchedule d = defaultSchedule(p, target);
     const int step = perByte(storedBits(p)) * d.vector;
     std::vector<TuneAxisSpec> axes;
     // Column blocks of one pass or two (whole lines at high sparsity:
-    // docs/dsl.md), and a register tile of all or half the accumulators.
+    // docs/dsl.md), and a register tile of all, half or a quarter of the
+    // accumulators (the smaller ones leave room for rows of x: split m).
     axes.push_back({"split n", {d.tile, 2 * d.tile}});
-    if (d.registerTile / 2 >= step && (d.registerTile / 2) % step == 0)
-        axes.push_back({"unroll n", {d.registerTile, d.registerTile / 2}});
+    std::vector<int64_t> tiles{d.registerTile};
+    for (int rt = d.registerTile / 2; rt >= step && rt >= d.registerTile / 4; rt /= 2)
+        if (rt % step == 0) tiles.push_back(rt);
+    if (tiles.size() > 1) axes.push_back({"unroll n", tiles});
+    if (bucket == dsl::Bucket::SmallBatch || bucket == dsl::Bucket::Prefill) axes.push_back({"split m", {4, 1, 2}});
     if (p.rank > 0 && d.lowRankTile / 2 >= d.vector) axes.push_back({"split r", {d.lowRankTile, d.lowRankTile / 2}});
     return axes;
 }
@@ -231,17 +246,34 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
     // Per tile and row of x: every column's codes decoded once into Q * P
     // vectors of accumulators held in registers (grouped scales: the
     // segment's partial sums; the scaled total is updated once a segment).
-    Var qo("qo"), qi("qi");
-    out.split(q, qo, qi, Qc).reorder(i, h, qi, m, qo, t).vectorize(i, V).unroll(h).unroll(qi);
+    // With a row tile (F > 1) each decoded column feeds F rows of x: the
+    // rows are split by F (the last tile shifted inwards: every M of the
+    // bucket is >= F) and unrolled inside the column loop.
+    const int F = lowRank ? 1 : s.rowTile;
+    Var qo("qo"), qi("qi"), mo("mo"), mi("mi");
+    out.split(q, qo, qi, Qc);
+    if (F > 1) {
+        out.split(m, mo, mi, F, TailStrategy::ShiftInwards).reorder(i, h, qi, mi, qo, mo, t).unroll(mi);
+    } else {
+        out.reorder(i, h, qi, m, qo, t);
+    }
+    out.vectorize(i, V).unroll(h).unroll(qi);
     if (s.parallel) out.parallel(t);
-    acc.compute_at(out, m).vectorize(i, V).unroll(h).unroll(q);
+    acc.compute_at(out, F > 1 ? qo : m).vectorize(i, V).unroll(h).unroll(q);
+    if (F > 1) acc.unroll(m);
     const bool segmented = quantized && p.group > 0;
     if (segmented) {
-        acc.update().reorder(i, h, q, rs).vectorize(i, V).unroll(h).unroll(q);
+        acc.update().reorder(i, h, q, m, rs).vectorize(i, V).unroll(h).unroll(q);
         part.compute_at(acc, rs).vectorize(i, V).unroll(h).unroll(q);
-        part.update().reorder(i, h, q, rx).vectorize(i, V).unroll(h).unroll(q);
+        part.update().reorder(i, h, q, m, rx).vectorize(i, V).unroll(h).unroll(q);
+        if (F > 1) {
+            acc.update().unroll(m);
+            part.unroll(m);
+            part.update().unroll(m);
+        }
     } else {
-        acc.update().reorder(i, h, q, r).vectorize(i, V).unroll(h).unroll(q);
+        acc.update().reorder(i, h, q, m, r).vectorize(i, V).unroll(h).unroll(q);
+        if (F > 1) acc.update().unroll(m);
     }
     if (quantized) {
         segments.dim(0).set_bounds(0, 3).set_stride(1);

@@ -18,6 +18,10 @@
 //                                later passes from cache (default: as many
 //                                accumulators as fit, and T = U)
 //   split r <T>                  U's and V's output rows per tile (multiple of V)
+//   split m <F>                  rows of x per register tile: each column is
+//                                decoded once for F rows (F x U / V
+//                                accumulators); small and prefill buckets only,
+//                                F at most the bucket's smallest M
 //   parallel n                   tiles in parallel (the default)
 // Everything else is rejected with the directive's file:line:col.
 //
@@ -50,6 +54,7 @@ struct SparseRankSchedule {
     int registerTile = 256;// W's output rows in registers per pass over the columns (divides tile)
     int lowRankTile = 256; // U's and V's output rows per tile
     bool parallel = true;  // tiles over the caller's threads
+    int rowTile = 1;       // rows of x per register tile (split m): each decoded column serves them all
 };
 
 // Bits per stored code: 32 for f32 W, 4 for int3 (nibbles), else the format's.
@@ -68,7 +73,9 @@ struct TuneAxisSpec {
     std::string axis;  // "split n", "unroll n", "split r"
     std::vector<int64_t> values;
 };
-std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target);
+// Small and prefill buckets add rows of x per register tile (split m).
+std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target,
+                                   dsl::Bucket bucket);
 
 struct GatherPipeline {
     Halide::Pipeline pipeline;

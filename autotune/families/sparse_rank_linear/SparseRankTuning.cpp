@@ -43,10 +43,10 @@ dsl::TuneAxis axisOf(const codegen::sparse_rank_linear::TuneAxisSpec &spec) {
                     spec.values);
 }
 
-std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket) {
+std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket) {
     std::vector<dsl::TuneAxis> out;
     for (const auto &spec :
-         codegen::sparse_rank_linear::tuneAxes(std::get<dsl::SparseRankLinearParams>(kernel.params), target))
+         codegen::sparse_rank_linear::tuneAxes(std::get<dsl::SparseRankLinearParams>(kernel.params), target, bucket))
         out.push_back(axisOf(spec));
     return out;
 }

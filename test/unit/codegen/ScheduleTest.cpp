@@ -130,11 +130,14 @@ TEST(SparseRankSchedule, RejectsWhatItCannotHonour) {
     rejected("  split n 128\n  unroll n 96\n", "divide split n 128");
     rejected("  unroll n 16\n", "must be a multiple of 32");
     rejected("  split r 12\n", "multiple of the 8 lanes");
-    rejected("  split k 64\n", "splits n (W's output rows per tile) or r");
+    rejected("  split k 64\n", "splits n (W's output rows per tile), r (U's and V's) or m");
     rejected("  vectorize n 2\n", "power of two in 4..64");
     rejected("  reorder n k\n", "does not apply to sparse_rank_linear");
     rejected("  pack weight interleave=16\n", "'pack weight' does not apply");
     rejected("  threads 2\n", "chosen at run time");
+    rejected("  split m 4\n", "at most the bucket's smallest M (any: 1)");
+    expectLoweringRejected(kernel + "schedule s for x86-avx2 bucket=prefill {\n  split n 128\n  unroll n 128\n  split m 4\n}\n",
+                           "x86-avx2", "at most 32 vectors with the 4 rows of split m", true);
     auto m = load(kernel + "schedule s for x86-avx2 {\n  split n 128\n  unroll n 64\n  split r 16\n}\n");
     EXPECT_NO_THROW(lowerKernel(m, m.kernels[0], *targets::find("x86-avx2")));
 }

@@ -351,6 +351,31 @@ TEST(SparseRankPackFloat, QuantizesAndFactorsTheFloatWeights) {
     }
 }
 
+// A prefill schedule (split m 4) runs for M >= 32 and the bucket-any one for
+// decode, on the same packed weights; both match the reference.
+TEST(SparseRankBuckets, PrefillRowTileServesLargeM) {
+    const auto &p = paramsOf("int4_g32_f16");
+    const int64_t N = 300, K = 200;
+    const Layer L = makeLayer(p, N, K, 41);
+    kf_sparse_rank *sr = nullptr;
+    ASSERT_EQ(kf_sparse_rank_create(defOf("int4_g32_f16"), 0, 0, "x86-avx2", &sr), KF_OK) << kf_last_error();
+    EXPECT_NE(std::string(kf_sparse_rank_variant_for_rows(sr, 33)).find("_4x256x"), std::string::npos)
+        << kf_sparse_rank_variant_for_rows(sr, 33);
+    EXPECT_NE(std::string(kf_sparse_rank_variant_for_rows(sr, 1)).find("_1x256x"), std::string::npos)
+        << kf_sparse_rank_variant_for_rows(sr, 1);
+    const kf_sparse_rank_weights w = L.weights();
+    ASSERT_EQ(kf_sparse_rank_pack(sr, &w), KF_OK);
+    ASSERT_EQ(kf_sparse_rank_set_threshold(sr, kTau), KF_OK);
+    for (int64_t M : {32, 37, 64}) {
+        const auto x = makeInput(M, K, 0.5, 43);
+        std::vector<float> y(static_cast<size_t>(M * N));
+        ASSERT_EQ(kf_sparse_rank_run(sr, x.data(), M, y.data(), 2), KF_OK);
+        EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), M, kTau)), 1e-5)
+            << "M=" << M;
+    }
+    kf_sparse_rank_destroy(sr);
+}
+
 TEST(SparseRankApi, BadCallsGetAStatusAndMessage) {
     const kf_kernel_def *thr = defOf("int4_g32_f16"), *topk = defOf("int8_g128"), *dyn = defOf("int4_dynamic");
     kf_sparse_rank *L = nullptr;
