@@ -1,9 +1,18 @@
 // \file
-// The tuning database: SQLite, one row per measured candidate (all samples,
-// status), keyed by a hash of kernel spec + schedule + target + shape +
-// compiler versions + machine fingerprint. WAL journal, one transaction per
-// row: a kill at any moment loses at most the candidate being measured, and
-// a rerun skips every key already present.
+// The tuning database: one row per measured candidate (all samples, status),
+// keyed by a hash of kernel spec + schedule + target + shape + compiler
+// versions + machine fingerprint. One transaction per row: a kill at any
+// moment loses at most the candidate being measured, and a rerun skips every
+// key already present.
+//
+// Where it lives is a location: a file path (SQLite, WAL) or a PostgreSQL URL
+// (`postgresql://user@host:port/dbname`, libpq) that tuners on several
+// machines share. Both hold the same records (autotune/db/Store.h), and both
+// have claims: a tuner claims a key before it measures it, so tuners sharing
+// a database never measure one key twice. A PostgreSQL server that goes away
+// mid-run costs nothing measured: records wait in a local journal
+// (autotune/db/Journal.h) and are pushed when the server is back, or by the
+// next run that opens the database.
 //
 // Schema 2 names a record's dimensions (`shape` "M=1 N=11008 K=4096") so any
 // family's shapes fit; a schema-1 file (columns m, n, k; lowbit_linear only)
@@ -11,16 +20,27 @@
 // (<path>.v1.bak), keeping every record and its key.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dsl/Spec.h"
 
-struct sqlite3;
-
 namespace kf::autotune {
+
+namespace db {
+class Store;
+}
+
+// What claim() found.
+enum class ClaimResult {
+    Claimed,        // the caller holds the key now: measure it, then insert its record
+    Measured,       // a record with the key exists
+    HeldElsewhere,  // another owner holds an unexpired claim on it
+};
 
 struct Record {
     std::string key;         // recordKey(...) (hex)
@@ -53,8 +73,13 @@ public:
     // mode: no -wal / -shm files). Either way, an SQLite file of another
     // schema is refused before anything is written to it. Throws
     // std::runtime_error with the path and what is wrong.
-    enum class OpenMode { ReadWrite, ReadOnly };
-    explicit Database(const std::string &path, OpenMode mode = OpenMode::ReadWrite);
+    // A location that isPostgresUrl() is a PostgreSQL server: ReadWrite
+    // creates the kforge tables when missing and pushes the journal; ReadOnly
+    // needs them. Claims: a second connection of a tuner for renewing its
+    // claims (ReadWrite that leaves the journal to the tuner's own connection,
+    // which reports what it pushed).
+    enum class OpenMode { ReadWrite, ReadOnly, Claims };
+    explicit Database(const std::string &location, OpenMode mode = OpenMode::ReadWrite);
     ~Database();
     Database(const Database &) = delete;
     Database &operator=(const Database &) = delete;
@@ -62,8 +87,23 @@ public:
     bool contains(const std::string &key) const;
     std::optional<Record> find(const std::string &key) const;
     // Inserts in its own transaction; a record whose key is present is left
-    // as it is (returns false).
+    // as it is (returns false). Ends the key's claim. While a PostgreSQL
+    // server is unreachable the record goes to the journal (returns true).
     bool insert(const Record &record);
+
+    // Claims (many tuners on one database). A claim lasts leaseSeconds unless
+    // its owner renews it; owners are any string unique per tuner process
+    // (claimOwner()). Claiming a key the owner already holds renews it.
+    ClaimResult claim(const std::string &key, const std::string &owner, double leaseSeconds);
+    // Extends every open claim of the owner; returns how many.
+    std::size_t renewClaims(const std::string &owner, double leaseSeconds);
+    // Gives back the owner's open claim on `key`, or all of them (key empty),
+    // so that another tuner may take them at once.
+    std::size_t releaseClaims(const std::string &owner, const std::string &key = "");
+    // What happened to a server connection since the last call, in words.
+    std::vector<std::string> takeNotes();
+    // Records waiting in the local journal for the server.
+    std::size_t journaled() const;
 
     // Every record, optionally only those of a spec hash / target / bucket
     // (empty = any), oldest first.
@@ -87,15 +127,24 @@ public:
     // nothing at all. Blank lines are skipped.
     std::size_t importJson(const std::string &text);
 
+    // The location it was opened with, a URL's password hidden.
     const std::string &path() const { return path_; }
     // Non-empty when opening migrated an older schema: what was done, for the user.
     const std::string &migrationNote() const { return migrationNote_; }
 
 private:
-    sqlite3 *db_ = nullptr;
+    std::unique_ptr<db::Store> store_;
     std::string path_;
     std::string migrationNote_;
 };
+
+// Whether a --db location names a PostgreSQL server (postgresql:// or postgres://).
+bool isPostgresUrl(const std::string &location);
+// Whether the database at `location` exists: a file, or a server to connect to.
+// For messages before opening read-only.
+bool databaseExists(const std::string &location);
+// "<host>:<pid>:<random>": a claim owner unique to this process.
+std::string claimOwner();
 
 // The schema this kforge writes (PRAGMA user_version); opening a database of a
 // newer schema throws, of an older one migrates it.

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "autotune/Database.h"
+#include "autotune/db/Store.h"
 
 namespace kf::autotune {
 
@@ -31,7 +32,7 @@ struct DbOptions {
 // Opens an existing database; a missing file is an error rather than an
 // empty database created by looking at it.
 std::unique_ptr<Database> openExisting(const std::string &path) {
-    if (!std::filesystem::exists(path))
+    if (!databaseExists(path))
         throw std::runtime_error("no tuning database at " + path +
                                  " (run `kforge tune` first, or pass --db PATH or set KFORGE_TUNE_DB)");
     auto db = std::make_unique<Database>(path, Database::OpenMode::ReadOnly);
@@ -185,7 +186,7 @@ int runImport(const DbOptions &o) {
     if (!in) throw std::runtime_error("cannot read " + o.file);
     std::stringstream text;
     text << in.rdbuf();
-    const bool existed = std::filesystem::exists(o.path());
+    const bool existed = databaseExists(o.path());
     std::size_t inserted = 0;
     try {
         inserted = Database(o.path()).importJson(text.str());
@@ -194,8 +195,8 @@ int runImport(const DbOptions &o) {
             for (const char *suffix : {"", "-wal", "-shm"}) std::filesystem::remove(o.path() + suffix);
         throw std::runtime_error(o.file + ": " + e.what());
     }
-    std::cout << "imported " << inserted << " new record" << (inserted == 1 ? "" : "s") << " into " << o.path()
-              << "\n";
+    std::cout << "imported " << inserted << " new record" << (inserted == 1 ? "" : "s") << " into "
+              << (isPostgresUrl(o.path()) ? db::redactUrl(o.path()) : o.path()) << "\n";
     return 0;
 }
 
@@ -219,7 +220,9 @@ void addDbCommand(CLI::App &app) {
     db->require_subcommand(1);
     auto add = [&](const char *name, const char *help, int (*run)(const DbOptions &)) {
         CLI::App *sub = db->add_subcommand(name, help);
-        sub->add_option("--db", o->db, "tuning database (default: $KFORGE_TUNE_DB, else kforge-tune.db)");
+        sub->add_option("--db", o->db,
+                        "tuning database: a file, or postgresql://user@host:port/dbname "
+                        "(default: $KFORGE_TUNE_DB, else kforge-tune.db)");
         sub->callback([o, run] { finish(run, *o); });
         return sub;
     };

@@ -6,7 +6,9 @@
 //   kforge db show   KEY [--db PATH] [--json]  one record in full (a unique key prefix will do)
 //   kforge db export [--db PATH] [-o FILE]     JSON lines, to stdout or FILE
 //   kforge db import FILE [--db PATH]          adds the records whose keys are new
-// PATH defaults to defaultDatabasePath(). list/best/show/export never create
+// PATH is a file or a postgresql:// URL (Database.h), defaulting to
+// defaultDatabasePath(); export from one and import into the other moves
+// records between SQLite and PostgreSQL. list/best/show/export never create
 // a database: a missing file is an error. An import is one transaction: a
 // malformed line is reported with its number and nothing is imported.
 #pragma once

@@ -6,7 +6,9 @@
 // throws here. Also the JSON both sides exchange.
 #include "autotune/Runner.h"
 
+#include "autotune/Fingerprint.h"
 #include "autotune/Scratch.h"
+#include "autotune/SshRunner.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -319,9 +321,15 @@ bool LocalRunner::canRun(const targets::TargetInfo &target, std::string *why) co
 
 Measurement LocalRunner::run(const RunRequest &request) { return runCandidate(worker_, request); }
 
+std::string Runner::machine(int threads) const { return machineFingerprint(threads); }
+
+int64_t Runner::lastLevelCache() const { return lastLevelCacheBytes(); }
+
 std::unique_ptr<Runner> makeRunner(const std::string &name, std::vector<std::string> worker) {
     if (name.empty() || name == "local") return std::make_unique<LocalRunner>(std::move(worker));
-    throw std::invalid_argument("unknown runner '" + name + "'; runners: local (this machine)");
+    if (name.rfind("ssh://", 0) == 0) return std::make_unique<SshRunner>(name, std::move(worker));
+    throw std::invalid_argument("unknown runner '" + name +
+                                "'; runners: local (this machine), ssh://[user@]host[:port] (another machine)");
 }
 
 Measurement runCandidate(const std::vector<std::string> &worker, const RunRequest &request) {

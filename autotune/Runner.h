@@ -13,8 +13,8 @@
 //        │                             streamBytes, time sweeps, read roofline
 //        └──── result.json <──────────┘  (perf/Ceilings.h)
 //
-// Further runners (qemu for arm64 targets, a remote or GPU machine) implement
-// Runner: `kforge tune` asks the runner whether it can run a target
+// SshRunner (SshRunner.h) measures on another machine over SSH. Further
+// runners (qemu for arm64 targets, a GPU machine) implement Runner: `kforge tune` asks the runner whether it can run a target
 // (Runner::canRun) instead of assuming the host runs everything.
 //
 // Timing: a sample is the mean time per kernel call over whole sweeps
@@ -37,7 +37,9 @@
 namespace kf::autotune {
 
 struct Measurement {
-    std::string status;            // "ok", "crash", "timeout", "wrong", "error"; "interrupted" (never recorded)
+    // "ok", "crash", "timeout", "wrong", "error"; never recorded: "interrupted"
+    // (a signal stopped the tuner), "unreachable" (the machine that measures is gone)
+    std::string status;
     std::string message;           // why, when not ok (signal name, mismatch, worker's stderr tail)
     std::vector<double> samples;   // seconds per call, in order
     double seconds = 0;            // best sample
@@ -78,6 +80,15 @@ public:
     virtual bool canRun(const targets::TargetInfo &target, std::string *why) const = 0;
     // Never throws for what the candidate does.
     virtual Measurement run(const RunRequest &request) = 0;
+    // The machine that measures: its fingerprint at `threads` (Fingerprint.h,
+    // part of every record's key) and its last-level cache (how much data a
+    // memory-bound measurement cycles through). Throw std::runtime_error when
+    // the machine cannot be asked.
+    virtual std::string machine(int threads) const;
+    virtual int64_t lastLevelCache() const;
+    // The roofline's compute peak for RunRequest::computePeak, measured once
+    // per (int8, threads) by the caller; 0 lets the worker measure it.
+    virtual double peak(bool int8, int threads) const { return computePeak(int8, threads); }
 };
 
 // This machine: each candidate in a `kforge tune-worker` process. `worker`:
@@ -93,7 +104,8 @@ private:
     std::vector<std::string> worker_;
 };
 
-// The runner named on the command line (`--runner local`, the default).
+// The runner named on the command line: `--runner local` (the default) or
+// `--runner ssh://user@host:port`.
 // Throws std::invalid_argument naming the runners there are.
 std::unique_ptr<Runner> makeRunner(const std::string &name, std::vector<std::string> worker);
 

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstring>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -110,6 +113,51 @@ int interrupted(std::ostream &err, std::size_t measured) {
     return 128 + sig;
 }
 
+// Renews this tuner's claims (Database::claim) every third of their lease on
+// a connection of its own, so that a claim outlives a long build or
+// measurement and lapses soon after the tuner dies. Gives them all back when
+// it goes (an interrupted or finished run holds none).
+class ClaimKeeper {
+public:
+    ClaimKeeper(const std::string &location, std::string owner, double lease)
+        : location_(location), owner_(std::move(owner)), lease_(lease), thread_([this] { loop(); }) {}
+    ~ClaimKeeper() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+    }
+    ClaimKeeper(const ClaimKeeper &) = delete;
+    ClaimKeeper &operator=(const ClaimKeeper &) = delete;
+
+private:
+    void loop() {
+        std::optional<Database> db;
+        std::unique_lock<std::mutex> lock(mutex_);
+        const auto period = std::chrono::duration<double>(lease_ / 3);
+        while (!wake_.wait_for(lock, period, [this] { return stop_; })) {
+            try {
+                if (!db) db.emplace(location_, Database::OpenMode::Claims);
+                db->renewClaims(owner_, lease_);
+            } catch (const std::exception &) {
+                db.reset();  // reopened next time; until then claims may lapse, records are still never doubled
+            }
+        }
+        try {
+            if (db) db->releaseClaims(owner_);
+        } catch (const std::exception &) {
+        }
+    }
+    std::string location_, owner_;
+    double lease_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
 }  // namespace
 
 int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
@@ -152,22 +200,41 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
     }
 
     std::optional<Database> db;
+    const std::string location = o.database.empty() ? defaultDatabasePath() : o.database;
     try {
-        db.emplace(o.database.empty() ? defaultDatabasePath() : o.database);
+        db.emplace(location);
     } catch (const std::exception &e) {
         err << "kforge tune: " << e.what() << "\n";
         return 1;
     }
     if (!db->migrationNote().empty()) err << "kforge tune: " << db->migrationNote() << "\n";
+    auto sayNotes = [&] {
+        for (const std::string &n : db->takeNotes()) err << "kforge tune: " << n << "\n";
+    };
+    sayNotes();
+    // Claims: tuners sharing the database measure each candidate once.
+    const std::string owner = claimOwner();
+    const double lease = o.claimLeaseSeconds > 0 ? o.claimLeaseSeconds : 30;
+    std::optional<ClaimKeeper> keeper;
+    keeper.emplace(location, owner, lease);
     const std::vector<Plan> plans = planTasks(module, o, targets, err);
     if (plans.empty()) {
         err << "kforge tune: nothing to tune in " << o.file << "\n";
         return 1;
     }
 
-    const std::string machine = machineFingerprint(o.threads), compiler = compilerFingerprint();
-    const int64_t stream =
-        o.streamBytes >= 0 ? o.streamBytes : std::max<int64_t>(int64_t{256} << 20, 2 * lastLevelCacheBytes());
+    // The machine that measures (this one, or the runner's remote host) is the one the records are for.
+    std::string machine;
+    int64_t cache = 0;
+    try {
+        machine = runner->machine(o.threads);
+        cache = runner->lastLevelCache();
+    } catch (const std::exception &e) {
+        err << "kforge tune: the " << runner->name() << " runner: " << e.what() << "\n";
+        return 1;
+    }
+    const std::string compiler = compilerFingerprint();
+    const int64_t stream = o.streamBytes >= 0 ? o.streamBytes : std::max<int64_t>(int64_t{256} << 20, 2 * cache);
     // Ctrl-C, SIGTERM and SIGHUP stop the run between measurements: what was
     // measured is in the database, and the scratch directories are removed.
     InterruptGuard interrupts;
@@ -194,6 +261,16 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
 
     Progress progress(out, o.json, !o.json && ::isatty(STDOUT_FILENO));
     std::size_t measuredTotal = 0, failedTotal = 0;
+    std::string lostRunner;  // why the runner's machine went away
+    // A signal stops the run between measurements; the claims still held go back at once.
+    auto stopNow = [&] {
+        keeper.reset();
+        try {
+            db->releaseClaims(owner);
+        } catch (const std::exception &) {
+        }
+        return interrupted(err, measuredTotal);
+    };
     // Decode's layout choice per (spec, target, shape without the rows), pinned for later buckets.
     std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, std::string>> layouts;
 
@@ -238,10 +315,15 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         if (o.maxTrials > 0) cap = std::min(cap, static_cast<std::size_t>(o.maxTrials));
         p.planned = cap;
 
-        auto keyOf = [&](std::size_t i) {
-            return recordKey(plans[t].spec, space->scheduleText(i), task.target->name, task.shape, compiler, machine);
-        };
+        // Every point's record key, and the point of a key.
+        std::vector<std::string> keys(space->size());
+        std::unordered_map<std::string, std::size_t> pointOf;
+        for (std::size_t i = 0; i < space->size(); ++i) {
+            keys[i] = recordKey(plans[t].spec, space->scheduleText(i), task.target->name, task.shape, compiler, machine);
+            pointOf.emplace(keys[i], i);
+        }
         std::optional<std::size_t> bestIndex;
+        std::vector<char> observed(space->size(), 0);
         auto note = [&](std::size_t i, const Record &r) {
             if (r.status != "ok") {
                 ++p.failed;
@@ -254,15 +336,28 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                 bestIndex = i;
             }
         };
-        // Resume: what the database has is observed, never measured again.
-        std::vector<std::pair<std::size_t, double>> known;
-        for (std::size_t i = 0; i < space->size(); ++i)
-            if (std::optional<Record> r = db->find(keyOf(i))) {
-                known.push_back({i, r->status == "ok" ? r->seconds : std::numeric_limits<double>::infinity()});
-                note(i, *r);
+        auto cost = [](const Record &r) {
+            return r.status == "ok" ? r.seconds : std::numeric_limits<double>::infinity();
+        };
+        // What the database has for this task and is not yet observed (an
+        // earlier run's records, or what other tuners measured meanwhile):
+        // observed, so the strategy's cost model learns from it, and never
+        // measured again.
+        auto learnFromDatabase = [&] {
+            std::vector<std::pair<std::size_t, double>> fresh;
+            for (const Record &r : db->records(plans[t].spec, task.target->name, dsl::toString(task.bucket))) {
+                const auto it = pointOf.find(r.key);
+                if (it == pointOf.end() || observed[it->second]) continue;
+                observed[it->second] = 1;
+                fresh.push_back({it->second, cost(r)});
+                note(it->second, r);
+                ++p.done;
             }
-        strategy->observe(known);
-        p.resumed = p.done = known.size();
+            if (!fresh.empty()) strategy->observe(fresh);
+            return fresh.size();
+        };
+        learnFromDatabase();
+        p.resumed = p.done;
         p.planned = std::max(cap, p.done);
 
         // This task's share of what is left of the budget.
@@ -271,45 +366,23 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         progress.taskStart(p);
         std::string stop = "space done";
         double perCandidate = 2.0;  // seconds, refined as candidates finish
-        for (;;) {
-            if (p.done >= cap) {
-                stop = cap < space->size() ? "trial cap" : "space done";
-                break;
-            }
-            if (o.budgetSeconds > 0 && since(taskStart) + perCandidate > share) {
-                stop = "budget";
-                break;
-            }
-            std::size_t want = std::min(batch, cap - p.done);
-            if (o.budgetSeconds > 0)
-                want = std::min(want, std::max<std::size_t>(1, std::size_t((share - since(taskStart)) / perCandidate)));
-            std::vector<std::size_t> proposed = strategy->propose(want);
-            if (proposed.empty()) break;
-            std::vector<std::size_t> pending;
-            std::vector<std::string> texts, keys;
-            std::vector<std::pair<std::size_t, double>> seenNow;
-            for (std::size_t i : proposed) {
-                std::string key = keyOf(i);
-                if (std::optional<Record> r = db->find(key)) {  // another run measured it meanwhile
-                    seenNow.push_back({i, r->status == "ok" ? r->seconds : std::numeric_limits<double>::infinity()});
-                    note(i, *r);
-                    ++p.done;
-                    continue;
-                }
-                pending.push_back(i);
-                texts.push_back(space->scheduleText(i));
-                keys.push_back(std::move(key));
-            }
-            if (!seenNow.empty()) strategy->observe(seenNow);
+        // Points another tuner claimed: measured there, or here once its claim lapses.
+        std::set<std::size_t> elsewhere;
+
+        // Builds the claimed points and measures them one by one, a record each.
+        // False when a signal stopped the run.
+        auto measure = [&](const std::vector<std::size_t> &pending) {
+            std::vector<std::string> texts;
+            for (std::size_t i : pending) texts.push_back(space->scheduleText(i));
             const auto batchStart = Clock::now();
             std::vector<BuiltCandidate> built = builder.build(task, texts);
             std::vector<std::pair<std::size_t, double>> results;
             for (std::size_t j = 0; j < pending.size(); ++j) {
                 // A signal may have killed builds or the worker: nothing from
                 // here on is a property of the candidate, so nothing is recorded.
-                if (interruptSignal()) return interrupted(err, measuredTotal);
+                if (interruptSignal()) return false;
                 Record r;
-                r.key = keys[j];
+                r.key = keys[pending[j]];
                 r.kernel = task.kernel->name;
                 r.family = dsl::toString(task.kernel->family);
                 r.specHash = plans[t].spec;
@@ -340,9 +413,17 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     const bool int8 = family.int8Roofline && family.int8Roofline(*task.kernel);
                     auto peak = peaks.find({int8, task.threads});
                     if (peak == peaks.end())
-                        peak = peaks.emplace(std::pair{int8, task.threads}, computePeak(int8, task.threads)).first;
+                        peak = peaks.emplace(std::pair{int8, task.threads}, runner->peak(int8, task.threads)).first;
                     req.computePeak = peak->second;
                     Measurement ms = runner->run(req);
+                    if (ms.status == "unreachable") {
+                        // Not the candidate's doing: nothing recorded, and the
+                        // claims of this batch go back to the queue.
+                        for (std::size_t k = j; k < pending.size(); ++k) builder.discard(built[k]);
+                        db->releaseClaims(owner);
+                        lostRunner = ms.message;
+                        return false;
+                    }
                     r.status = ms.status;
                     r.message = ms.message;
                     r.samples = ms.samples;
@@ -352,13 +433,15 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     }
                 }
                 builder.discard(built[j]);
-                if (interruptSignal()) return interrupted(err, measuredTotal);
+                if (interruptSignal()) return false;
                 db->insert(r);
+                sayNotes();
+                observed[pending[j]] = 1;
                 ++p.done;
                 ++measuredTotal;
                 note(pending[j], r);
                 if (r.status != "ok") ++failedTotal;
-                results.push_back({pending[j], r.status == "ok" ? r.seconds : std::numeric_limits<double>::infinity()});
+                results.push_back({pending[j], cost(r)});
                 p.elapsed = since(taskStart);
                 perCandidate = since(batchStart) / double(j + 1);
                 p.eta = perCandidate * double(cap - std::min(cap, p.done));
@@ -366,6 +449,65 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                 progress.candidate(p, r);
             }
             strategy->observe(results);
+            return true;
+        };
+        // Claims each point; those claimed come back, those measured meanwhile
+        // are observed, those another tuner holds wait in `elsewhere`.
+        auto claimAll = [&](const std::vector<std::size_t> &points) {
+            std::vector<std::size_t> pending;
+            bool measuredElsewhere = false;
+            for (std::size_t i : points) {
+                if (observed[i]) continue;
+                switch (db->claim(keys[i], owner, lease)) {
+                case ClaimResult::Claimed:
+                    elsewhere.erase(i);
+                    pending.push_back(i);
+                    break;
+                case ClaimResult::Measured:
+                    measuredElsewhere = true;
+                    break;
+                case ClaimResult::HeldElsewhere:
+                    elsewhere.insert(i);
+                    break;
+                }
+            }
+            if (measuredElsewhere) learnFromDatabase();
+            return pending;
+        };
+
+        for (;;) {
+            learnFromDatabase();
+            std::erase_if(elsewhere, [&](std::size_t i) { return observed[i] != 0; });
+            if (p.done >= cap) {
+                stop = cap < space->size() ? "trial cap" : "space done";
+                break;
+            }
+            if (o.budgetSeconds > 0 && since(taskStart) + perCandidate > share) {
+                stop = "budget";
+                break;
+            }
+            std::size_t want = std::min(batch, cap - p.done);
+            if (o.budgetSeconds > 0)
+                want = std::min(want, std::max<std::size_t>(1, std::size_t((share - since(taskStart)) / perCandidate)));
+            std::vector<std::size_t> proposed = strategy->propose(want);
+            if (proposed.empty()) {
+                // Nothing new to propose: what is left is held by other tuners.
+                // Wait for their records; take over a claim that lapses.
+                if (elsewhere.empty()) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                if (interruptSignal()) return stopNow();
+                proposed.assign(elsewhere.begin(), elsewhere.end());
+            }
+            const std::vector<std::size_t> pending = claimAll(proposed);
+            sayNotes();
+            if (!pending.empty() && !measure(pending)) {
+                if (lostRunner.empty()) return stopNow();
+                keeper.reset();
+                err << "kforge tune: the " << runner->name() << " runner stopped: " << lostRunner
+                    << "; the candidates this tuner had claimed went back to the queue (" << measuredTotal
+                    << " measured in this run are in the database; a new run resumes from them)\n";
+                return 1;
+            }
         }
         p.elapsed = since(taskStart);
         progress.taskEnd(p, stop);
@@ -377,6 +519,7 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
             layouts[layoutKey] = chosen;
         }
     }
+    keeper.reset();
     progress.done(plans.size(), measuredTotal, failedTotal, since(start));
     return 0;
 }

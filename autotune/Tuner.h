@@ -5,6 +5,13 @@
 // the runner measuring each candidate in its own process, one database record
 // per candidate. Records already in the database are the strategy's first
 // observations and are never measured again, so an interrupted run resumes.
+//
+// Several tuners may share one database (an SQLite file on one machine, a
+// PostgreSQL server for many): each candidate is claimed before it is built
+// (Database::claim), so none is measured twice; the records the others add
+// are observed as they arrive (the cost model learns from them); a tuner
+// whose strategy has nothing left waits for the candidates others hold and
+// measures those whose claim lapsed (a tuner that died).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +35,8 @@ struct TuneOptions {
     std::vector<std::vector<int64_t>> shapes;
     std::map<dsl::Bucket, int64_t> rows;   // M per bucket (default: dsl::BucketDef::defaultRows)
     double budgetSeconds = 0;              // whole run; 0 = no limit
-    std::string database;                  // SQLite path
+    std::string database;                  // SQLite path or postgresql:// URL (Database.h)
+    double claimLeaseSeconds = 30;         // a claim of a tuner that stops renewing it lapses after this
     std::string strategy = "auto";         // exhaustive | random | evolutionary | auto
     uint64_t seed = 1;
     double fraction = 0;                   // measure at most this share of each space (0 = all)

@@ -14,6 +14,8 @@ packages=(
   libbenchmark-dev           # bench/
   libgtest-dev libgmock-dev  # test/
   libsqlite3-dev             # tuning database
+  libpq-dev                  # tuning database on a PostgreSQL server (many tuners, many machines)
+  postgresql                 # the server the shared-database tests start on loopback (initdb, pg_ctl)
   libeigen3-dev              # SVD of sparse-rank layers (header-only: emitted libraries link nothing more)
   libxgboost-dev             # the tuner's cost model (gradient-boosted trees)
   libcli11-dev libfmt-dev nlohmann-json3-dev

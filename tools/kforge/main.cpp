@@ -128,7 +128,7 @@ void applyTuningRecords(dsl::Module &module, const std::vector<const targets::Ta
                         const std::string &dbArg, bool noDb) {
     if (noDb) return;
     const std::string path = dbArg.empty() ? autotune::defaultDatabasePath() : dbArg;
-    if (!fs::exists(path)) {
+    if (!autotune::databaseExists(path)) {
         if (!dbArg.empty()) throw codegen::CodegenError("--db " + dbArg + ": no such tuning database");
         std::cerr << "note: no tuning database (" << path << "); every kernel uses its default schedule\n";
         return;
@@ -345,7 +345,18 @@ int main(int argc, char **argv) {
                     "ctx for attention (e.g. 4096)");
     tune->add_option("--rows", rows, "M per bucket, e.g. decode=1,small=16,prefill=128 (the defaults)");
     tune->add_option("--budget", budget, "time budget of the whole run, e.g. 90s, 10m, 1h (default: none)");
-    tune->add_option("--db", tuneOpt.database, "tuning database (default: $KFORGE_TUNE_DB or ./kforge-tune.db)");
+    tune->add_option("--db", tuneOpt.database,
+                     "tuning database: a file, or postgresql://user@host:port/dbname shared by tuners on many "
+                     "machines (default: $KFORGE_TUNE_DB or ./kforge-tune.db)");
+    tune->add_option("--runner", tuneOpt.runner,
+                     "where candidates are measured: local, or ssh://[user@]host[:port] (compiled here, timed there; "
+                     "KFORGE_SSH_IDENTITY, KFORGE_SSH_KNOWN_HOSTS, KFORGE_SSH_WORKER)")
+        ->capture_default_str();
+    tune->add_option("--claim-lease", tuneOpt.claimLeaseSeconds,
+                     "seconds after which a candidate claimed by a tuner that stopped renewing it (died) is "
+                     "measured by another")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     tune->add_option("--strategy", tuneOpt.strategy, "auto, exhaustive, random or evolutionary")->capture_default_str();
     tune->add_option("--seed", tuneOpt.seed, "seed of the random and evolutionary searches")->capture_default_str();
     tune->add_option("--fraction", tuneOpt.fraction, "measure at most this share of each space (0-1)")
@@ -365,6 +376,9 @@ int main(int argc, char **argv) {
     tuneWorker->add_option("args", hidden)->expected(2);
     auto *tuneBuild = app.add_subcommand("tune-build", "")->group("");    // builder's child process
     tuneBuild->add_option("args", hidden)->expected(6);
+    // What a remote runner asks of the machine it measures on (SshRunner).
+    auto *tuneMachine = app.add_subcommand("tune-machine", "")->group("");
+    tuneMachine->add_option("threads", hidden)->expected(1);
 
     autotune::addDbCommand(app);
     app.add_subcommand("targets", "List registered targets and which this machine runs");
@@ -415,6 +429,12 @@ int main(int argc, char **argv) {
         if (*lower) return cmdLower(file, target, emitKind, kernel);
         if (*emit) return cmdEmit(file, targetList, outDir, libName, timePasses, dbPath, noDb);
         if (*tuneWorker) return autotune::workerMain(hidden[0], hidden[1]);
+        if (*tuneMachine) {
+            // Line 1: the machine fingerprint at that thread count; line 2: last-level cache bytes.
+            std::cout << autotune::machineFingerprint(std::stoi(hidden.at(0))) << "\n"
+                      << autotune::lastLevelCacheBytes() << "\n";
+            return 0;
+        }
         if (*tuneBuild)
             return autotune::buildMain(hidden[0], hidden[1], hidden[2], hidden[3], hidden[4], hidden[5], std::cout,
                                        std::cerr);
