@@ -11,6 +11,8 @@
 #include "autotune/SshRunner.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -319,7 +321,33 @@ bool LocalRunner::canRun(const targets::TargetInfo &target, std::string *why) co
     return false;
 }
 
-Measurement LocalRunner::run(const RunRequest &request) { return runCandidate(worker_, request); }
+Measurement LocalRunner::run(const RunRequest &request) {
+    MachineLock measuring(/*exclusive=*/true);
+    return runCandidate(worker_, request);
+}
+
+std::string measureLockPath() {
+    const char *env = std::getenv("KFORGE_MEASURE_LOCK");
+    return env && *env ? env : "/tmp/kforge-measure.lock";
+}
+
+MachineLock::MachineLock(bool exclusive) {
+    const std::string path = measureLockPath();
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;
+    ::fchmod(fd_, 0644);  // whatever the umask (fails harmlessly on another user's file)
+    while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+        if (errno != EINTR || interruptSignal()) {
+            ::close(fd_);
+            fd_ = -1;
+            return;
+        }
+    }
+}
+
+MachineLock::~MachineLock() {
+    if (fd_ >= 0) ::close(fd_);
+}
 
 std::string Runner::machine(int threads) const { return machineFingerprint(threads); }
 

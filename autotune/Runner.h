@@ -71,6 +71,26 @@ struct RunRequest {
 // Measured (~0.2 s) on every call.
 double computePeak(bool int8, int threads);
 
+// One measurement at a time per machine, whatever the number of tuners: an
+// flock on measureLockPath() ($KFORGE_MEASURE_LOCK, else
+// /tmp/kforge-measure.lock), exclusive while a worker times a candidate and
+// shared while a tuner builds a batch, so that no kforge build or other
+// measurement shares the CPU with a timing. Tuners of several users on one
+// machine share the file (created world-readable; a shared or exclusive
+// flock needs only read access). Blocks until granted; a lock that cannot be
+// opened is skipped (the measurement goes on, unserialised).
+class MachineLock {
+public:
+    explicit MachineLock(bool exclusive);
+    ~MachineLock();
+    MachineLock(const MachineLock &) = delete;
+    MachineLock &operator=(const MachineLock &) = delete;
+
+private:
+    int fd_ = -1;
+};
+std::string measureLockPath();
+
 // Where candidates are measured.
 class Runner {
 public:

@@ -228,8 +228,10 @@ Measurement SshRunner::run(const RunRequest &request) {
     std::snprintf(limit, sizeof limit, "%.0f", std::max(1.0, request.timeoutSeconds));
     std::string out;
     const auto t0 = std::chrono::steady_clock::now();
-    const int rc = codegen::runCommand(ssh("rm -f " + resultPath + " && timeout -s KILL " + limit + " " +
-                                           remoteWorker_ + " tune-worker " + requestPath + " " + resultPath),
+    // One measurement at a time on that machine too (MachineLock's file, through util-linux's flock).
+    const int rc = codegen::runCommand(ssh("rm -f " + resultPath + " && flock -x /tmp/kforge-measure.lock timeout -s KILL " +
+                                           limit + " " + remoteWorker_ + " tune-worker " + requestPath + " " +
+                                           resultPath),
                                        out);
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string tail = trimmed(out);

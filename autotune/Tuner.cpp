@@ -375,7 +375,12 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
             std::vector<std::string> texts;
             for (std::size_t i : pending) texts.push_back(space->scheduleText(i));
             const auto batchStart = Clock::now();
-            std::vector<BuiltCandidate> built = builder.build(task, texts);
+            std::vector<BuiltCandidate> built;
+            {
+                // No build while another tuner on this machine times a candidate.
+                MachineLock building(/*exclusive=*/false);
+                built = builder.build(task, texts);
+            }
             std::vector<std::pair<std::size_t, double>> results;
             for (std::size_t j = 0; j < pending.size(); ++j) {
                 // A signal may have killed builds or the worker: nothing from

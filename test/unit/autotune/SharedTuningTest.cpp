@@ -25,7 +25,7 @@
 #include <sstream>
 #include <thread>
 
-#include "TestServers.h"
+#include "servers/TestServers.h"
 #include "TestShapes.h"
 #include "autotune/Database.h"
 #include "autotune/SshRunner.h"
