@@ -16,6 +16,8 @@ packages=(
   libsqlite3-dev             # tuning database
   libpq-dev                  # tuning database on a PostgreSQL server (many tuners, many machines)
   postgresql                 # the server the shared-database tests start on loopback (initdb, pg_ctl)
+  openssh-client             # kforge tune --runner ssh://
+  openssh-server             # the sshd the SSH runner's tests start on loopback
   libeigen3-dev              # SVD of sparse-rank layers (header-only: emitted libraries link nothing more)
   libxgboost-dev             # the tuner's cost model (gradient-boosted trees)
   libcli11-dev libfmt-dev nlohmann-json3-dev

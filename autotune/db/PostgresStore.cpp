@@ -9,11 +9,13 @@
 // A lost connection is not an error for a tuner: records it inserts go to the
 // local journal (Journal.h), claims are granted locally (a key may then be
 // measured twice, never recorded twice), and the connection is retried at
-// most every few seconds; once it is back the journal is pushed.
+// most every few seconds (backing off to 30 s); once it is back the journal
+// is pushed.
 #include <libpq-fe.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,7 +30,10 @@ namespace kf::autotune::db {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr double kRetrySeconds = 2.0;
+// Reconnection attempts after a loss: 2 s apart at first, twice as far after
+// each one that fails, at most 30 s (an attempt to a host that does not
+// answer blocks for connect_timeout).
+constexpr double kFirstRetrySeconds = 2.0, kMaxRetrySeconds = 30.0;
 
 constexpr const char *kSchema = R"sql(
 SELECT pg_advisory_xact_lock(7236354812961771520);
@@ -253,16 +258,19 @@ private:
     }
 
     // Whether the server can be asked now: reconnects (at most every
-    // kRetrySeconds) after a loss, and pushes the journal when it is back.
+    // retrySeconds_, backing off) after a loss, and pushes the journal when it is back.
     bool online() {
         if (PQstatus(conn_) == CONNECTION_OK && !offline_) return true;
-        if (offline_ && std::chrono::duration<double>(Clock::now() - lastTry_).count() < kRetrySeconds) return false;
+        if (offline_ && std::chrono::duration<double>(Clock::now() - lastTry_).count() < retrySeconds_) return false;
         lastTry_ = Clock::now();
         PQreset(conn_);
         if (PQstatus(conn_) != CONNECTION_OK) {
+            if (offline_) retrySeconds_ = std::min(kMaxRetrySeconds, 2 * retrySeconds_);
             offline_ = true;
+            lastTry_ = Clock::now();
             return false;
         }
+        retrySeconds_ = kFirstRetrySeconds;
         PQclear(PQexec(conn_, "SET client_min_messages = warning"));
         offline_ = false;
         notes_.push_back("tuning database " + shown_ + " is back");
@@ -391,6 +399,7 @@ private:
     std::size_t journaledNow_ = 0;
     bool pushes_ = true;  // pushes the journal when it (re)connects
     bool offline_ = false;
+    double retrySeconds_ = kFirstRetrySeconds;
     Clock::time_point lastTry_{};
 };
 

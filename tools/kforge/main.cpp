@@ -328,7 +328,7 @@ int main(int argc, char **argv) {
 
     std::string dbPath;
     bool noDb = false;
-    emit->add_option("--db", dbPath, "tuning database whose best records become the dispatch table "
+    emit->add_option("--db", dbPath, "tuning database (a file or a postgresql:// URL) whose best records become the dispatch table "
                                      "(default: $KFORGE_TUNE_DB, or ./kforge-tune.db when present)");
     emit->add_flag("--no-db", noDb, "ignore tuning records: default schedules");
 

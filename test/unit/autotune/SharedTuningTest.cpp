@@ -40,15 +40,20 @@ using kf::testing::mnk;
 using kf::testing::PgServer;
 using kf::testing::SshServer;
 
-// One server for the whole process (each test gets a database of its own).
+// One server for the whole process, started by the first test that needs it
+// (each test gets a database of its own) and stopped by the environment below.
+PgServer *theServer = nullptr;
 PgServer &server() {
-    static PgServer *s = new PgServer();  // stopped by the environment below
-    return *s;
+    if (!theServer) theServer = new PgServer();
+    return *theServer;
 }
 
 class ServerEnvironment : public ::testing::Environment {
 public:
-    void TearDown() override { delete &server(); }
+    void TearDown() override {
+        delete theServer;
+        theServer = nullptr;
+    }
 };
 const auto *const kEnvironment = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
 
