@@ -39,6 +39,7 @@
 
 #include "autotune/Database.h"
 #include "servers/TestServers.h"
+#include "support/Spawn.h"
 
 namespace {
 
@@ -140,20 +141,9 @@ double tuneTogether(const std::string &store, int n) {
         std::vector<std::string> args{KFORGE_EXE, "tune", file.string(), "--target", "x86-avx2", "--shapes", "96x320",
                                       "--buckets", "decode", "--stream-mib", "1", "--jobs", "1", "--threads", "1",
                                       "--db", db, "--json"};
-        const pid_t pid = ::fork();
-        if (pid == 0) {
-            std::vector<char *> argv;
-            for (auto &a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            const int null = ::open("/dev/null", O_WRONLY);
-            ::dup2(null, 1);
-            ::dup2(null, 2);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        pids.push_back(pid);
+        pids.push_back(kf::testing::spawnLogged(std::move(args), ""));
     }
-    for (pid_t pid : pids) ::waitpid(pid, nullptr, 0);
+    for (pid_t pid : pids) kf::testing::waitExit(pid);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (Database(db).records().size() != std::size_t{kCandidates}) return 0;
     return seconds;

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "autotune/Database.h"
+#include "support/Spawn.h"
 #include "autotune/Scratch.h"
 #include "codegen/sparse_rank_linear/SparseRankHalide.h"
 #include "dsl/Load.h"
@@ -139,19 +140,8 @@ TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
     TuneDir t;
     const fs::path db = t.dir / "tune.db";
     // First run: killed (SIGKILL, no chance to clean up) once two records are in.
-    std::vector<std::string> args = t.tuneArgs();
-    const pid_t pid = ::fork();
+    const pid_t pid = kf::testing::spawnLogged(t.tuneArgs(), "");
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        std::vector<char *> argv;
-        for (auto &a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
     std::set<std::string> before;
     for (int i = 0; i < 1200 && before.size() < 2; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -193,19 +183,7 @@ TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
 
 // Starts `kforge tune` with TMPDIR = `tmp` and output to `log`; returns its pid.
 pid_t startTune(std::vector<std::string> args, const fs::path &tmp, const fs::path &log) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::setenv("TMPDIR", tmp.c_str(), 1);
-        std::vector<char *> argv;
-        for (auto &a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return pid;
+    return kf::testing::spawnLogged(std::move(args), log.string(), {{"TMPDIR", tmp.string()}});
 }
 
 // Waits until the database holds `n` records (at most 60 s); how many it holds.
