@@ -157,6 +157,8 @@ std::vector<std::string> Database::takeNotes() { return store_->takeNotes(); }
 
 std::size_t Database::journaled() const { return store_->journaled(); }
 
+std::size_t Database::pushJournalNow() { return store_->pushJournalNow(); }
+
 std::vector<Record> Database::records(const std::string &specHash, const std::string &target,
                                       const std::string &bucket) const {
     return store_->records(specHash, target, bucket);

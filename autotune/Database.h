@@ -104,6 +104,9 @@ public:
     std::vector<std::string> takeNotes();
     // Records waiting in the local journal for the server.
     std::size_t journaled() const;
+    // Asks the server at once (not waiting out the reconnect back-off) and
+    // pushes the journal to it; how many records are still waiting.
+    std::size_t pushJournalNow();
 
     // Every record, optionally only those of a spec hash / target / bucket
     // (empty = any), oldest first.

@@ -525,6 +525,19 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
         }
     }
     keeper.reset();
+    // Records kept while the server was away: one last try before exiting.
+    if (db->journaled() > 0) {
+        std::size_t left = db->journaled();
+        try {
+            left = db->pushJournalNow();
+        } catch (const std::exception &e) {
+            err << "kforge tune: " << e.what() << "\n";
+        }
+        sayNotes();
+        if (left > 0)
+            err << "kforge tune: " << left << " record" << (left == 1 ? "" : "s") << " still wait in the journal for "
+                << db->path() << "; the next `kforge tune --db " << db->path() << "` pushes them\n";
+    }
     progress.done(plans.size(), measuredTotal, failedTotal, since(start));
     return 0;
 }

@@ -91,9 +91,11 @@ std::string number(double v) {
     return buf;
 }
 
+// libpq's messages go on with tab-indented hints on further lines.
 std::string firstLine(const char *text) {
     std::string s = text ? text : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    s = s.substr(0, s.find('\n'));
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
     return s;
 }
 
@@ -239,14 +241,29 @@ public:
     }
 
     std::vector<std::string> takeNotes() override {
-        if (journaledNow_ > 0) {
+        if (journaledNow_ > 0 && !journalNoted_) {  // once per outage; the tuner sums up on exit
+            journalNoted_ = true;
             notes_.push_back(std::to_string(journaledNow_) + " record" + (journaledNow_ == 1 ? "" : "s") +
                              " kept in the journal " + journal_.path() + " until the server is back");
-            journaledNow_ = 0;
         }
+        journaledNow_ = 0;
         return std::exchange(notes_, {});
     }
     std::size_t journaled() const override { return journal_.size(); }
+    std::size_t pushJournalNow() override {
+        if (journal_.size() == 0 || !pushes_) return journal_.size();
+        if (offline_) {
+            lastTry_ = Clock::time_point{};  // not waiting out the back-off
+            online();
+        } else {
+            try {
+                pushJournal();
+            } catch (const ConnectionLost &e) {
+                lost(e);
+            }
+        }
+        return journal_.size();
+    }
 
 private:
     void connect() {
@@ -273,6 +290,7 @@ private:
         retrySeconds_ = kFirstRetrySeconds;
         PQclear(PQexec(conn_, "SET client_min_messages = warning"));
         offline_ = false;
+        journalNoted_ = false;
         notes_.push_back("tuning database " + shown_ + " is back");
         try {
             if (pushes_) pushJournal();
@@ -399,6 +417,7 @@ private:
     std::size_t journaledNow_ = 0;
     bool pushes_ = true;  // pushes the journal when it (re)connects
     bool offline_ = false;
+    bool journalNoted_ = false;  // said in this outage that records go to the journal
     double retrySeconds_ = kFirstRetrySeconds;
     Clock::time_point lastTry_{};
 };

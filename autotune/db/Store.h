@@ -46,6 +46,9 @@ public:
     // records journaled, journal pushed), for the user.
     virtual std::vector<std::string> takeNotes() { return {}; }
     virtual std::size_t journaled() const { return 0; }
+    // Tries the server now (whatever the back-off says) and pushes the
+    // journal; how many records are still in it.
+    virtual std::size_t pushJournalNow() { return journaled(); }
 };
 
 // Throw std::runtime_error naming the location and what is wrong.

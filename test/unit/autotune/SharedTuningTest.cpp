@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "servers/TestServers.h"
+#include "support/Spawn.h"
 #include "TestShapes.h"
 #include "autotune/Database.h"
 #include "autotune/SshRunner.h"
@@ -359,24 +360,9 @@ struct Tuners {
         if (std::find(extra.begin(), extra.end(), "--claim-lease") != extra.end())
             args.erase(args.end() - 2, args.end());  // the caller's lease instead
         args.insert(args.end(), extra.begin(), extra.end());
-        const pid_t pid = ::fork();
-        if (pid == 0) {
-            std::vector<char *> argv;
-            for (auto &a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        return pid;
+        return kf::testing::spawnLogged(std::move(args), log.string());
     }
-    static int wait(pid_t pid) {
-        int st = 0;
-        ::waitpid(pid, &st, 0);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
+    static int wait(pid_t pid) { return kf::testing::waitExit(pid); }
     // Every log's "candidate" events: record key -> how many tuners measured and recorded it.
     std::map<std::string, int> measured() const {
         std::map<std::string, int> out;
@@ -460,12 +446,46 @@ TEST(SharedTuning, AServerStoppedMidRunGetsWhatWasMeasuredMeanwhile) {
     std::this_thread::sleep_for(std::chrono::seconds(4));
     server().start();
     EXPECT_EQ(Tuners::wait(pid), 0) << t.logs();
+    // The tuner pushed its journal when the server came back, or, if it ran
+    // out of candidates first, tried once more on exit; if even that came too
+    // early it said so, and the next run pushes it.
+    const db::Journal journal(db::journalPathFor(t.url));
+    if (journal.size() > 0) {
+        EXPECT_NE(t.logs().find("still wait in the journal"), std::string::npos) << t.logs();
+        EXPECT_EQ(Tuners::wait(t.start()), 0) << t.logs();
+    }
+    EXPECT_EQ(journal.size(), 0u) << t.logs();
     EXPECT_EQ(t.keys().size(), kCandidates) << t.logs();
     const std::string logs = t.logs();
     if (logs.find("kept in the journal") != std::string::npos) {
         EXPECT_NE(logs.find("journaled record"), std::string::npos) << "journaled but never pushed:\n" << logs;
     }
-    EXPECT_EQ(db::Journal(db::journalPathFor(t.url)).size(), 0u);
+}
+
+// A tuner that runs out of work while the server is away: it tries once more
+// on exit, says how many records wait, and the next run pushes them.
+TEST(SharedTuning, RecordsLeftInTheJournalAtExitArePushedByTheNextRun) {
+    Tuners t;
+    const pid_t pid = t.start();
+    std::size_t before = 0;
+    for (int i = 0; i < 1200 && before == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        before = Database(t.url).records().size();
+    }
+    ASSERT_GT(before, 0u) << t.logs();
+    server().stop();
+    const int rc = Tuners::wait(pid);
+    server().start();
+    EXPECT_EQ(rc, 0) << t.logs();
+    const db::Journal journal(db::journalPathFor(t.url));
+    if (before < kCandidates) {
+        EXPECT_GT(journal.size(), 0u) << t.logs();
+        EXPECT_NE(t.logs().find("still wait in the journal"), std::string::npos) << t.logs();
+    }
+    EXPECT_EQ(Tuners::wait(t.start()), 0) << t.logs();
+    EXPECT_EQ(journal.size(), 0u) << t.logs();
+    EXPECT_EQ(t.keys().size(), kCandidates) << t.logs();
+    for (const auto &[key, times] : t.measured()) EXPECT_EQ(times, 1) << key << " recorded by " << times << " tuners";
 }
 
 // ---- the SSH runner --------------------------------------------------------
