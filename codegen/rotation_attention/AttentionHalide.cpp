@@ -103,35 +103,146 @@ std::vector<Func> walshStages(Func in, const Shape &sh, const std::string &name)
     return stages;
 }
 
+// One token-head's d = 2^n values in single-bit coordinates b_0 .. b_{n-1}
+// (i = sum b_k 2^k), then h, t. The lowest `lanes` bits are vectorized
+// together, one dense vector; the others are unrolled. A butterfly over a
+// high bit is then one add or sub of two vectors, over a lane bit a lane
+// permute (as in codegen/hadamard/HadamardHalide.cpp): no gathers, which a
+// flat index's partner i +- 2^k (clamped to the row) would need.
+struct BitCoords {
+    std::vector<Var> b;
+    Var h{"h"}, t{"t"};
+    int lanes = 0;
+    BitCoords(int d, int vector) {
+        for (int k = 0; (1 << k) < d; ++k) b.emplace_back("b" + std::to_string(k));
+        while ((2 << lanes) <= vector && lanes < static_cast<int>(b.size())) ++lanes;
+    }
+    std::vector<Expr> args() const {
+        std::vector<Expr> a(b.begin(), b.end());
+        a.push_back(h);
+        a.push_back(t);
+        return a;
+    }
+    std::vector<Var> vars() const {
+        std::vector<Var> a(b);
+        a.push_back(h);
+        a.push_back(t);
+        return a;
+    }
+    std::vector<Expr> with(int k, Expr v) const {
+        std::vector<Expr> a = args();
+        a[k] = std::move(v);
+        return a;
+    }
+    // sum over k in [from, to) of c[k] 2^(k - from)
+    template <typename C>
+    static Expr flat(const C &c, int from, int to) {
+        Expr f = 0;
+        for (int k = to - 1; k >= from; --k) f = f * 2 + c[k];
+        return f;
+    }
+    void schedule(Func f, const LoopLevel &at) const {
+        f.compute_at(at);
+        for (int k = 0; k < static_cast<int>(b.size()); ++k) {
+            if (k < lanes) f.vectorize(b[k]);
+            else f.unroll(b[k]);
+        }
+    }
+};
+
+// RoPE and R3 of one token-head of keys, in BitCoords; returns the rotated
+// values indexed flat (i, h, t). Same arithmetic as rope() and walshStages():
+// the stored codes do not depend on the coordinates.
+Func rotateKeys(Func in, ImageParam cosT, ImageParam sinT, const dsl::RotationAttentionParams &p, const Shape &sh,
+                int vector, const LoopLevel &at) {
+    const BitCoords bc(sh.d, vector);
+    const int n = static_cast<int>(bc.b.size());
+    std::vector<Func> funcs;
+    Func cur("k_bits");
+    {
+        std::vector<Expr> flatArgs{BitCoords::flat(bc.b, 0, n), bc.h, bc.t};
+        cur(bc.vars()) = in(flatArgs);
+    }
+    funcs.push_back(cur);
+    if (p.rope != dsl::RopeKind::None) {
+        // Rotate-half pairs i with i ^ d/2 (the top bit), angle j = i mod d/2;
+        // interleaved pairs i with i ^ 1 (bit 0), angle j = i / 2. First of a
+        // pair: a c - b s; second: a s + b c (b the element itself).
+        const int pb = p.rope == dsl::RopeKind::Half ? n - 1 : 0;
+        Expr j = p.rope == dsl::RopeKind::Half ? BitCoords::flat(bc.b, 0, n - 1) : BitCoords::flat(bc.b, 1, n);
+        Expr c = cosT(j, bc.t), s = sinT(j, bc.t);
+        Expr a0 = cur(bc.with(pb, 0)), a1 = cur(bc.with(pb, 1)), self = cur(bc.args());
+        Func roped("k_roped");
+        roped(bc.vars()) = select(bc.b[pb] == 0, self * c - a1 * s, a0 * s + self * c);
+        funcs.push_back(roped);
+        cur = roped;
+    }
+    if (p.rotate) {
+        for (int k = 0; k < n; ++k) {  // bit 1 first, as walshStages
+            Func next("k_r3_" + std::to_string(1 << k));
+            if (k < bc.lanes) {
+                // v[e] = v[e ^ 2^k] + (e_k ? -1 : +1) v[e]: exactly the add or sub.
+                next(bc.vars()) = cur(bc.with(k, 1 - bc.b[k])) + select(bc.b[k] == 0, 1.0f, -1.0f) * cur(bc.args());
+            } else {
+                Expr lo = cur(bc.with(k, 0)), hi = cur(bc.with(k, 1));
+                next(bc.vars()) = select(bc.b[k] == 0, lo + hi, lo - hi);
+            }
+            funcs.push_back(next);
+            cur = next;
+        }
+        Func r3("k_rotated");
+        // R3 = H_d / sqrt(d): strict, so the stored values do not depend on
+        // how LLVM fuses the last stage with the scale.
+        r3(bc.vars()) = strict_float(cur(bc.args()) * static_cast<float>(1.0 / std::sqrt(double(sh.d))));
+        funcs.push_back(r3);
+        cur = r3;
+    }
+    // Back to a flat index: each point of r writes its own element.
+    Var i("i"), h("h"), t("t");
+    Func out("k_rot");
+    out(i, h, t) = undef<float>();
+    Region bits(n, Range(0, 2));
+    RDom r(bits, "r");
+    std::vector<Expr> rArgs, rBits;
+    for (int k = 0; k < n; ++k) rBits.push_back(r[k]);
+    rArgs = rBits;
+    rArgs.push_back(h);
+    rArgs.push_back(t);
+    out(BitCoords::flat(rBits, 0, n), h, t) = cur(rArgs);
+    out.compute_at(at);
+    Stage u = out.update();
+    u.allow_race_conditions();
+    for (int k = 0; k < n; ++k) {
+        if (k < bc.lanes) u.vectorize(r[k]);
+        else u.unroll(r[k]);
+    }
+    // The stages of one token-head at a time (d floats: registers and L1).
+    for (Func &f : funcs) bc.schedule(f, LoopLevel(out, h));
+    return out;
+}
+
 }  // namespace
 
+// One pass per token: everything of a token (all its kv heads) is computed in
+// registers and a few KiB of stack at the loop over t, then stored; tokens
+// run in parallel. (Computing each stage over all T tokens at root cost a
+// pass over memory per stage and page faults on its buffers.)
 AttentionPipeline buildAppendPipeline(const dsl::RotationAttentionParams &p, bool isKey, const AttentionSchedule &s,
                                       const targets::TargetInfo &target) {
     if (target.arch == targets::Arch::Cuda)
         throw CodegenError(std::string("no lowering of rotation_attention for ") + target.name + " yet");
     const Shape sh = shapeOf(p);
     ImageParam x(Float(32), 3, "x"), cosT(Float(32), 2, "rope_cos"), sinT(Float(32), 2, "rope_sin");
-    Var i("i"), h("h"), t("t"), g("g"), j("j");
+    Var i("i"), h("h"), t("t"), g("g"), j("j"), l("l");
 
+    Func codes("codes"), scales("scales"), zeros("zeros");
+    const LoopLevel perToken(codes, t);
     Func in("in");
     in(i, h, t) = x(i, h, t);
     Func rot = in;
-    std::vector<Func> stages;
-    if (isKey) {
-        rot = rope(in, cosT, sinT, p.rope, sh, "k_roped");
-        if (p.rotate) {
-            stages = walshStages(rot, sh, "k_r3");
-            // R3 = H_d / sqrt(d): strict, so the stored values do not depend on
-            // how LLVM fuses the last stage with the scale.
-            Func r3("k_rotated");
-            r3(i, h, t) = strict_float(stages.back()(i, h, t) * static_cast<float>(1.0 / std::sqrt(double(sh.d))));
-            rot = r3;
-        }
-    }
-    if (rot.name() != in.name()) rot.compute_root().vectorize(i, s.vector).parallel(t);
-    for (Func &f : stages) f.compute_root().vectorize(i, s.vector).parallel(t);
+    if (isKey && (p.rope != dsl::RopeKind::None || p.rotate)) rot = rotateKeys(in, cosT, sinT, p, sh, s.vector, perToken);
 
-    Func codes("codes"), scales("scales"), zeros("zeros");
+    std::vector<Func> perTokenFuncs;
     if (sh.floats) {
         // docs/formats.md, "Unquantized caches": the values (f16: rne), s = 1, z = 0.
         if (sh.bits == 16)
@@ -142,22 +253,36 @@ AttentionPipeline buildAppendPipeline(const dsl::RotationAttentionParams &p, boo
         zeros(g, t, h) = 0.0f;
     } else {
         // Per group (docs/formats.md, "KV cache"): lo, hi, s, z, with the f32
-        // steps of the definition (strict_float: true divisions).
-        RDom rg(0, sh.group, "rg");
-        Func lo("lo"), hi("hi"), scale("scale"), zero("zero");
-        lo(g, h, t) = rot(g * sh.group, h, t);
-        lo(g, h, t) = min(lo(g, h, t), rot(g * sh.group + rg, h, t));
-        hi(g, h, t) = rot(g * sh.group, h, t);
-        hi(g, h, t) = max(hi(g, h, t), rot(g * sh.group + rg, h, t));
+        // steps of the definition (strict_float: true divisions). lo and hi
+        // first per lane, then across the lanes (min and max are exact in
+        // any order).
+        const int lanesQ = std::min(s.vector, sh.group);
+        const int steps = sh.group / lanesQ;
+        Func loL("lo_lanes"), hiL("hi_lanes"), lo("lo"), hi("hi"), scale("scale"), zero("zero");
+        loL(l, g, h, t) = rot(g * sh.group + l, h, t);
+        hiL(l, g, h, t) = rot(g * sh.group + l, h, t);
+        if (steps > 1) {
+            RDom rv(1, steps - 1, "rv");
+            loL(l, g, h, t) = min(loL(l, g, h, t), rot(g * sh.group + l + lanesQ * rv, h, t));
+            hiL(l, g, h, t) = max(hiL(l, g, h, t), rot(g * sh.group + l + lanesQ * rv, h, t));
+        }
+        lo(g, h, t) = loL(0, g, h, t);
+        hi(g, h, t) = hiL(0, g, h, t);
+        if (lanesQ > 1) {
+            RDom rl(1, lanesQ - 1, "rl");
+            lo(g, h, t) = min(lo(g, h, t), loL(rl, g, h, t));
+            hi(g, h, t) = max(hi(g, h, t), hiL(rl, g, h, t));
+        }
         Expr L = static_cast<float>(sh.levels);
         Expr spread = hi(g, h, t) > lo(g, h, t);
         scale(g, h, t) = select(spread, strict_float(strict_float(hi(g, h, t) - lo(g, h, t)) / L), abs(lo(g, h, t)));
         zero(g, h, t) = select(spread, roundHalfAway(strict_float(-lo(g, h, t) / scale(g, h, t))),
                                select(lo(g, h, t) > 0.0f, -1.0f, lo(g, h, t) < 0.0f, 1.0f, 0.0f));
-        lo.compute_root();
-        hi.compute_root();
-        scale.compute_root();
-        zero.compute_root();
+        for (Func f : {loL, hiL}) {
+            f.compute_at(perToken).vectorize(l);
+            if (steps > 1) f.update().vectorize(l);
+        }
+        for (Func f : {lo, hi, scale, zero}) f.compute_at(perToken);
 
         Func code("code");
         Expr gi = i / sh.group;
@@ -170,17 +295,24 @@ AttentionPipeline buildAppendPipeline(const dsl::RotationAttentionParams &p, boo
             codes(j, t, h) = cast<uint8_t>(code(j, h, t));
         scales(g, t, h) = scale(g, h, t);
         zeros(g, t, h) = zero(g, h, t);
+        // rot, when it is a Func of its own, was scheduled by rotateKeys.
     }
 
     codes.output_buffer().dim(0).set_bounds(0, sh.codeElems).set_stride(1);
     codes.output_buffer().dim(2).set_bounds(0, sh.nkv);
     scales.output_buffer().dim(0).set_bounds(0, sh.groups).set_stride(1);
+    scales.output_buffer().dim(2).set_bounds(0, sh.nkv);
     zeros.output_buffer().dim(0).set_bounds(0, sh.groups).set_stride(1);
+    zeros.output_buffer().dim(2).set_bounds(0, sh.nkv);
     x.dim(0).set_bounds(0, sh.d).set_stride(1);
     x.dim(1).set_bounds(0, sh.nkv);
     cosT.dim(0).set_bounds(0, sh.half).set_stride(1);
     sinT.dim(0).set_bounds(0, sh.half).set_stride(1);
-    codes.vectorize(j, s.vector).parallel(t);
+    // Loops t (parallel), h, then the elements; scales and zeros in the same
+    // loop over t as the codes, so that a token's scale is computed once.
+    codes.reorder(j, h, t).vectorize(j, std::min(s.vector, sh.codeElems)).parallel(t);
+    scales.reorder(g, h, t).parallel(t).compute_with(codes, t);
+    zeros.reorder(g, h, t).parallel(t).compute_with(codes, t);
     return AttentionPipeline{Pipeline({codes, scales, zeros}), {x, cosT, sinT}};
 }
 

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -73,13 +75,22 @@ void moveKeys(const kf::rt::AttentionSpec &s, const KeyLayout &at, int64_t first
               float *flatScales, float *flatZeros, LayerStore &store, bool toStore) {
     Elem *codes = reinterpret_cast<Elem *>(store.codes.data());
     for (int64_t h = 0; h < s.numKvHeads; ++h)
+        // A block's tokens at a time, element by element: the blocked side
+        // is written (read) in whole runs of up to kKeyBlock tokens.
+        for (int64_t t0 = 0; t0 < count;) {
+            const int64_t run = std::min(count - t0, kKeyBlock - (first + t0) % kKeyBlock);
+            for (int64_t e = 0; e < at.elems; ++e) {
+                Elem *blocked = &codes[at.code(h, first + t0, e)], *flat = &flatCodes[(h * count + t0) * at.elems + e];
+                for (int64_t t = 0; t < run; ++t) {
+                    if (toStore) std::memcpy(&blocked[t], &flat[t * at.elems], sizeof(Elem));
+                    else std::memcpy(&flat[t * at.elems], &blocked[t], sizeof(Elem));
+                }
+            }
+            t0 += run;
+        }
+    for (int64_t h = 0; h < s.numKvHeads; ++h)
         for (int64_t t = 0; t < count; ++t) {
             const int64_t row = h * count + t;
-            for (int64_t e = 0; e < at.elems; ++e) {
-                Elem &flat = flatCodes[row * at.elems + e], &blocked = codes[at.code(h, first + t, e)];
-                if (toStore) std::memcpy(&blocked, &flat, sizeof(Elem));
-                else std::memcpy(&flat, &blocked, sizeof(Elem));
-            }
             for (int64_t g = 0; g < at.groups; ++g) {
                 const int64_t b = at.group(h, first + t, g), f = row * at.groups + g;
                 if (toStore) {
@@ -121,20 +132,80 @@ std::string formatOf(const kf::rt::AttentionSpec &s) {
 
 // The RoPE table of positions pos .. pos+T-1: [T][d/2], angles in double
 // (docs/formats.md, "Rotary position embedding").
+// RoPE's c_j and s_j (docs/formats.md: in double, then rounded), kept per
+// process for each (theta, head_dim) in blocks of positions: every layer and
+// every sequence turns the same positions, and 64 cos/sin pairs per token
+// cost more than the rest of a token's append. Positions past
+// kKeptPositions are computed per call instead (the tables of 32768
+// positions of head_dim 128 take 16 MiB).
+class RopeTables {
+public:
+    static RopeTables &instance() {
+        static RopeTables tables;
+        return tables;
+    }
+    void fill(double theta, int d, int64_t pos, int64_t T, float *cosT, float *sinT) {
+        const int half = d / 2;
+        for (int64_t t = 0; t < T;) {
+            const int64_t p = pos + t, first = p - p % kBlock;
+            if (p >= kKeptPositions) {
+                compute(theta, d, p, 1, cosT + t * half, sinT + t * half);
+                ++t;
+                continue;
+            }
+            const Block &b = block(theta, d, first / kBlock);
+            const int64_t n = std::min(T - t, first + kBlock - p);
+            std::memcpy(cosT + t * half, b.cos.data() + (p - first) * half, static_cast<size_t>(n * half) * sizeof(float));
+            std::memcpy(sinT + t * half, b.sin.data() + (p - first) * half, static_cast<size_t>(n * half) * sizeof(float));
+            t += n;
+        }
+    }
+
+private:
+    static constexpr int64_t kBlock = 64, kKeptPositions = 32768;
+    struct Block {
+        std::vector<float> cos, sin;
+    };
+    static void compute(double theta, int d, int64_t pos, int64_t T, float *cosT, float *sinT) {
+        const int half = d / 2;
+        for (int j = 0; j < half; ++j) {
+            const double freq = std::pow(theta, -2.0 * j / d);
+            for (int64_t t = 0; t < T; ++t) {
+                const double angle = static_cast<double>(pos + t) * freq;
+                cosT[t * half + j] = static_cast<float>(std::cos(angle));
+                sinT[t * half + j] = static_cast<float>(std::sin(angle));
+            }
+        }
+    }
+    // Blocks are made once and never freed or moved: the reference outlives the lock.
+    const Block &block(double theta, int d, int64_t index) {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto &blocks = blocks_[{theta, d}];
+        if (blocks.size() <= static_cast<size_t>(index)) blocks.resize(static_cast<size_t>(index) + 1);
+        if (!blocks[index]) {
+            auto b = std::make_unique<Block>();
+            b->cos.resize(static_cast<size_t>(kBlock * d / 2));
+            b->sin.resize(b->cos.size());
+            compute(theta, d, index * kBlock, kBlock, b->cos.data(), b->sin.data());
+            blocks[index] = std::move(b);
+        }
+        return *blocks[index];
+    }
+    std::mutex mu_;
+    std::map<std::pair<double, int>, std::vector<std::unique_ptr<Block>>> blocks_;
+};
+
 void ropeTables(const kf::rt::AttentionSpec &s, int64_t pos, int64_t T, double theta, std::vector<float> &cosT,
                 std::vector<float> &sinT) {
     const int half = s.headDim / 2;
-    cosT.assign(static_cast<size_t>(T * half), 1.0f);
-    sinT.assign(static_cast<size_t>(T * half), 0.0f);
-    if (s.rope == KF_ROPE_NONE) return;
-    std::vector<double> freq(half);
-    for (int j = 0; j < half; ++j) freq[j] = std::pow(theta, -2.0 * j / s.headDim);
-    for (int64_t t = 0; t < T; ++t)
-        for (int j = 0; j < half; ++j) {
-            const double angle = static_cast<double>(pos + t) * freq[j];
-            cosT[t * half + j] = static_cast<float>(std::cos(angle));
-            sinT[t * half + j] = static_cast<float>(std::sin(angle));
-        }
+    if (s.rope == KF_ROPE_NONE) {
+        cosT.assign(static_cast<size_t>(T * half), 1.0f);
+        sinT.assign(static_cast<size_t>(T * half), 0.0f);
+        return;
+    }
+    cosT.resize(static_cast<size_t>(T * half));
+    sinT.resize(static_cast<size_t>(T * half));
+    RopeTables::instance().fill(theta, s.headDim, pos, T, cosT.data(), sinT.data());
 }
 
 kf_status checkTheta(const kf::rt::AttentionSpec &s, double theta, const std::string &fn) {

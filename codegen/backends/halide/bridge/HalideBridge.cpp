@@ -16,6 +16,8 @@ namespace kf::bridge::halide {
 namespace {
 
 int tbbDoParFor(void *userContext, halide_task_t task, int min, int size, uint8_t *closure) {
+    // One task (a parallel loop over one token, one row): no scheduling.
+    if (size <= 1) return size == 1 ? task(userContext, min, closure) : 0;
     std::atomic<int> result{0};
     tbb::parallel_for(tbb::blocked_range<int>(min, min + size), [&](const tbb::blocked_range<int> &r) {
         for (int i = r.begin(); i != r.end(); ++i) {
