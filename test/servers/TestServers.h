@@ -53,7 +53,10 @@ public:
         std::string out;
         if (codegen::runCommand({script(), "start", dir_.string(), std::to_string(port_)}, out) != 0)
             throw std::runtime_error("cannot start the test's PostgreSQL server: " + out);
-        url_ = out.substr(0, out.find('\n'));
+        // The URL is the line the script prints; anything else is a tool's chatter.
+        const auto at = out.find("postgresql://");
+        if (at == std::string::npos) throw std::runtime_error("the test's PostgreSQL server gave no URL: " + out);
+        url_ = out.substr(at, out.find('\n', at) - at);
     }
     void stop() {
         std::string out;

@@ -18,8 +18,12 @@ if [[ -z "$bin" ]]; then
   echo "postgres.sh: no PostgreSQL server (install Debian's postgresql: scripts/install-deps.sh)" >&2
   exit 2
 fi
+dir="$(realpath -m "$dir")"
 as_owner=()
 if ((EUID == 0)); then as_owner=(runuser -u postgres --); fi
+# The postgres user may not enter the caller's directory (a checkout under a
+# mode-0700 directory): its tools would warn about it on stderr.
+cd /
 
 case "$cmd" in
   start)
