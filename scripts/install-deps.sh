@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config python3
+  cmake g++ make pkg-config python3 python3-venv
   libhalide14-0-dev          # Halide 14: the CPU/CUDA code generator
   libtbb-dev                 # thread pool for generated kernels and the tuner
   libbenchmark-dev           # bench/
@@ -47,6 +47,27 @@ is_installed() {
   grep -Eq "^($arch|all) ii" <<<"$status"
 }
 
+# PyPI packages Debian lacks (scripts/requirements.txt, pinned), in a venv
+# of the checkout's own: .venv/, or $KFORGE_VENV. Rebuilt only when the
+# requirements file changes (its hash is kept in the venv).
+install_python_deps() {
+  local root venv req stamp want
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  venv="${KFORGE_VENV:-$root/.venv}"
+  req="$root/scripts/requirements.txt"
+  stamp="$venv/kforge-requirements.sha256"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/python3" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "install-deps: Python packages of scripts/requirements.txt already in $venv"
+    return 0
+  fi
+  echo "install-deps: installing scripts/requirements.txt into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check --no-deps -r "$req"
+  echo "$want" > "$stamp"
+}
+
 missing=()
 for pkg in "${packages[@]}" "${foreign_packages[@]}"; do
   if ! is_installed "$pkg"; then
@@ -56,6 +77,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all $((${#packages[@]} + ${#foreign_packages[@]})) packages already installed"
+  install_python_deps
   exit 0
 fi
 
@@ -79,3 +101,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y --no-install-recommends "${missing[@]}"
+install_python_deps

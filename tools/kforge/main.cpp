@@ -8,6 +8,8 @@
 //   kforge hadamard-matrix M [--transpose]    a built-in H_m as a matrix file
 //   kforge calibrate FILE --activations X [--weights W] --sparsity S [--write]
 //                                             a sparse-rank layer's threshold and error per rank
+//   kforge inspect FILE [--json]              a safetensors / GGUF checkpoint's tensors and what they load as
+//   kforge delta --post P --base B --new-base N -o OUT   ParamΔ: P - B + N into a new safetensors file
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
@@ -36,6 +38,7 @@
 #include "dsl/SpecJson.h"
 #include "targets/Target.h"
 #include "tools/kforge/Calibrate.h"
+#include "tools/kforge/CheckpointCommands.h"
 
 namespace fs = std::filesystem;
 using namespace kf;
@@ -408,6 +411,21 @@ int main(int argc, char **argv) {
     calibrate->add_option("--max-rows", cal.maxRows, "sample rows the error table uses")->capture_default_str();
     calibrate->add_flag("--write", cal.write, "write 'sparsity threshold tau=<t>' into the kernel file");
 
+    std::string inspectFile;
+    bool inspectJson = false;
+    auto *inspect = app.add_subcommand(
+        "inspect", "List a safetensors or GGUF checkpoint's tensors and metadata, and what each tensor loads as");
+    inspect->add_option("file", inspectFile, "the checkpoint")->required();
+    inspect->add_flag("--json", inspectJson, "print the index and metadata as JSON");
+
+    tools::DeltaOptions deltaOpt;
+    auto *delta = app.add_subcommand(
+        "delta", "ParamΔ weight mixing: post - base + new base, tensor by tensor, into a new safetensors file");
+    delta->add_option("--post", deltaOpt.post, "the post-trained checkpoint (Θpost)")->required();
+    delta->add_option("--base", deltaOpt.base, "the base it was trained from (Θbase)")->required();
+    delta->add_option("--new-base", deltaOpt.newBase, "the new base to carry the training to (Θ'base)")->required();
+    delta->add_option("-o,--output", deltaOpt.out, "the safetensors file to write (not one of the inputs)")->required();
+
     // CLI11 answers an unknown first word with "A subcommand is required":
     // name the word instead.
     if (argc > 1 && argv[1][0] != '-') {
@@ -446,6 +464,8 @@ int main(int argc, char **argv) {
         if (app.got_subcommand("targets")) return cmdTargets();
         if (*hadamardMatrix) return cmdHadamardMatrix(hadamardOrder, hadamardTranspose);
         if (*calibrate) return tools::calibrate(cal, std::cout, std::cerr);
+        if (*inspect) return tools::inspect(inspectFile, inspectJson, std::cout, std::cerr);
+        if (*delta) return tools::delta(deltaOpt, std::cout, std::cerr);
         return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";
