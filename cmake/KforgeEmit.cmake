@@ -1,7 +1,8 @@
 # kforge_emit_library(<lib> KERNELS <file.kf> TARGETS <target>... [KFORGE <path>])
 #
-# KFORGE: the kforge executable to run (default: this build's `kforge` target;
-# the aarch64 test project passes the host build's).
+# KFORGE: the kforge executable to run (default: this build's `kforge` target,
+# or kforge::kforge where find_package(kforge) gave it; the aarch64 test
+# project passes the host build's).
 #
 # Runs `kforge emit` at build time and defines the imported target
 # kforge::<lib> (static library, include dirs and link dependencies), the same
@@ -9,7 +10,27 @@
 function(kforge_emit_library lib)
   cmake_parse_arguments(ARG "" "KERNELS;KFORGE" "TARGETS" ${ARGN})
   if(NOT ARG_KFORGE)
-    set(ARG_KFORGE kforge)
+    if(KFORGE_EMIT_DEFAULT_KFORGE)
+      set(ARG_KFORGE ${KFORGE_EMIT_DEFAULT_KFORGE})
+    else()
+      set(ARG_KFORGE kforge)
+    endif()
+  endif()
+  # Inside kforge's build, emit waits for the archives it merges; an installed
+  # kforge has them already.
+  set(_deps "")
+  if(TARGET kforge_runtime)
+    set(_deps kforge_runtime kforge_targets kforge_halide_bridge)
+  endif()
+  if(TARGET ${ARG_KFORGE})
+    get_target_property(_imported ${ARG_KFORGE} IMPORTED)
+    if(_imported)
+      list(APPEND _deps "$<TARGET_FILE:${ARG_KFORGE}>")
+    else()
+      list(APPEND _deps ${ARG_KFORGE})
+    endif()
+  else()
+    list(APPEND _deps "${ARG_KFORGE}")
   endif()
   if(NOT ARG_KERNELS OR NOT ARG_TARGETS)
     message(FATAL_ERROR "kforge_emit_library(${lib}): KERNELS and TARGETS are required")
@@ -23,7 +44,7 @@ function(kforge_emit_library lib)
   add_custom_command(
     OUTPUT "${archive}" "${out}/include/kforge_${lib}.h"
     COMMAND ${ARG_KFORGE} emit "${ARG_KERNELS}" ${target_args} -o "${out}" --name ${lib}
-    DEPENDS ${ARG_KFORGE} kforge_runtime kforge_targets kforge_halide_bridge "${ARG_KERNELS}"
+    DEPENDS ${_deps} "${ARG_KERNELS}"
     COMMENT "kforge emit ${lib} (${ARG_TARGETS})"
     VERBATIM)
   add_custom_target(kforge_emit_${lib} DEPENDS "${archive}")

@@ -28,12 +28,36 @@ std::string envOr(const char *name, const std::string &fallback) {
     const char *v = std::getenv(name);
     return v && *v ? v : fallback;
 }
+
+// The prefix kforge was installed into (`cmake --install`, cmake/KforgeInstall.cmake:
+// PREFIX/bin/kforge beside PREFIX/lib/kforge/*.a), or empty when it runs from
+// its build tree, whose paths BuildPaths.h holds.
+std::filesystem::path installedPrefix() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path exe = fs::canonical("/proc/self/exe", ec);
+    if (ec) return {};
+    fs::path prefix = exe.parent_path().parent_path();
+    if (exe.parent_path().filename() == "bin" && fs::exists(prefix / "lib/kforge/libkforge_runtime.a", ec)) return prefix;
+    return {};
+}
+
+std::vector<std::string> installedArchives(const std::filesystem::path &dir) {
+    return {(dir / "libkforge_runtime.a").string(), (dir / "libkforge_targets.a").string(),
+            (dir / "libkforge_halide_bridge.a").string()};
+}
 }  // namespace
 
 Toolchain defaultToolchain() {
     Toolchain t;
     t.cxx = envOr("KFORGE_CXX", envOr("CXX", KFORGE_DEFAULT_CXX));
     t.ar = envOr("KFORGE_AR", KFORGE_DEFAULT_AR);
+    if (const auto prefix = installedPrefix(); !prefix.empty()) {
+        t.includeDirs = {(prefix / "include").string(), (prefix / "lib/kforge/include").string()};
+        t.runtimeArchives = installedArchives(prefix / "lib/kforge");
+        t.runtimeHeaders = (prefix / "include/kforge").string();
+        return t;
+    }
     t.includeDirs = splitList(KFORGE_INCLUDE_DIRS);
     t.runtimeArchives = splitList(KFORGE_RUNTIME_ARCHIVES);
     t.runtimeHeaders = KFORGE_RUNTIME_HEADERS;
@@ -54,6 +78,10 @@ Toolchain toolchainFor(targets::Arch arch) {
     t.cxx = envOr("KFORGE_CXX_AARCH64", KFORGE_AARCH64_CXX);
     t.ar = envOr("KFORGE_AR_AARCH64", KFORGE_AARCH64_AR);
     t.runtimeArchives = splitList(KFORGE_AARCH64_ARCHIVES);
+    if (const auto prefix = installedPrefix(); !prefix.empty())
+        t.runtimeArchives = fs::exists(prefix / "lib/kforge/aarch64/libkforge_runtime.a")
+                                ? installedArchives(prefix / "lib/kforge/aarch64")
+                                : std::vector<std::string>{};
     if (t.runtimeArchives.empty()) {
         t.unavailable =
             "this kforge was built without the aarch64 runtime archives (KFORGE_ARM64=OFF); reconfigure with "
