@@ -5,12 +5,26 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
 #include <map>
 #include <unistd.h>
 
 namespace kf::checkpoint {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The process's umask, read without changing it (umask(2) can only set it):
+// /proc/self/status says it on Linux 4.7 and later; 022 otherwise.
+mode_t currentUmask() {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+    return 022;
+}
+}  // namespace
 
 SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorDecl> tensors, const nlohmann::json &metadata)
     : path_(std::move(path)), tensors_(std::move(tensors)) {
@@ -44,6 +58,11 @@ SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorDecl> t
     fd_ = mkstemp(buf.data());
     if (fd_ < 0) fail(std::string("cannot create a temporary file in ") + dir.string() + ": " + std::strerror(errno));
     tmp_ = buf.data();
+    // mkstemp makes the file 0600: give it the mode a new file gets here (or
+    // the mode of the file it replaces), as any other writer would.
+    struct stat st {};
+    const mode_t mode = ::stat(path_.c_str(), &st) == 0 ? (st.st_mode & 07777) : (0666 & ~currentUmask());
+    if (::fchmod(fd_, mode) != 0) fail(std::string("cannot set the file mode: ") + std::strerror(errno));
     uint64_t len = h.size();
     rawWrite(&len, 8);
     rawWrite(h.data(), h.size());

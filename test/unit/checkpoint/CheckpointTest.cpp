@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/stat.h>
 
 #include "checkpoint/Checkpoint.h"
 #include "checkpoint/Write.h"
@@ -423,6 +424,25 @@ TEST(SafetensorsWriter, WritesWhatTheReaderReadsBack) {
     EXPECT_EQ(ck.at("empty").numel(), 0);
     EXPECT_EQ(toFloat(ck.at("h")), std::vector<float>({0.5f, -1.f}));
     EXPECT_EQ(std::memcmp(ck.at("ids").bytes.data(), ids.data(), 24), 0);
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    EXPECT_EQ(fs::status(path).permissions(), static_cast<fs::perms>(0666 & ~mask)) << "a new file gets 0666 & ~umask";
+    fs::permissions(path, static_cast<fs::perms>(0640));
+    {
+        SafetensorsWriter w(path, {{"a", Type::F32, {1}}});
+        w.write(a.data(), 4);
+        w.commit();
+    }
+    EXPECT_EQ(fs::status(path).permissions(), static_cast<fs::perms>(0640)) << "a replaced file keeps its mode";
+    {
+        SafetensorsWriter w(path, {{"a", Type::F32, {2, 2}}, {"empty", Type::F32, {0}}, {"h", Type::F16, {2}},
+                                   {"ids", Type::I64, {3}}},
+                            {{"format", "pt"}});
+        w.write(a.data(), 16);
+        w.write(h.data(), 4);
+        w.write(ids.data(), 24);
+        w.commit();
+    }
     uint64_t headerLen;
     std::vector<uint8_t> bytes = readBytes(path);
     std::memcpy(&headerLen, bytes.data(), 8);
