@@ -194,6 +194,12 @@ const TypeInfo &info(Type t) {
 }
 const char *typeName(Type t) { return info(t).name; }
 
+std::string shapeText(const std::vector<int64_t> &shape) {
+    std::string t = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) t += (i ? ", " : "") + std::to_string(shape[i]);
+    return t + "]";
+}
+
 int64_t TensorView::numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
@@ -342,7 +348,7 @@ void Checkpoint::parseSafetensors() {
         t.bytes = std::span<const uint8_t>(data_ + dataStart + b, e - b);
         tensors_.push_back(std::move(t));
     }
-    checkRanges(dataStart);
+    checkNoOverlap();
 }
 
 void Checkpoint::parseGguf() {
@@ -378,7 +384,7 @@ void Checkpoint::parseGguf() {
         metadata_[key] = std::move(value);
     }
     std::unordered_set<std::string> names;
-    std::vector<uint64_t> offsets;
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;   // (data offset, bytes) of each tensor
     for (uint64_t i = 0; i < nTensors; ++i) {
         TensorView t;
         t.name = c.str("a tensor name");
@@ -412,8 +418,7 @@ void Checkpoint::parseGguf() {
         t.shape.assign(ne.rbegin(), ne.rend());   // GGUF lists dims innermost first
         auto bytes = mulChecked(numel / ti->blockSize, ti->blockBytes);
         if (!bytes) c.fail(where + " has more bytes than fit in 64 bits");
-        t.bytes = std::span<const uint8_t>(static_cast<const uint8_t *>(nullptr), static_cast<std::size_t>(*bytes));
-        offsets.push_back(off);
+        ranges.emplace_back(off, static_cast<uint64_t>(*bytes));
         tensors_.push_back(std::move(t));
     }
     std::size_t dataStart = (c.pos() + alignment - 1) / alignment * alignment;
@@ -421,7 +426,7 @@ void Checkpoint::parseGguf() {
         c.fail("the tensor data would start at byte " + std::to_string(dataStart) + ", past the end of the file");
     for (std::size_t i = 0; i < tensors_.size(); ++i) {
         TensorView &t = tensors_[i];
-        uint64_t off = offsets[i], n = t.bytes.size();
+        const auto [off, n] = ranges[i];
         uint64_t avail = size_ - std::min<std::size_t>(dataStart, size_);
         if (off > avail || n > avail - off)
             throw CheckpointError(path_ + ": tensor " + inQuotes(t.name) + " (" + std::to_string(n) + " bytes at data offset " +
@@ -429,11 +434,11 @@ void Checkpoint::parseGguf() {
                                   " data bytes); the file is truncated");
         t.bytes = std::span<const uint8_t>(data_ + dataStart + off, n);
     }
-    checkRanges(dataStart);
+    checkNoOverlap();
 }
 
 // No two tensors share bytes (a corrupt index could alias them).
-void Checkpoint::checkRanges(std::size_t) {
+void Checkpoint::checkNoOverlap() const {
     std::vector<const TensorView *> order;
     for (const auto &t : tensors_)
         if (!t.bytes.empty()) order.push_back(&t);

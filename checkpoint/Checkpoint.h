@@ -55,6 +55,7 @@ struct TypeInfo {
 
 const TypeInfo &info(Type t);
 const char *typeName(Type t);
+std::string shapeText(const std::vector<int64_t> &shape);   // "[4, 6]"
 
 enum class Format { Safetensors, Gguf };
 
@@ -94,7 +95,7 @@ class Checkpoint {
     Checkpoint() = default;
     void parseSafetensors();
     void parseGguf();
-    void checkRanges(std::size_t dataStart);
+    void checkNoOverlap() const;
 
     Format format_ = Format::Safetensors;
     std::string path_;
@@ -126,8 +127,14 @@ struct LowbitCodes {
 
 // The GGML types that are exactly a kforge format: Q8_0 (int8, group 32),
 // Q4_0 (int4, group 32), TQ1_0 and TQ2_0 (ternary, group 256), each with f16
-// scales. Empty for any other type; a CheckpointError for a TQ2_0 code that is
-// not a ternary level (3), which ggml decodes as +2.
+// scales. exactFormat says which without reading a tensor; exactLowbit gives
+// the codes and scales: empty for any other type, a CheckpointError for a
+// TQ2_0 code that is not a ternary level (3), which ggml decodes as +2.
+struct ExactFormat {
+    const char *format;   // "int8", "int4", "ternary"
+    int group;
+};
+std::optional<ExactFormat> exactFormat(Type t);
 std::optional<LowbitCodes> exactLowbit(const TensorView &t);
 
 enum class ConvertPolicy { Refuse, ThroughF32 };

@@ -81,6 +81,10 @@ float rdHalf(const uint8_t *p) { return halfToFloat(rd16(p)); }
 [[noreturn]] void refuse(const TensorView &t, const std::string &why) {
     throw CheckpointError("tensor '" + t.name + "' of type " + typeName(t.type) + ": " + why);
 }
+[[noreturn]] void refuseConversion(const TensorView &t) {
+    refuse(t, "kforge cannot convert this type to f32 (it converts F64/F32/F16/BF16 and the GGML types "
+              "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, TQ1_0, TQ2_0)");
+}
 
 // One block of each GGML type -> its elements (out[0 .. blockSize)).
 void q4_0(const uint8_t *b, float *out) {
@@ -291,23 +295,28 @@ std::vector<float> toFloat(const TensorView &t) {
     default: break;
     }
     BlockFn fn = blockDecoder(t.type);
-    if (!fn) refuse(t, "kforge cannot convert this type to f32 (it converts F64/F32/F16/BF16 and the GGML types "
-                       "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, TQ1_0, TQ2_0)");
+    if (!fn) refuseConversion(t);
     for (int64_t blk = 0; blk < n / ti.blockSize; ++blk) fn(p + blk * ti.blockBytes, out.data() + blk * ti.blockSize);
     return out;
 }
 
-std::optional<LowbitCodes> exactLowbit(const TensorView &t) {
-    const TypeInfo &ti = info(t.type);
-    LowbitCodes lc;
-    switch (t.type) {
-    case Type::Q8_0: lc.format = "int8"; break;
-    case Type::Q4_0: lc.format = "int4"; break;
+std::optional<ExactFormat> exactFormat(Type t) {
+    switch (t) {
+    case Type::Q8_0: return ExactFormat{"int8", 32};
+    case Type::Q4_0: return ExactFormat{"int4", 32};
     case Type::TQ1_0:
-    case Type::TQ2_0: lc.format = "ternary"; break;
+    case Type::TQ2_0: return ExactFormat{"ternary", 256};
     default: return std::nullopt;
     }
-    lc.group = static_cast<int>(ti.blockSize);
+}
+
+std::optional<LowbitCodes> exactLowbit(const TensorView &t) {
+    const std::optional<ExactFormat> f = exactFormat(t.type);
+    if (!f) return std::nullopt;
+    const TypeInfo &ti = info(t.type);
+    LowbitCodes lc;
+    lc.format = f->format;
+    lc.group = f->group;
     lc.n = t.rows();
     lc.k = t.cols();
     int64_t blocks = t.numel() / ti.blockSize;
@@ -360,7 +369,7 @@ LinearWeights linearWeights(const TensorView &t, ConvertPolicy policy,
         if (policy == ConvertPolicy::Refuse)
             refuse(t, "not a kforge weight format (those are F32/F16/BF16, Q8_0, Q4_0, TQ1_0, TQ2_0); "
                       "convert it through f32 and re-quantize (--convert) or re-export the checkpoint");
-        if (!canConvertToFloat(t.type)) toFloat(t);   // throws naming the type
+        if (!canConvertToFloat(t.type)) refuseConversion(t);
         if (warn)
             warn("tensor '" + t.name + "' of type " + typeName(t.type) +
                  " is not a kforge format: converted through f32 and re-quantized");

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
-#include <map>
 #include <unistd.h>
 
 namespace kf::checkpoint {
@@ -127,12 +126,6 @@ void SafetensorsWriter::commit() {
 
 namespace {
 
-std::string shapeText(const std::vector<int64_t> &s) {
-    std::string t = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-    return t + "]";
-}
-
 bool sameFile(const std::string &a, const std::string &b) {
     std::error_code ec;
     return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
@@ -145,22 +138,17 @@ DeltaSummary paramDelta(const Checkpoint &post, const Checkpoint &base, const Ch
     for (const Checkpoint *c : {&post, &base, &newBase})
         if (sameFile(outPath, c->path()))
             throw CheckpointError(outPath + ": the output is one of the inputs; write it to a new file");
-    auto names = [](const Checkpoint &c) {
-        std::map<std::string, const TensorView *> m;
-        for (const auto &t : c.tensors()) m[t.name] = &t;
-        return m;
-    };
-    auto P = names(post), B = names(base), N = names(newBase);
-    auto missing = [&](const std::map<std::string, const TensorView *> &from, const Checkpoint &in) {
-        for (const auto &[name, t] : from)
-            if (!in.find(name))
-                throw CheckpointError(in.path() + ": has no tensor '" + name + "' (the other checkpoints have it); "
+    // The same names in all three: every name of one is in the other.
+    auto missing = [](const Checkpoint &from, const Checkpoint &in) {
+        for (const auto &t : from.tensors())
+            if (!in.find(t.name))
+                throw CheckpointError(in.path() + ": has no tensor '" + t.name + "' (the other checkpoints have it); "
                                       "ParamΔ needs the same tensors in post, base and new base");
     };
-    missing(P, base);
-    missing(P, newBase);
-    missing(B, post);
-    missing(N, post);
+    missing(post, base);
+    missing(post, newBase);
+    missing(base, post);
+    missing(newBase, post);
 
     std::vector<TensorDecl> decls;
     for (const auto &t : post.tensors()) {

@@ -30,7 +30,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -180,7 +179,7 @@ const kf_kernel_def *attentionKernel(const std::string &kv) {
 
 class Encoder {
   public:
-    Encoder(const kf::checkpoint::Checkpoint &ck, const Config &cfg) : cfg_(cfg) {
+    Encoder(const kf::checkpoint::Checkpoint &ck, const Config &cfg) {
         auto vec = [&](const std::string &n) { return kf::checkpoint::toFloat(ck.at(n)); };
         word_ = vec("embeddings.word_embeddings.weight");
         pos_ = vec("embeddings.position_embeddings.weight");
@@ -317,7 +316,6 @@ class Encoder {
             }
     }
 
-    Config cfg_;
     std::vector<float> word_, pos_, type_;
     LayerNorm lnEmb_;
     int64_t vocab_ = 0, maxPos_ = 0;

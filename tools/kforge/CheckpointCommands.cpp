@@ -14,34 +14,39 @@ using namespace checkpoint;
 
 namespace {
 
-std::string shapeText(const std::vector<int64_t> &s) {
-    std::string t = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-    return t + "]";
-}
-
 // What a tensor loads as in kforge (a linear layer's weight for 2-D tensors).
 std::string loadsAs(const TensorView &t) {
-    switch (t.type) {
-    case Type::Q8_0: return "int8 g32 f16 scales (exact)";
-    case Type::Q4_0: return "int4 g32 f16 scales (exact)";
-    case Type::TQ1_0:
-    case Type::TQ2_0: return "ternary g256 f16 scales (exact)";
-    default: break;
-    }
+    if (auto f = exactFormat(t.type)) return std::string(f->format) + " g" + std::to_string(f->group) + " f16 scales (exact)";
     if (info(t.type).isFloat) return "float";
     if (canConvertToFloat(t.type)) return "f32 (converted)";
     return "not convertible";
 }
 
+std::string jsonText(const nlohmann::json &v) {
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A metadata value on one line: arrays by length and first element, long values cut.
 std::string scalarText(const nlohmann::json &v) {
+    std::string s;
     if (v.is_array()) {
-        std::string s = "[" + std::to_string(v.size()) + " values";
-        if (!v.empty()) s += ": " + v[0].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + (v.size() > 1 ? ", ..." : "");
-        return s + "]";
+        s = "[";
+        s += std::to_string(v.size());
+        s += " values";
+        if (!v.empty()) {
+            s += ": ";
+            s += jsonText(v[0]);
+            if (v.size() > 1) s += ", ...";
+        }
+        s += "]";
+        return s;
     }
-    std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+    s = jsonText(v);
+    if (s.size() > 80) {
+        s.resize(77);
+        s += "...";
+    }
+    return s;
 }
 
 }  // namespace
