@@ -29,25 +29,62 @@ struct kf_linear {
     const kf::rt::LinearSpec *spec = nullptr;  // def's
     const kf::rt::Variant *variant = nullptr;  // the target's bucket-any variant
     kf::rt::LinearGeometry geom{};
-    uint8_t *storage = nullptr;  // page-aligned + kStoragePageOffset; the pointers below point into it
-    size_t storageBytes = 0;     // all of it: what kf_linear_copy_weights copies
+    kf::rt::StoragePlan plan{};
+    // The one block holding the arrays below (plan's offsets): allocated by
+    // the layer (page-aligned + kStoragePageOffset), or inside a packed-weights
+    // file's mapping that `mapping` keeps alive (kf_linear_load).
+    uint8_t *storage = nullptr;
+    std::shared_ptr<const void> mapping;
     uint8_t *planes[kf::rt::kMaxPlanes] = {};
     void *scales = nullptr;
     uint8_t *zeroPoints = nullptr;
     float *codebook = nullptr;
     float *bias = nullptr;
-    size_t streamedBytes = 0;  // planes + scales + zero points: what a call reads
     bool isPacked = false;
     kf::rt::ArenaCache arenas;
 
-    ~kf_linear() {
-        if (storage) std::free(storage - kStoragePageOffset);
-    }
+    ~kf_linear() { releaseStorage(); }
 
     const kf::rt::LinearLayout &layout() const { return kf::rt::linearData(*variant).layout; }
     bool hasZeroPoints() const { return spec->weightKind == KF_WEIGHT_UINT; }
     bool hasCodebook() const { return spec->weightKind == KF_WEIGHT_CODEBOOK; }
     int64_t codebookEntries() const { return int64_t(1) << spec->bits; }
+
+    void releaseStorage() {
+        if (storage && !mapping) std::free(storage - kStoragePageOffset);
+        storage = nullptr;
+        mapping.reset();
+    }
+    // Points the arrays into `block` (plan's offsets).
+    void attach(uint8_t *block) {
+        storage = block;
+        for (int p = 0; p < kf::rt::kMaxPlanes; ++p) planes[p] = p < layout().numPlanes ? block + plan.planes[p] : nullptr;
+        scales = block + plan.scales;
+        zeroPoints = hasZeroPoints() ? block + plan.zeroPoints : nullptr;
+        codebook = hasCodebook() ? reinterpret_cast<float *>(block + plan.codebook) : nullptr;
+        bias = spec->hasBias ? reinterpret_cast<float *>(block + plan.bias) : nullptr;
+    }
+    // Storage of the layer's own, replacing a mapping (whose bytes are
+    // read-only) or nothing; false when out of memory (the layer unchanged).
+    bool allocateOwn() {
+        if (storage && !mapping) return true;
+        // Page-aligned plus a fixed offset, whatever the allocator's history: the
+        // offset of the streamed weights within a 4 KiB page moves the decode
+        // kernels' speed by up to ~17% on this project's machine (int4 int8,
+        // 4096x11008, 1 thread: 1.75 ms at offset 64, 2.03 ms at 0, 1.99 at 1024;
+        // ternary 0.96 vs 1.10 ms; int2 the other way, 1.02 vs 0.96), and with
+        // plain aligned_alloc the offset depended on whether glibc served the block
+        // by mmap or from the heap, i.e. on what the process had freed before.
+        // Fixed, the tuner's measurements hold for the user's process.
+        // Large layers also go on transparent huge pages (runtime/StreamMemory.h
+        // has the measurements); the offset stays 64 in the first 4 KiB page of
+        // the 2 MiB one. Packed-weights files put each layer at the same offset.
+        auto *block = static_cast<uint8_t *>(kf::rt::allocateStreamed(plan.total + kStoragePageOffset));
+        if (!block) return false;
+        releaseStorage();
+        attach(block + kStoragePageOffset);
+        return true;
+    }
 };
 
 namespace kf::rt {
@@ -56,22 +93,27 @@ void layerShape(const kf_linear *layer, int64_t *n, int64_t *k) {
     *n = layer ? layer->geom.n : 0;
     *k = layer ? layer->geom.k : 0;
 }
+const Variant *layerVariant(const kf_linear *layer) { return layer->variant; }
+const StoragePlan &layerStoragePlan(const kf_linear *layer) { return layer->plan; }
+kf_status adoptStorage(kf_linear *layer, std::shared_ptr<const void> mapping, const uint8_t *block, bool copy) {
+    if (copy) {
+        if (!layer->allocateOwn()) return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_load: cannot allocate " +
+                                                                         std::to_string(layer->plan.total) + " bytes");
+        std::memcpy(layer->storage, block, layer->plan.total);
+    } else {
+        layer->releaseStorage();
+        // Kernels only read weights; a later pack gives the layer storage of its own first.
+        layer->attach(const_cast<uint8_t *>(block));
+        layer->mapping = std::move(mapping);
+    }
+    layer->isPacked = true;
+    return KF_OK;
+}
 }  // namespace kf::rt
 
 namespace {
 
 constexpr int64_t kMaxDim = int64_t(1) << 31;
-
-size_t roundUp64(size_t v) { return (v + 63) / 64 * 64; }
-
-unsigned maxCode(const kf::rt::LinearSpec &def) {
-    switch (def.weightKind) {
-    case KF_WEIGHT_BINARY: return 1;
-    case KF_WEIGHT_TERNARY: return 2;
-    case KF_WEIGHT_SEQ2: return 3;
-    default: return (1u << def.bits) - 1;
-    }
-}
 
 size_t actElemBytes(const kf::rt::LinearSpec &def) { return def.actType == KF_ACT_BF16 ? 2 : 4; }
 
@@ -83,47 +125,12 @@ const kf::rt::LinearSpec *linearSpecOf(const kf_kernel_def *def, const char *fn)
 thread_local std::vector<uint8_t> tlsX;
 thread_local std::vector<float> tlsY;
 
-kf_status checkPresence(const kf_linear &L, const char *fn, const kf_linear_weights &w) {
-    const std::string k = std::string("kernel '") + L.def->name + "'";
-    if (!w.codes || !w.scales) return fail(KF_ERR_NULL_POINTER, std::string(fn) + ": codes and scales must not be NULL");
-    if (L.hasZeroPoints() != (w.zero_points != nullptr))
-        return fail(L.hasZeroPoints() ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
-                    std::string(fn) + ": " + k + (L.hasZeroPoints() ? " (uint) needs zero_points" : " has no zero points; pass NULL"));
-    if (L.hasCodebook() != (w.codebook != nullptr))
-        return fail(L.hasCodebook() ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
-                    std::string(fn) + ": " + k + (L.hasCodebook() ? " needs a codebook" : " has no codebook; pass NULL"));
-    if (bool(L.spec->hasBias) != (w.bias != nullptr))
-        return fail(L.spec->hasBias ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
-                    std::string(fn) + ": " + k + (L.spec->hasBias ? " is declared with a bias; pass it" : " has no bias; pass NULL"));
-    return KF_OK;
-}
-
 // Shared by kf_linear_pack and kf_linear_pack_weights; `fn` names the caller in messages.
 kf_status packWeights(kf_linear *layer, const kf_linear_weights *w, const char *fn) {
-    if (kf_status s = checkPresence(*layer, fn, *w)) return s;
-    const auto &g = layer->geom;
-    const auto &L = layer->layout();
-    const unsigned top = maxCode(*layer->spec);
-    if (const int64_t i = kf::rt::firstAbove(w->codes, g.n * g.k, top); i < g.n * g.k)
-        return fail(KF_ERR_INVALID_ARGUMENT,
-                    std::string(fn) + ": code " + std::to_string(w->codes[i]) + " at row " + std::to_string(i / g.k) +
-                        ", column " + std::to_string(i % g.k) + " is out of range for " + layer->spec->weightFormat +
-                        " weights (max " + std::to_string(top) + ")");
-    if (w->zero_points)
-        if (const int64_t i = kf::rt::firstAbove(w->zero_points, g.n * g.numScaleCols, top); i < g.n * g.numScaleCols)
-            return fail(KF_ERR_INVALID_ARGUMENT, std::string(fn) + ": zero point " + std::to_string(w->zero_points[i]) +
-                                                     " at row " + std::to_string(i / g.numScaleCols) +
-                                                     " is out of range (max " + std::to_string(top) + ")");
-    kf::rt::packCodes(L, g, w->codes, layer->planes);
-    kf::rt::packRowTable(g, g.numScaleCols, kf::rt::scaleElemBytes(L.scaleType), w->scales, layer->scales);
-    if (w->zero_points) kf::rt::packRowTable(g, g.numScaleCols, 1, w->zero_points, layer->zeroPoints);
-    if (w->codebook) {
-        if (layer->spec->codebookPerChannel)
-            kf::rt::packRowTable(g, layer->codebookEntries(), sizeof(float), w->codebook, layer->codebook);
-        else
-            std::memcpy(layer->codebook, w->codebook, sizeof(float) * layer->codebookEntries());
-    }
-    if (w->bias) kf::rt::packRowTable(g, 1, sizeof(float), w->bias, layer->bias);
+    if (!layer->allocateOwn()) return fail(KF_ERR_OUT_OF_MEMORY, std::string(fn) + ": cannot allocate storage");
+    if (kf_status s = kf::rt::packInto(*layer->spec, layer->layout(), layer->geom, layer->plan, *w, layer->storage, fn,
+                                       layer->def->name))
+        return s;
     layer->isPacked = true;
     return KF_OK;
 }
@@ -219,53 +226,11 @@ kf_status kf_linear_create(const kf_kernel_def *def, int64_t n, int64_t k, const
     layer->def = def;
     layer->spec = spec;
     layer->variant = v;
-    const auto &L = kf::rt::linearData(*v).layout;
-    layer->geom = kf::rt::geometryFor(L, n, k);
-    const auto &g = layer->geom;
-
-    // One allocation: planes, scales, zero points (what a call streams), then
-    // codebook and bias.
-    // Slots: the planes, then scales, zero points, codebook, bias.
-    constexpr int kScales = kf::rt::kMaxPlanes, kZeroPoints = kScales + 1, kCodebook = kScales + 2,
-                  kBias = kScales + 3;
-    size_t offsets[kBias + 1], total = 0;
-    auto reserve = [&](int slot, size_t bytes) {
-        offsets[slot] = total;
-        total += roundUp64(bytes);
-    };
-    for (int p = 0; p < kf::rt::kMaxPlanes; ++p) reserve(p, p < L.numPlanes ? g.planeBytes(L.planes[p]) : 0);
-    const size_t tableCells = static_cast<size_t>(g.rowsPadded() * g.numScaleCols);
-    reserve(kScales, tableCells * kf::rt::scaleElemBytes(L.scaleType));
-    reserve(kZeroPoints, layer->hasZeroPoints() ? tableCells : 0);
-    layer->streamedBytes = total;
-    reserve(kCodebook, layer->hasCodebook() ? sizeof(float) * layer->codebookEntries() *
-                                                  (spec->codebookPerChannel ? g.rowsPadded() : 1)
-                                            : 0);
-    reserve(kBias, spec->hasBias ? sizeof(float) * g.rowsPadded() : 0);
-    layer->storageBytes = total ? total : 64;
-    // Page-aligned plus a fixed offset, whatever the allocator's history: the
-    // offset of the streamed weights within a 4 KiB page moves the decode
-    // kernels' speed by up to ~17% on this project's machine (int4 int8,
-    // 4096x11008, 1 thread: 1.75 ms at offset 64, 2.03 ms at 0, 1.99 at 1024;
-    // ternary 0.96 vs 1.10 ms; int2 the other way, 1.02 vs 0.96), and with
-    // plain aligned_alloc the offset depended on whether glibc served the block
-    // by mmap or from the heap, i.e. on what the process had freed before.
-    // Fixed, the tuner's measurements hold for the user's process.
-    // Large layers also go on transparent huge pages (runtime/StreamMemory.h
-    // has the measurements); the offset stays 64 in the first 4 KiB page of
-    // the 2 MiB one.
-    if (auto *block = static_cast<uint8_t *>(kf::rt::allocateStreamed(layer->storageBytes + kStoragePageOffset)))
-        layer->storage = block + kStoragePageOffset;
-    if (!layer->storage)
-        return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: cannot allocate " + std::to_string(total) + " bytes");
-    for (int p = 0; p < L.numPlanes; ++p) layer->planes[p] = layer->storage + offsets[p];
-    layer->scales = layer->storage + offsets[kScales];
-    if (layer->hasZeroPoints()) layer->zeroPoints = layer->storage + offsets[kZeroPoints];
-    if (layer->hasCodebook()) layer->codebook = reinterpret_cast<float *>(layer->storage + offsets[kCodebook]);
-    if (spec->hasBias) layer->bias = reinterpret_cast<float *>(layer->storage + offsets[kBias]);
-    // The streamed size counts the planes' exact bytes, not the 64-byte rounding.
-    layer->streamedBytes = tableCells * kf::rt::scaleElemBytes(L.scaleType) + (layer->hasZeroPoints() ? tableCells : 0);
-    for (int p = 0; p < L.numPlanes; ++p) layer->streamedBytes += g.planeBytes(L.planes[p]);
+    layer->geom = kf::rt::geometryFor(kf::rt::linearData(*v).layout, n, k);
+    layer->plan = kf::rt::storagePlan(*spec, kf::rt::linearData(*v).layout, layer->geom);
+    if (!layer->allocateOwn())
+        return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_create: cannot allocate " + std::to_string(layer->plan.total) +
+                                              " bytes");
     *out = layer.release();
     return KF_OK;
 }
@@ -279,7 +244,7 @@ const char *kf_linear_variant_for_rows(const kf_linear *layer, int64_t m) {
     return kf::rt::variantForRows(*layer->def, *layer->variant, m)->symbol;
 }
 
-size_t kf_linear_packed_bytes(const kf_linear *layer) { return layer ? layer->streamedBytes : 0; }
+size_t kf_linear_packed_bytes(const kf_linear *layer) { return layer ? layer->plan.streamed : 0; }
 
 kf_status kf_linear_pack_weights(kf_linear *layer, const kf_linear_weights *w) {
     kf::rt::clearError();
@@ -309,11 +274,14 @@ kf_status kf_linear_copy_weights(kf_linear *dst, const kf_linear *src) {
         return fail(KF_ERR_INVALID_ARGUMENT, "kf_linear_copy_weights: dst is " + std::to_string(dst->geom.n) + "x" +
                                                  std::to_string(dst->geom.k) + ", src " + std::to_string(src->geom.n) +
                                                  "x" + std::to_string(src->geom.k) + " (shapes must match)");
-    if (!kf::rt::samePackedLayout(dst->layout(), src->layout()) || dst->storageBytes != src->storageBytes)
+    if (!kf::rt::samePackedLayout(dst->layout(), src->layout()) || dst->plan.total != src->plan.total)
         return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_linear_copy_weights: variants ") + dst->variant->symbol +
                                                  " and " + src->variant->symbol + " pack weights differently");
     if (!src->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_copy_weights: src has not been packed");
-    if (dst != src) std::memcpy(dst->storage, src->storage, src->storageBytes);
+    if (dst != src) {
+        if (!dst->allocateOwn()) return fail(KF_ERR_OUT_OF_MEMORY, "kf_linear_copy_weights: cannot allocate storage");
+        std::memcpy(dst->storage, src->storage, src->plan.total);
+    }
     dst->isPacked = true;
     return KF_OK;
 }
@@ -323,7 +291,7 @@ kf_status kf_linear_unpack_weights(const kf_linear *layer, uint8_t *codes, void 
     kf::rt::clearError();
     if (!layer) return fail(KF_ERR_NULL_POINTER, "kf_linear_unpack_weights: layer must not be NULL");
     kf_linear_weights w{codes, scales, zero_points, codebook, bias};
-    if (kf_status s = checkPresence(*layer, "kf_linear_unpack_weights", w)) return s;
+    if (kf_status s = kf::rt::checkArrays(*layer->spec, w, "kf_linear_unpack_weights", layer->def->name)) return s;
     if (!layer->isPacked) return fail(KF_ERR_NOT_PACKED, "kf_linear_unpack_weights: the layer has not been packed");
     const auto &g = layer->geom;
     const auto &L = layer->layout();

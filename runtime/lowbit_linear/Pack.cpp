@@ -1,5 +1,7 @@
 #include "runtime/lowbit_linear/Pack.h"
 
+#include "runtime/Error.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -287,6 +289,88 @@ void unpackRowTable(const LinearGeometry &g, int64_t cols, size_t e, const void 
         for (int64_t c = 0; c < cols; ++c)
             std::memcpy(d + (row * cols + c) * e, s + ((t * cols + c) * I + i) * e, e);
     }
+}
+
+namespace {
+size_t roundUp64(size_t v) { return (v + 63) / 64 * 64; }
+}  // namespace
+
+StoragePlan storagePlan(const LinearSpec &spec, const LinearLayout &L, const LinearGeometry &g) {
+    StoragePlan plan;
+    auto reserve = [&](size_t &slot, size_t bytes) {
+        slot = plan.total;
+        plan.total += roundUp64(bytes);
+    };
+    for (int p = 0; p < kMaxPlanes; ++p) reserve(plan.planes[p], p < L.numPlanes ? g.planeBytes(L.planes[p]) : 0);
+    const size_t tableCells = static_cast<size_t>(g.rowsPadded() * g.numScaleCols);
+    const bool zeroPoints = spec.weightKind == KF_WEIGHT_UINT, codebook = spec.weightKind == KF_WEIGHT_CODEBOOK;
+    reserve(plan.scales, tableCells * scaleElemBytes(L.scaleType));
+    reserve(plan.zeroPoints, zeroPoints ? tableCells : 0);
+    reserve(plan.codebook, codebook ? sizeof(float) * (size_t{1} << spec.bits) *
+                                          (spec.codebookPerChannel ? static_cast<size_t>(g.rowsPadded()) : 1)
+                                    : 0);
+    reserve(plan.bias, spec.hasBias ? sizeof(float) * g.rowsPadded() : 0);
+    if (plan.total == 0) plan.total = 64;
+    // The streamed size counts the planes' exact bytes, not the 64-byte rounding.
+    plan.streamed = tableCells * scaleElemBytes(L.scaleType) + (zeroPoints ? tableCells : 0);
+    for (int p = 0; p < L.numPlanes; ++p) plan.streamed += g.planeBytes(L.planes[p]);
+    return plan;
+}
+
+unsigned maxCode(const LinearSpec &spec) {
+    switch (spec.weightKind) {
+    case KF_WEIGHT_BINARY: return 1;
+    case KF_WEIGHT_TERNARY: return 2;
+    case KF_WEIGHT_SEQ2: return 3;
+    default: return (1u << spec.bits) - 1;
+    }
+}
+
+kf_status checkArrays(const LinearSpec &spec, const kf_linear_weights &w, const char *fn, const std::string &kernel) {
+    const std::string f = fn, k = "kernel '" + kernel + "'";
+    const bool hasZeroPoints = spec.weightKind == KF_WEIGHT_UINT, hasCodebook = spec.weightKind == KF_WEIGHT_CODEBOOK;
+    if (!w.codes || !w.scales) return fail(KF_ERR_NULL_POINTER, f + ": codes and scales must not be NULL");
+    if (hasZeroPoints != (w.zero_points != nullptr))
+        return fail(hasZeroPoints ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    f + ": " + k + (hasZeroPoints ? " (uint) needs zero_points" : " has no zero points; pass NULL"));
+    if (hasCodebook != (w.codebook != nullptr))
+        return fail(hasCodebook ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    f + ": " + k + (hasCodebook ? " needs a codebook" : " has no codebook; pass NULL"));
+    if (bool(spec.hasBias) != (w.bias != nullptr))
+        return fail(spec.hasBias ? KF_ERR_NULL_POINTER : KF_ERR_INVALID_ARGUMENT,
+                    f + ": " + k + (spec.hasBias ? " is declared with a bias; pass it" : " has no bias; pass NULL"));
+    return KF_OK;
+}
+
+kf_status packInto(const LinearSpec &spec, const LinearLayout &L, const LinearGeometry &g, const StoragePlan &plan,
+                   const kf_linear_weights &w, uint8_t *block, const char *fn, const std::string &kernel) {
+    if (kf_status s = checkArrays(spec, w, fn, kernel)) return s;
+    const std::string f = fn;
+    const unsigned top = maxCode(spec);
+    if (const int64_t i = firstAbove(w.codes, g.n * g.k, top); i < g.n * g.k)
+        return fail(KF_ERR_INVALID_ARGUMENT, f + ": code " + std::to_string(w.codes[i]) + " at row " +
+                                                 std::to_string(i / g.k) + ", column " + std::to_string(i % g.k) +
+                                                 " is out of range for " + spec.weightFormat + " weights (max " +
+                                                 std::to_string(top) + ")");
+    if (w.zero_points)
+        if (const int64_t i = firstAbove(w.zero_points, g.n * g.numScaleCols, top); i < g.n * g.numScaleCols)
+            return fail(KF_ERR_INVALID_ARGUMENT, f + ": zero point " + std::to_string(w.zero_points[i]) + " at row " +
+                                                     std::to_string(i / g.numScaleCols) + " is out of range (max " +
+                                                     std::to_string(top) + ")");
+    uint8_t *planes[kMaxPlanes] = {};
+    for (int p = 0; p < L.numPlanes; ++p) planes[p] = block + plan.planes[p];
+    packCodes(L, g, w.codes, planes);
+    packRowTable(g, g.numScaleCols, scaleElemBytes(L.scaleType), w.scales, block + plan.scales);
+    if (w.zero_points) packRowTable(g, g.numScaleCols, 1, w.zero_points, block + plan.zeroPoints);
+    if (w.codebook) {
+        const int64_t entries = int64_t{1} << spec.bits;
+        if (spec.codebookPerChannel)
+            packRowTable(g, entries, sizeof(float), w.codebook, block + plan.codebook);
+        else
+            std::memcpy(block + plan.codebook, w.codebook, sizeof(float) * entries);
+    }
+    if (w.bias) packRowTable(g, 1, sizeof(float), w.bias, block + plan.bias);
+    return KF_OK;
 }
 
 }  // namespace kf::rt

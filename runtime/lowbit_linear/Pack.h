@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "kforge/detail/Linear.h"
 
@@ -40,5 +41,33 @@ int64_t firstAbove(const uint8_t *v, int64_t count, unsigned top);
 // (padding rows zero), and back.
 void packRowTable(const LinearGeometry &g, int64_t cols, size_t elemBytes, const void *src, void *dst);
 void unpackRowTable(const LinearGeometry &g, int64_t cols, size_t elemBytes, const void *src, void *dst);
+
+// Where a layer's arrays sit in its one storage block, as byte offsets from
+// its start (each 64-byte aligned): the planes, then scales and zero points
+// (what a call streams), then codebook and bias. kf_linear_create allocates
+// this block; a packed-weights file (WeightsFile.h) stores it as it is.
+struct StoragePlan {
+    size_t planes[kMaxPlanes] = {};
+    size_t scales = 0, zeroPoints = 0, codebook = 0, bias = 0;
+    size_t total = 0;      // bytes of the block (>= 64)
+    size_t streamed = 0;   // exact bytes a call reads: planes + scales + zero points
+};
+StoragePlan storagePlan(const LinearSpec &spec, const LinearLayout &layout, const LinearGeometry &g);
+
+// Largest code of the spec's format (ternary 2, int4 15, ...).
+unsigned maxCode(const LinearSpec &spec);
+
+// Whether `w` has exactly the arrays the spec needs (codes and scales; zero
+// points for UINT, a codebook for CODEBOOK, a bias when declared); sets the
+// error otherwise (messages start with `fn` and name `kernel`).
+kf_status checkArrays(const LinearSpec &spec, const kf_linear_weights &w, const char *fn, const std::string &kernel);
+
+// Checks the weights (presence of each array as the spec needs it, codes and
+// zero points in range) and packs them into `block` laid out by `plan`
+// (the arrays' padding is written as zeros; the gaps between arrays are not
+// touched). On failure sets the error (messages start with `fn` and name
+// `kernel`) and writes nothing.
+kf_status packInto(const LinearSpec &spec, const LinearLayout &layout, const LinearGeometry &g, const StoragePlan &plan,
+                   const kf_linear_weights &w, uint8_t *block, const char *fn, const std::string &kernel);
 
 }  // namespace kf::rt

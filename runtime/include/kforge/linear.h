@@ -129,6 +129,46 @@ kf_status kf_linear_run(kf_linear *layer, const void *x, int64_t m, float *y, in
 kf_status kf_linear_run_q8(kf_linear *layer, const int8_t *codes, const float *scales, int64_t m, float *y,
                            int num_threads);
 
+/* Packed-weights files (.kfw), written by `kforge quantize` from a checkpoint
+ * (docs/checkpoints.md): each layer's weights already in the packed layout of
+ * the targets the file was written for, so loading a layer is one call and no
+ * packing:
+ *   kf_weights *file;
+ *   kf_weights_open("model.kfw", KF_WEIGHTS_MAP, &file);
+ *   kf_linear *q;
+ *   kf_linear_load(kf_mylib_lin_int8(), file, "model.layers.0.self_attn.q_proj.weight", NULL, &q);
+ *   kf_weights_close(file);   // loaded layers keep what they use
+ * KF_WEIGHTS_MAP: layers read their weights from a read-only mapping of the
+ * file (no copy; pages shared with other processes mapping it; on the OS's
+ * default pages). KF_WEIGHTS_COPY: each layer copies its weights once into
+ * storage of its own, on transparent huge pages where granted, which streams
+ * faster on machines where huge pages pay (kforge/linear.h, kf_linear_create).
+ * Opening checks the file's header and directory (not the weights' bytes);
+ * a damaged or truncated file gets KF_ERR_INVALID_ARGUMENT naming the path. */
+typedef struct kf_weights kf_weights;
+enum { KF_WEIGHTS_MAP = 0, KF_WEIGHTS_COPY = 1 };
+
+typedef struct kf_weights_layer_info {
+    const char *name;          /* the checkpoint's tensor name */
+    const char *kernel_name;   /* kernel it was quantized for */
+    const char *weight_format; /* "int4", ... */
+    int64_t n, k;
+    int num_packings;          /* packed layouts stored (one per distinct target layout) */
+} kf_weights_layer_info;
+
+kf_status kf_weights_open(const char *path, int flags, kf_weights **out);
+void kf_weights_close(kf_weights *file);
+int64_t kf_weights_num_layers(const kf_weights *file);
+/* Layer i (0 <= i < kf_weights_num_layers); strings live as long as the file handle. */
+kf_status kf_weights_layer(const kf_weights *file, int64_t i, kf_weights_layer_info *info);
+/* Creates a layer of `def` (variant as in kf_linear_create) with the file's
+ * weights for tensor `name`, packed. The kernel must declare what the layer
+ * was quantized for (format, group, scale type, input, bias: names may
+ * differ) and the file must hold the variant's packed layout; otherwise
+ * KF_ERR_INVALID_ARGUMENT says what the file has. */
+kf_status kf_linear_load(const kf_kernel_def *def, const kf_weights *file, const char *name, const char *variant,
+                         kf_linear **out);
+
 #ifdef __cplusplus
 }
 #endif
