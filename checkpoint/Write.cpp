@@ -25,30 +25,7 @@ mode_t currentUmask() {
 }
 }  // namespace
 
-SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorDecl> tensors, const nlohmann::json &metadata)
-    : path_(std::move(path)), tensors_(std::move(tensors)) {
-    nlohmann::ordered_json header = nlohmann::ordered_json::object();
-    if (!metadata.empty()) {
-        for (auto it = metadata.begin(); it != metadata.end(); ++it)
-            if (!it.value().is_string()) fail("metadata value '" + it.key() + "' is not a string");
-        header["__metadata__"] = nlohmann::ordered_json::parse(metadata.dump());
-    }
-    uint64_t offset = 0;
-    for (const auto &t : tensors_) {
-        const TypeInfo &ti = info(t.type);
-        if (ti.blockSize != 1) fail("tensor '" + t.name + "': safetensors cannot hold " + ti.name + " blocks");
-        if (t.name == "__metadata__" || header.contains(t.name)) fail("tensor name '" + t.name + "' is used twice");
-        uint64_t n = static_cast<uint64_t>(ti.blockBytes);
-        for (int64_t d : t.shape) {
-            if (d < 0) fail("tensor '" + t.name + "' has a negative dimension");
-            n *= static_cast<uint64_t>(d);
-        }
-        header[t.name] = {{"dtype", ti.name}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
-        sizes_.push_back(n);
-        offset += n;
-    }
-    std::string h = header.dump();
-    h.append((8 - h.size() % 8) % 8, ' ');
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     fs::path p(path_);
     fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
     std::string tmpl = (dir / ("." + p.filename().string() + ".tmp-XXXXXX")).string();
@@ -62,40 +39,90 @@ SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorDecl> t
     struct stat st {};
     const mode_t mode = ::stat(path_.c_str(), &st) == 0 ? (st.st_mode & 07777) : (0666 & ~currentUmask());
     if (::fchmod(fd_, mode) != 0) fail(std::string("cannot set the file mode: ") + std::strerror(errno));
-    uint64_t len = h.size();
-    rawWrite(&len, 8);
-    rawWrite(h.data(), h.size());
 }
 
-SafetensorsWriter::~SafetensorsWriter() {
+AtomicFile::~AtomicFile() {
     if (fd_ >= 0) ::close(fd_);
     if (!committed_ && !tmp_.empty()) ::unlink(tmp_.c_str());
 }
 
-void SafetensorsWriter::fail(const std::string &what) { throw CheckpointError(path_ + ": " + what); }
+void AtomicFile::fail(const std::string &what) const { throw CheckpointError(path_ + ": " + what); }
 
-void SafetensorsWriter::rawWrite(const void *bytes, std::size_t n) {
+void AtomicFile::writeAt(uint64_t offset, const void *bytes, std::size_t n) {
     if (fd_ < 0) fail("write after the file was closed");
     const char *p = static_cast<const char *>(bytes);
-    std::size_t left = n;
-    while (left > 0) {
-        ssize_t w = ::write(fd_, p, left);
+    while (n > 0) {
+        ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(offset));
         if (w < 0) {
             if (errno == EINTR) continue;
             fail(std::string("write failed: ") + std::strerror(errno));
         }
         p += w;
-        left -= static_cast<std::size_t>(w);
+        offset += static_cast<uint64_t>(w);
+        n -= static_cast<std::size_t>(w);
     }
 }
+
+void AtomicFile::write(const void *bytes, std::size_t n) {
+    writeAt(size_, bytes, n);
+    size_ += n;
+}
+
+void AtomicFile::padTo(uint64_t offset) {
+    static const char zeros[4096] = {};
+    while (size_ < offset) write(zeros, static_cast<std::size_t>(std::min<uint64_t>(sizeof zeros, offset - size_)));
+}
+
+void AtomicFile::commit() {
+    if (::fsync(fd_) != 0) fail(std::string("fsync failed: ") + std::strerror(errno));
+    if (::close(fd_) != 0) {
+        fd_ = -1;
+        fail(std::string("close failed: ") + std::strerror(errno));
+    }
+    fd_ = -1;
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail(std::string("cannot rename the finished file into place: ") +
+                                                       std::strerror(errno));
+    committed_ = true;
+}
+
+SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorDecl> tensors, const nlohmann::json &metadata)
+    : file_(std::move(path)), tensors_(std::move(tensors)) {
+    nlohmann::ordered_json header = nlohmann::ordered_json::object();
+    if (!metadata.empty()) {
+        for (auto it = metadata.begin(); it != metadata.end(); ++it)
+            if (!it.value().is_string()) file_.fail("metadata value '" + it.key() + "' is not a string");
+        header["__metadata__"] = nlohmann::ordered_json::parse(metadata.dump());
+    }
+    uint64_t offset = 0;
+    for (const auto &t : tensors_) {
+        const TypeInfo &ti = info(t.type);
+        if (ti.blockSize != 1) file_.fail("tensor '" + t.name + "': safetensors cannot hold " + ti.name + " blocks");
+        if (t.name == "__metadata__" || header.contains(t.name)) file_.fail("tensor name '" + t.name + "' is used twice");
+        uint64_t n = static_cast<uint64_t>(ti.blockBytes);
+        for (int64_t d : t.shape) {
+            if (d < 0) file_.fail("tensor '" + t.name + "' has a negative dimension");
+            n *= static_cast<uint64_t>(d);
+        }
+        header[t.name] = {{"dtype", ti.name}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
+        sizes_.push_back(n);
+        offset += n;
+    }
+    std::string h = header.dump();
+    h.append((8 - h.size() % 8) % 8, ' ');
+    uint64_t len = h.size();
+    file_.write(&len, 8);
+    file_.write(h.data(), h.size());
+}
+
+SafetensorsWriter::~SafetensorsWriter() = default;
 
 void SafetensorsWriter::write(const void *bytes, std::size_t n) {
     uint64_t left = 0;
     for (std::size_t i = next_; i < sizes_.size(); ++i) left += sizes_[i];
     if (n > left - writtenOfNext_)
-        fail("more bytes written than the declared tensors hold (" + std::to_string(left - writtenOfNext_) + " left, " +
-             std::to_string(n) + " given)");
-    rawWrite(bytes, n);
+        file_.fail("more bytes written than the declared tensors hold (" + std::to_string(left - writtenOfNext_) +
+                   " left, " + std::to_string(n) + " given)");
+    file_.write(bytes, n);
     writtenOfNext_ += n;
     skipEmpty();
 }
@@ -111,17 +138,9 @@ void SafetensorsWriter::skipEmpty() {
 void SafetensorsWriter::commit() {
     skipEmpty();
     if (next_ != sizes_.size() || writtenOfNext_ != 0)
-        fail("the data written does not match the declared tensors (" + std::to_string(next_) + " of " +
-             std::to_string(sizes_.size()) + " complete)");
-    if (::fsync(fd_) != 0) fail(std::string("fsync failed: ") + std::strerror(errno));
-    if (::close(fd_) != 0) {
-        fd_ = -1;
-        fail(std::string("close failed: ") + std::strerror(errno));
-    }
-    fd_ = -1;
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail(std::string("cannot rename the finished file into place: ") +
-                                                       std::strerror(errno));
-    committed_ = true;
+        file_.fail("the data written does not match the declared tensors (" + std::to_string(next_) + " of " +
+                   std::to_string(sizes_.size()) + " complete)");
+    file_.commit();
 }
 
 namespace {

@@ -10,6 +10,32 @@
 
 namespace kf::checkpoint {
 
+// A file written in full or not at all: the bytes go to a temporary file
+// beside `path` (given the mode of the file it replaces, or 0666 & ~umask),
+// which commit() flushes and renames over `path`; destroyed uncommitted, it
+// is removed and `path` is untouched. Errors throw CheckpointError "PATH: what".
+class AtomicFile {
+  public:
+    explicit AtomicFile(std::string path);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile &) = delete;
+    AtomicFile &operator=(const AtomicFile &) = delete;
+
+    void write(const void *bytes, std::size_t n);    // appends
+    void writeAt(uint64_t offset, const void *bytes, std::size_t n);  // anywhere (not moving the append position)
+    uint64_t size() const { return size_; }          // bytes appended so far
+    void padTo(uint64_t offset);                     // appends zeros up to offset
+    void commit();
+    [[noreturn]] void fail(const std::string &what) const;
+    const std::string &path() const { return path_; }
+
+  private:
+    std::string path_, tmp_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    bool committed_ = false;
+};
+
 struct TensorDecl {
     std::string name;
     Type type = Type::F32;           // a plain type (safetensors has no GGML blocks)
@@ -35,16 +61,12 @@ class SafetensorsWriter {
     void commit();
 
   private:
-    void fail(const std::string &what);
-    void rawWrite(const void *bytes, std::size_t n);
     void skipEmpty();
-    std::string path_, tmp_;
+    AtomicFile file_;
     std::vector<TensorDecl> tensors_;
     std::vector<uint64_t> sizes_;
     std::size_t next_ = 0;
     uint64_t writtenOfNext_ = 0;
-    int fd_ = -1;
-    bool committed_ = false;
 };
 
 // ParamΔ (Cao et al., "ParamΔ for direct weight mixing", ICLR 2025):
