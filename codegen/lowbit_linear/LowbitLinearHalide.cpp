@@ -90,6 +90,26 @@ rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &p, const LinearSchedul
     return L;
 }
 
+rt::LinearSpec linearSpecFor(const dsl::LowbitLinearParams &p, const std::string &formatName) {
+    auto kind = [](dsl::WeightKind k) {
+        switch (k) {
+        case dsl::WeightKind::Binary: return KF_WEIGHT_BINARY;
+        case dsl::WeightKind::Ternary: return KF_WEIGHT_TERNARY;
+        case dsl::WeightKind::Seq2: return KF_WEIGHT_SEQ2;
+        case dsl::WeightKind::Int: return KF_WEIGHT_INT;
+        case dsl::WeightKind::Uint: return KF_WEIGHT_UINT;
+        case dsl::WeightKind::Codebook: return KF_WEIGHT_CODEBOOK;
+        }
+        return KF_WEIGHT_INT;
+    };
+    const kf_act_type act = p.input == dsl::ActKind::BF16            ? KF_ACT_BF16
+                            : p.input == dsl::ActKind::QInt8PerToken ? KF_ACT_QINT8
+                                                                     : KF_ACT_F32;
+    return {formatName.c_str(), p.weight.bits,     p.n.size.value_or(0),          p.k.size.value_or(0),
+            p.group,            runtimeScaleType(p.scaleType), kind(p.weight.kind), act,
+            p.bias,             p.weight.perChannelCodebook,  p.weight.ternaryBase3};
+}
+
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &s,
                                    const targets::TargetInfo &target, bool prequantized) {
     const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);

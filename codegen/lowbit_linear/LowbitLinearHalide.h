@@ -27,6 +27,10 @@ struct LinearPipeline {
 
 // Planes a b-bit code is split into (or the base-3 plane), per the layout doc.
 rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &params, const LinearSchedule &schedule);
+// The runtime's view of a kernel's declared spec (what the glue writes as its
+// kf_kernel_def::spec); weightFormat points at `formatName`, which must
+// outlive the result (dsl::formatName(params.weight)).
+rt::LinearSpec linearSpecFor(const dsl::LowbitLinearParams &params, const std::string &formatName);
 
 // Throws CodegenError for what this lowering does not cover. For int8
 // activations, `prequantized` builds the entry that takes rows already

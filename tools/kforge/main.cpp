@@ -10,6 +10,7 @@
 //                                             a sparse-rank layer's threshold and error per rank
 //   kforge inspect FILE [--json]              a safetensors / GGUF checkpoint's tensors and what they load as
 //   kforge delta --post P --base B --new-base N -o OUT   ParamΔ: P - B + N into a new safetensors file
+//   kforge quantize CKPT FILE --layer GLOB=KERNEL... -o OUT.kfw   packed weights + per-layer error report
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
@@ -39,6 +40,7 @@
 #include "targets/Target.h"
 #include "tools/kforge/Calibrate.h"
 #include "tools/kforge/CheckpointCommands.h"
+#include "tools/kforge/Quantize.h"
 
 namespace fs = std::filesystem;
 using namespace kf;
@@ -165,6 +167,19 @@ int cmdEmit(const std::string &file, const std::vector<std::string> &targetArgs,
     const auto arch = opt.targets.empty() ? targets::Arch::X86_64 : opt.targets.front()->arch;
     codegen::emitLibrary(*module, opt, codegen::toolchainFor(arch), std::cerr);
     return 0;
+}
+
+int cmdQuantize(tools::QuantizeOptions opt, const std::vector<std::string> &targetArgs, const std::string &dbArg,
+                bool noDb) {
+    auto module = load(opt.kernelFile);
+    if (!module) return 1;
+    std::vector<const targets::TargetInfo *> targetList;
+    for (const auto &n : targetArgs.empty() ? std::vector<std::string>{"host"} : targetArgs) {
+        const targets::TargetInfo *t = resolveTarget(n);
+        if (std::find(targetList.begin(), targetList.end(), t) == targetList.end()) targetList.push_back(t);
+    }
+    applyTuningRecords(*module, targetList, dbArg, noDb);
+    return tools::quantize(*module, targetList, opt, std::cout, std::cerr);
 }
 
 int cmdTargets() {
@@ -426,6 +441,31 @@ int main(int argc, char **argv) {
     delta->add_option("--new-base", deltaOpt.newBase, "the new base to carry the training to (Θ'base)")->required();
     delta->add_option("-o,--output", deltaOpt.out, "the safetensors file to write (not one of the inputs)")->required();
 
+    tools::QuantizeOptions quantOpt;
+    std::vector<std::string> quantTargets;
+    auto *quant = app.add_subcommand(
+        "quantize", "Quantize a checkpoint's linear layers into a packed-weights file the runtime loads per layer");
+    quant->add_option("checkpoint", quantOpt.checkpoint, "safetensors or GGUF checkpoint")->required();
+    quant->add_option("file", quantOpt.kernelFile, "kernel file (.kf) with the layers' lowbit_linear kernels")
+        ->required()
+        ->check(CLI::ExistingFile);
+    quant->add_option("--layer,-l", quantOpt.layers,
+                      "GLOB=KERNEL: tensors matching GLOB (shell pattern) use KERNEL; repeatable, first match wins")
+        ->required();
+    quant->add_option("-o,--output", quantOpt.output, "the packed-weights file to write (.kfw)")->required();
+    quant->add_option("--target,-t", quantTargets, "targets whose packed layouts to store (repeatable; default host)");
+    quant->add_option("--samples", quantOpt.samples,
+                      "safetensors of sample inputs: per layer a [rows, K] tensor named like the layer (with or "
+                      "without .weight); gives the output error");
+    quant->add_option("--max-samples", quantOpt.maxSamples, "sample rows per layer for the output error")
+        ->capture_default_str();
+    quant->add_option("--report-json", quantOpt.reportJson, "write the per-layer report as JSON (kforge report reads it)");
+    quant->add_flag("--convert", quantOpt.convert,
+                    "GGUF types that are no kforge format go through f32 (with a warning) instead of being refused");
+    quant->add_flag("!--no-compare", quantOpt.compare, "report only the chosen kernel's error, not every fitting kernel's");
+    quant->add_option("--db", dbPath, "tuning database whose schedules (and so packed layouts) to use, as emit does");
+    quant->add_flag("--no-db", noDb, "default schedules, ignoring any tuning database");
+
     // CLI11 answers an unknown first word with "A subcommand is required":
     // name the word instead.
     if (argc > 1 && argv[1][0] != '-') {
@@ -466,6 +506,7 @@ int main(int argc, char **argv) {
         if (*calibrate) return tools::calibrate(cal, std::cout, std::cerr);
         if (*inspect) return tools::inspect(inspectFile, inspectJson, std::cout, std::cerr);
         if (*delta) return tools::delta(deltaOpt, std::cout, std::cerr);
+        if (*quant) return cmdQuantize(quantOpt, quantTargets, dbPath, noDb);
         return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";
