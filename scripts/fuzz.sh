@@ -15,9 +15,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-20}"
 shift || true
 names=("$@")
-[[ ${#names[@]} -gt 0 ]] || names=(dsl pack db_record safetensors gguf)
+[[ ${#names[@]} -gt 0 ]] || names=(dsl pack db_record safetensors gguf weights)
 if ! [[ "$seconds" =~ ^[0-9]+$ ]]; then
-  echo "usage: scripts/fuzz.sh [seconds per target] [dsl|pack|db_record|safetensors|gguf ...]" >&2
+  echo "usage: scripts/fuzz.sh [seconds per target] [dsl|pack|db_record|safetensors|gguf|weights ...]" >&2
   exit 2
 fi
 "$root/scripts/install-deps.sh"
