@@ -10,6 +10,7 @@
 //                                             a sparse-rank layer's threshold and error per rank
 //   kforge inspect FILE [--json]              a safetensors / GGUF checkpoint's tensors and what they load as
 //   kforge delta --post P --base B --new-base N -o OUT   ParamΔ: P - B + N into a new safetensors file
+//   kforge report [--db D] [--quantize F]... -o OUT.html   roofline, convergence, accuracy: one offline page
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
@@ -39,6 +40,7 @@
 #include "targets/Target.h"
 #include "tools/kforge/Calibrate.h"
 #include "tools/kforge/CheckpointCommands.h"
+#include "tools/kforge/Report.h"
 
 namespace fs = std::filesystem;
 using namespace kf;
@@ -426,6 +428,16 @@ int main(int argc, char **argv) {
     delta->add_option("--new-base", deltaOpt.newBase, "the new base to carry the training to (Θ'base)")->required();
     delta->add_option("-o,--output", deltaOpt.out, "the safetensors file to write (not one of the inputs)")->required();
 
+    tools::ReportOptions reportOpt;
+    auto *report = app.add_subcommand(
+        "report", "One self-contained HTML page: each tuned kernel against its roofline, each task's tuning "
+                  "convergence, and the accuracy tables of kforge quantize --report-json");
+    report->add_option("--db", reportOpt.db,
+                       "tuning database: a file or a postgresql:// URL (default: $KFORGE_TUNE_DB, else kforge-tune.db)");
+    report->add_option("--quantize", reportOpt.quantize,
+                       "a kforge quantize --report-json file; one accuracy table each (repeatable)");
+    report->add_option("-o,--output", reportOpt.out, "the HTML file to write (replaced atomically)")->required();
+
     // CLI11 answers an unknown first word with "A subcommand is required":
     // name the word instead.
     if (argc > 1 && argv[1][0] != '-') {
@@ -466,6 +478,7 @@ int main(int argc, char **argv) {
         if (*calibrate) return tools::calibrate(cal, std::cout, std::cerr);
         if (*inspect) return tools::inspect(inspectFile, inspectJson, std::cout, std::cerr);
         if (*delta) return tools::delta(deltaOpt, std::cout, std::cerr);
+        if (*report) return tools::report(reportOpt, std::cout, std::cerr);
         return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";
