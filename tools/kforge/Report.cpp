@@ -218,6 +218,33 @@ const char *const kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7
                                "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"};
 const char *color(std::size_t i) { return kColors[i % (sizeof kColors / sizeof *kColors)]; }
 
+// The mark of the i-th series: ten colours, then the next shape (circle,
+// square, triangle, diamond). `title` is HTML already.
+std::string marker(std::size_t i, double cx, double cy, double r, const char *cls, const std::string &title) {
+    std::string out;
+    const std::string attrs =
+        (*cls ? std::string(" class=\"").append(cls).append("\"") : std::string()) + " fill=\"" + color(i) + "\"";
+    const std::string body = title.empty() ? "/>" : "><title>" + title + "</title>";
+    switch (i / 10 % 4) {
+    case 0:
+        out = "<circle" + attrs + " cx=\"" + coord(cx) + "\" cy=\"" + coord(cy) + "\" r=\"" + coord(r) + "\"" + body;
+        return title.empty() ? out : out + "</circle>";
+    case 1:
+        out = "<path" + attrs + " d=\"M" + coord(cx - r) + " " + coord(cy - r) + " h" + coord(2 * r) + " v" +
+              coord(2 * r) + " h" + coord(-2 * r) + " z\"" + body;
+        break;
+    case 2:
+        out = "<path" + attrs + " d=\"M" + coord(cx) + " " + coord(cy - 1.2 * r) + " L" + coord(cx + 1.1 * r) + " " +
+              coord(cy + 0.8 * r) + " L" + coord(cx - 1.1 * r) + " " + coord(cy + 0.8 * r) + " z\"" + body;
+        break;
+    default:
+        out = "<path" + attrs + " d=\"M" + coord(cx) + " " + coord(cy - 1.3 * r) + " L" + coord(cx + 1.3 * r) + " " +
+              coord(cy) + " L" + coord(cx) + " " + coord(cy + 1.3 * r) + " L" + coord(cx - 1.3 * r) + " " +
+              coord(cy) + " z\"" + body;
+    }
+    return title.empty() ? out : out + "</path>";
+}
+
 // An axis: value -> pixel, linear or log10, with its ticks.
 struct Axis {
     double lo = 0, hi = 1;       // values at the ends
@@ -320,7 +347,8 @@ std::vector<Task> groupTasks(const std::vector<Record> &records, std::vector<std
     std::vector<Task> tasks;
     std::map<std::string, std::size_t> index;
     for (const Record &r : records) {
-        const std::string key = r.specHash + '\n' + r.target + '\n' + r.bucket + '\n' + r.machine + '\n' + r.shape.named();
+        const std::string key =
+            r.specHash + '\n' + r.target + '\n' + r.bucket + '\n' + r.machine + '\n' + r.shape.named();
         auto [it, fresh] = index.emplace(key, tasks.size());
         if (fresh) {
             Task t;
@@ -374,7 +402,8 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
     const double height = std::max(top + plotH + 70, top + 26.0 * 3 + 20.0 * double(shown.size()) + 60);
     Axis x{a, b, left, left + plotW, true}, y{a, b, top + plotH, top, true};
 
-    s << "<svg class=\"plot\" id=\"roofline\" data-points=\"" << shown.size() << "\" width=\"" << coord(width) << "\" height=\""
+    s << "<svg class=\"plot\" id=\"roofline\" data-points=\"" << shown.size() << "\" width=\"" << coord(width)
+      << "\" height=\""
       << coord(height) << "\" viewBox=\"0 0 " << coord(width) << " " << coord(height) << "\" role=\"img\">";
     s << "<title>Roofline: best measured time per call against the roofline time</title>";
     s << "<text class=\"plot-title\" x=\"" << coord(left) << "\" y=\"22\">Roofline: each tuned kernel's best time "
@@ -386,7 +415,8 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
         double fraction;
         const char *dash, *name;
     };
-    const Line lines[] = {{1.0, "", "roofline (100%)"}, {0.5, "6 4", "50% of roofline"}, {0.25, "2 4", "25% of roofline"}};
+    const Line lines[] = {
+        {1.0, "", "roofline (100%)"}, {0.5, "6 4", "50% of roofline"}, {0.25, "2 4", "25% of roofline"}};
     s << "<defs><clipPath id=\"roof-clip\"><rect x=\"" << coord(left) << "\" y=\"" << coord(top) << "\" width=\""
       << coord(plotW) << "\" height=\"" << coord(plotH) << "\"/></clipPath></defs>";
     s << "<g clip-path=\"url(#roof-clip)\">";
@@ -398,10 +428,9 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
     for (std::size_t i = 0; i < shown.size(); ++i) {
         const Task &t = *shown[i];
         const double roof = t.rooflineSeconds();
-        s << "<circle class=\"pt\" cx=\"" << coord(x.at(roof * scale)) << "\" cy=\""
-          << coord(y.at(t.best->seconds * scale)) << "\" r=\"6\" fill=\"" << color(i) << "\"><title>"
-          << htmlEscape(t.label()) << ": " << timeText(t.best->seconds) << " per call, roofline "
-          << timeText(roof) << " (" << num(100 * t.best->rooflineRatio) << "% of roofline)</title></circle>";
+        s << marker(i, x.at(roof * scale), y.at(t.best->seconds * scale), 6, "pt",
+                    htmlEscape(t.label()) + ": " + timeText(t.best->seconds) + " per call, roofline " +
+                        timeText(roof) + " (" + num(100 * t.best->rooflineRatio) + "% of roofline)");
     }
     // The legend: the lines, then one entry per kernel.
     double ly = top + 6;
@@ -414,8 +443,7 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
         ly += 26;
     }
     for (std::size_t i = 0; i < shown.size(); ++i) {
-        s << "<circle cx=\"" << coord(legendX + 14) << "\" cy=\"" << coord(ly) << "\" r=\"5\" fill=\"" << color(i)
-          << "\"/>";
+        s << marker(i, legendX + 14, ly, 5, "", "");
         s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">"
           << htmlEscape(shown[i]->label()) << "</text>";
         ly += 20;
@@ -455,8 +483,11 @@ void convergencePlot(std::ostream &s, const Task &t, std::size_t index) {
             marks << "<circle class=\"pt cand\" cx=\"" << coord(px) << "\" cy=\"" << coord(y.at(v))
                   << "\" r=\"3\"><title>candidate " << i + 1 << ": " << timeText(r.seconds) << "</title></circle>";
             if (best == 0 || v < best) {
-                if (step.empty()) step = "M" + coord(px) + " " + coord(y.at(v));
-                else step += " H" + coord(px) + " V" + coord(y.at(v));
+                const bool first = step.empty();  // "M x y", then " H x V y" per improvement
+                step += first ? "M" : " H";
+                step += coord(px);
+                step += first ? " " : " V";
+                step += coord(y.at(v));
                 best = v;
                 marks << "<circle class=\"pt best\" cx=\"" << coord(px) << "\" cy=\"" << coord(y.at(v))
                       << "\" r=\"3.5\"><title>new best at candidate " << i + 1 << ": " << timeText(r.seconds)
@@ -549,10 +580,12 @@ void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index
     s << "</tr></thead><tbody>";
     for (const auto &l : q.layers) {
         s << "<tr><td class=\"layer\">" << htmlEscape(l.name) << "</td><td class=\"n\">" << l.n << " × " << l.k
-          << "</td><td>" << htmlEscape(l.kernel) << (l.source.empty() ? "" : "<br><small>" + htmlEscape(l.source) + "</small>")
+          << "</td><td>" << htmlEscape(l.kernel)
+          << (l.source.empty() ? "" : "<br><small>" + htmlEscape(l.source) + "</small>")
           << "</td>";
         for (const auto &k : kernels) {
-            auto r = std::find_if(l.results.begin(), l.results.end(), [&](const QuantizeResult &x) { return x.kernel == k; });
+            auto r = std::find_if(l.results.begin(), l.results.end(),
+                                  [&](const QuantizeResult &x) { return x.kernel == k; });
             if (r == l.results.end()) {
                 s << "<td class=\"n none\">–</td><td class=\"n none\">–</td>";
                 continue;
@@ -618,8 +651,9 @@ std::string renderReport(const std::vector<Record> &records, const std::vector<Q
          "<title>kforge report</title><style>"
       << kStyle << "</style></head>\n<body>\n<h1>kforge report</h1>\n<dl class=\"meta\">"
       << "<dt>generated</dt><dd>" << utcText(context.generatedUnix) << " on " << htmlEscape(context.host) << "</dd>"
-      << "<dt>tuning database</dt><dd>" << htmlEscape(context.database) << " (" << records.size() << " records, "
-      << tasks.size() << " tasks)</dd>";
+      << "<dt>tuning database</dt><dd>" << htmlEscape(context.database) << " (" << records.size()
+      << (records.size() == 1 ? " record, " : " records, ") << tasks.size()
+      << (tasks.size() == 1 ? " task)</dd>" : " tasks)</dd>");
     for (std::size_t i = 0; i < machines.size(); ++i)
         s << "<dt>machine " << i + 1 << "</dt><dd>" << htmlEscape(machines[i]) << "</dd>";
     s << "</dl>\n";
@@ -673,9 +707,13 @@ mode_t currentUmask() {
 void writeAtomically(const std::string &path, const std::string &text) {
     const fs::path p(path);
     const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-    std::string tmpl = (dir / ("." + p.filename().string() + ".tmp-XXXXXX")).string();
+    std::string name = ".";  // built by appends: GCC 12 warns (-Wrestrict) at "." + std::string&&
+    name += p.filename().string();
+    name += ".tmp-XXXXXX";
+    std::string tmpl = (dir / name).string();
     const int fd = mkstemp(tmpl.data());
-    if (fd < 0) throw std::runtime_error(path + ": cannot create a file in " + dir.string() + ": " + std::strerror(errno));
+    if (fd < 0)
+        throw std::runtime_error(path + ": cannot create a file in " + dir.string() + ": " + std::strerror(errno));
     auto fail = [&](const char *what) {
         const int e = errno;
         ::close(fd);
