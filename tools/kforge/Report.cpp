@@ -144,7 +144,8 @@ QuantizeReport parseQuantizeReport(const std::string &text, const std::string &p
             QuantizeResult q;
             q.kernel = textMember(res, "kernel", rw, path);
             q.format = optionalText(res, "format", rw, path);
-            q.weightRelErr = numberMember(res, "weight_rel_err", rw, path);
+            if (!member(res, "weight_rel_err", rw, path).is_null())
+                q.weightRelErr = numberMember(res, "weight_rel_err", rw, path);
             if (auto o = res.find("output_rel_err"); o != res.end() && !o->is_null())
                 q.outputRelErr = numberMember(res, "output_rel_err", rw, path);
             if (res.contains("bytes")) q.bytes = sizeMember(res, "bytes", rw, path);
@@ -595,7 +596,8 @@ void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index
             if (r->bytes > 0) title += (title.empty() ? "" : ", ") + std::to_string(r->bytes) + " bytes";
             const std::string cls = chosen ? "n chosen" : "n";
             s << "<td class=\"" << cls << "\" title=\"" << htmlEscape(title) << "\">" << (chosen ? "★ " : "")
-              << num(r->weightRelErr) << "</td><td class=\"" << cls << "\" title=\"" << htmlEscape(title) << "\">"
+              << (r->weightRelErr ? num(*r->weightRelErr) : "not finite") << "</td><td class=\"" << cls
+              << "\" title=\"" << htmlEscape(title) << "\">"
               << (r->outputRelErr ? num(*r->outputRelErr) : "–") << "</td>";
         }
         s << "</tr>";

@@ -27,7 +27,9 @@ int report(const ReportOptions &o, std::ostream &out, std::ostream &err);
 // One `kforge quantize --report-json` file (schema "kforge_quantize_report": 1).
 struct QuantizeResult {
     std::string kernel, format;
-    double weightRelErr = 0;
+    // null in the file: not finite (JSON has no inf; kforge quantize's error of
+    // an all-zero tensor quantized to nonzero codes is one).
+    std::optional<double> weightRelErr;
     std::optional<double> outputRelErr;  // null when the run had no sample activations
     int64_t bytes = 0;
 };

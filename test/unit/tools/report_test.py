@@ -107,6 +107,7 @@ def test_cli(kforge, work):
     q = json.load(open(QUANTIZE))
     q["checkpoint"] = "<script>alert('x')</script> & co"
     q["layers"][0]["name"] = 'w"><img onerror=1>'
+    q["layers"][1]["results"][1]["weight_rel_err"] = None  # what kforge quantize writes for an infinite error
     evil = os.path.join(work, "evil.json")
     json.dump(q, open(evil, "w"))
     r = report(kforge, "--db", db, "--quantize", evil, "-o", os.path.join(work, "evil.html"))
@@ -115,6 +116,7 @@ def test_cli(kforge, work):
     check("<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in page,
           "the checkpoint name is escaped")
     check("<img" not in page and "w&quot;&gt;&lt;img onerror=1&gt;" in page, "the layer name is escaped")
+    check(">not finite</td>" in page, "a null weight_rel_err shows as 'not finite'")
 
     # An empty database: the page says so.
     empty_lines = os.path.join(work, "empty.jsonl")
