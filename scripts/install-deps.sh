@@ -22,6 +22,7 @@ packages=(
   libxgboost-dev             # the tuner's cost model (gradient-boosted trees)
   libcli11-dev libfmt-dev nlohmann-json3-dev
   llvm-14-tools              # lit.py + FileCheck for test/lit
+  chromium                   # headless: the test of kforge report's page (tools.report_chromium)
   clang-14 libclang-rt-14-dev  # libFuzzer + sanitizer runtimes: test/fuzz (scripts/fuzz.sh)
   qemu-user                  # runs arm64 kernels on an x86 host
   g++-aarch64-linux-gnu      # cross-compiles arm64 test programs

@@ -11,6 +11,7 @@
 //   kforge inspect FILE [--json]              a safetensors / GGUF checkpoint's tensors and what they load as
 //   kforge delta --post P --base B --new-base N -o OUT   ParamΔ: P - B + N into a new safetensors file
 //   kforge quantize CKPT FILE --layer GLOB=KERNEL... -o OUT.kfw   packed weights + per-layer error report
+//   kforge report [--db D] [--quantize F]... -o OUT.html   roofline, convergence, accuracy: one offline page
 #include <CLI/CLI.hpp>
 #include <Halide.h>
 
@@ -41,6 +42,7 @@
 #include "tools/kforge/Calibrate.h"
 #include "tools/kforge/CheckpointCommands.h"
 #include "tools/kforge/Quantize.h"
+#include "tools/kforge/Report.h"
 
 namespace fs = std::filesystem;
 using namespace kf;
@@ -465,6 +467,15 @@ int main(int argc, char **argv) {
     quant->add_flag("!--no-compare", quantOpt.compare, "report only the chosen kernel's error, not every fitting kernel's");
     quant->add_option("--db", dbPath, "tuning database whose schedules (and so packed layouts) to use, as emit does");
     quant->add_flag("--no-db", noDb, "default schedules, ignoring any tuning database");
+    tools::ReportOptions reportOpt;
+    auto *report = app.add_subcommand(
+        "report", "One self-contained HTML page: each tuned kernel against its roofline, each task's tuning "
+                  "convergence, and the accuracy tables of kforge quantize --report-json");
+    report->add_option("--db", reportOpt.db,
+                       "tuning database: a file or a postgresql:// URL (default: $KFORGE_TUNE_DB, else kforge-tune.db)");
+    report->add_option("--quantize", reportOpt.quantize,
+                       "a kforge quantize --report-json file; one accuracy table each (repeatable)");
+    report->add_option("-o,--output", reportOpt.out, "the HTML file to write (replaced atomically)")->required();
 
     // CLI11 answers an unknown first word with "A subcommand is required":
     // name the word instead.
@@ -507,6 +518,7 @@ int main(int argc, char **argv) {
         if (*inspect) return tools::inspect(inspectFile, inspectJson, std::cout, std::cerr);
         if (*delta) return tools::delta(deltaOpt, std::cout, std::cerr);
         if (*quant) return cmdQuantize(quantOpt, quantTargets, dbPath, noDb);
+        if (*report) return tools::report(reportOpt, std::cout, std::cerr);
         return 0;  // `db`: its callback ran
     } catch (const codegen::CodegenError &e) {
         std::cerr << "error: " << e.what() << "\n";
