@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fnmatch.h>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
 
 #include <Eigen/Dense>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/Checkpoint.h"
@@ -83,19 +86,53 @@ double level(const rt::LinearSpec &s, unsigned c, unsigned zeroPoint) {
     throw std::runtime_error("codebook weights need a clustering; kforge quantize does not make one");
 }
 
-// W^ = s * L(c) per weight, in double, from the format definition.
-std::vector<double> dequantize(const rt::LinearSpec &s, int64_t n, int64_t k, const Quantized &q) {
-    const int64_t cols = s.group ? (k + s.group - 1) / s.group : 1;
+// The squared sums behind the relative errors ‖W − Ŵ‖ / ‖W‖ and ‖Y − Ŷ‖ / ‖Y‖.
+struct ErrorSums {
+    double wNum = 0, wDen = 0, yNum = 0, yDen = 0;
+    ErrorSums operator+(const ErrorSums &o) const { return {wNum + o.wNum, wDen + o.wDen, yNum + o.yNum, yDen + o.yDen}; }
+};
+
+// Ŵ = s * L(c) per weight, in double from the format definition, against W,
+// and (given sample rows x) Y = x W^T + b against Ŷ = x̂ Ŵ^T + b (x̂ = x, or x
+// quantized per row for int8-input kernels). Blocks of output rows in
+// parallel: neither W nor Ŵ is ever held whole in double.
+ErrorSums layerErrors(const rt::LinearSpec &s, int64_t n, int64_t k, const Quantized &q, const float *w,
+                      const float *bias, const RowMajor *x, const RowMajor *xq) {
+    const int64_t cols = s.group ? (k + s.group - 1) / s.group : 1, group = s.group ? s.group : k;
     const size_t sb = scaleBytes(s.scaleType);
-    std::vector<double> w(static_cast<size_t>(n * k));
-    for (int64_t r = 0; r < n; ++r)
-        for (int64_t j = 0; j < k; ++j) {
-            const int64_t col = s.group ? j / s.group : 0;
-            const size_t cell = static_cast<size_t>(r * cols + col);
-            const unsigned z = q.zeroPoints.empty() ? 0 : q.zeroPoints[cell];
-            w[r * k + j] = scaleValue(s, &q.scales[cell * sb]) * level(s, q.codes[r * k + j], z);
-        }
-    return w;
+    return tbb::parallel_reduce(
+        tbb::blocked_range<int64_t>(0, n, 64), ErrorSums{},
+        [&](const tbb::blocked_range<int64_t> &r, ErrorSums acc) {
+            const int64_t rows = r.end() - r.begin();
+            RowMajor wb(rows, k), qb(rows, k);
+            for (int64_t i = 0; i < rows; ++i) {
+                const int64_t row = r.begin() + i;
+                for (int64_t g = 0; g < cols; ++g) {
+                    const size_t cell = static_cast<size_t>(row * cols + g);
+                    const double sc = scaleValue(s, &q.scales[cell * sb]);
+                    const unsigned z = q.zeroPoints.empty() ? 0 : q.zeroPoints[cell];
+                    for (int64_t j = g * group; j < std::min(k, (g + 1) * group); ++j) {
+                        const double wv = w[row * k + j], qv = sc * level(s, q.codes[row * k + j], z);
+                        wb(i, j) = wv;
+                        qb(i, j) = qv;
+                        acc.wNum += (wv - qv) * (wv - qv);
+                        acc.wDen += wv * wv;
+                    }
+                }
+            }
+            if (x) {
+                RowMajor y = (*x) * wb.transpose(), yq = (*xq) * qb.transpose();
+                if (bias)
+                    for (int64_t i = 0; i < rows; ++i) {
+                        y.col(i).array() += bias[r.begin() + i];
+                        yq.col(i).array() += bias[r.begin() + i];
+                    }
+                acc.yNum += (y - yq).squaredNorm();
+                acc.yDen += y.squaredNorm();
+            }
+            return acc;
+        },
+        std::plus<ErrorSums>());
 }
 
 // The runtime's paper quantizer for the kernel's format.
@@ -183,15 +220,6 @@ std::string baseName(const std::string &tensor) {
 }
 
 }  // namespace
-
-double relativeError(const std::vector<double> &a, const std::vector<double> &b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        num += (a[i] - b[i]) * (a[i] - b[i]);
-        den += a[i] * a[i];
-    }
-    return den == 0 ? (num == 0 ? 0 : INFINITY) : std::sqrt(num / den);
-}
 
 std::pair<std::string, std::string> parseLayerMap(const std::string &arg) {
     const auto eq = arg.rfind('=');
@@ -384,13 +412,7 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
                 for (int64_t i = 0; i < rows * k; ++i) x->data()[i] = xf[static_cast<size_t>(i)];
             }
         }
-        std::vector<double> wd(wf.begin(), wf.end());
-        std::optional<RowMajor> y;
-        const Eigen::Map<const RowMajor> W(wd.data(), n, k);
-        Eigen::RowVectorXd b = Eigen::RowVectorXd::Zero(n);
-        for (int64_t i = 0; i < static_cast<int64_t>(bias.size()); ++i) b(i) = bias[static_cast<size_t>(i)];
-        if (x) y = ((*x) * W.transpose()).rowwise() + b;
-
+        std::optional<RowMajor> xq8;  // x as int8-input kernels see it
         std::vector<LayerError> row;
         auto evaluate = [&](const KernelInfo &kk, const Quantized &q) {
             LayerError e;
@@ -398,14 +420,12 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
             e.format = kk.formatText;
             e.source = q.source;
             e.bytes = packedBytes(kk.spec, n, k);
-            std::vector<double> wq = dequantize(kk.spec, n, k, q);
-            e.weightRel = relativeError(wd, wq);
-            if (x) {
-                const Eigen::Map<const RowMajor> Wq(wq.data(), n, k);
-                const RowMajor yq = ((kk.spec.actType == KF_ACT_QINT8 ? quantizeRows(*x) : *x) * Wq.transpose()).rowwise() + b;
-                const double den = y->norm();
-                e.outputRel = den == 0 ? 0.0 : (*y - yq).norm() / den;
-            }
+            const bool int8 = kk.spec.actType == KF_ACT_QINT8;
+            if (x && int8 && !xq8) xq8 = quantizeRows(*x);
+            const ErrorSums es = layerErrors(kk.spec, n, k, q, wf.data(), bias.empty() ? nullptr : bias.data(),
+                                             x ? &*x : nullptr, x ? (int8 ? &*xq8 : &*x) : nullptr);
+            e.weightRel = es.wDen == 0 ? (es.wNum == 0 ? 0 : INFINITY) : std::sqrt(es.wNum / es.wDen);
+            if (x) e.outputRel = es.yDen == 0 ? (es.yNum == 0 ? 0 : INFINITY) : std::sqrt(es.yNum / es.yDen);
             row.push_back(std::move(e));
         };
         evaluate(ki, chosen);

@@ -37,8 +37,6 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
              const QuantizeOptions &options, std::ostream &out, std::ostream &err);
 
 // Pure parts, for tests.
-// Relative Frobenius error ||a - b|| / ||a|| in double (0 when both are 0).
-double relativeError(const std::vector<double> &a, const std::vector<double> &b);
 // "encoder.*.weight=lin_int8" -> {glob, kernel}; throws std::runtime_error
 // naming the argument when there is no '=' or a side is empty.
 std::pair<std::string, std::string> parseLayerMap(const std::string &arg);

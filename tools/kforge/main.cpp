@@ -190,7 +190,10 @@ int cmdTargets() {
     for (const auto *t : targets::all()) {
         std::string backends;
         for (const char *b : t->backends)
-            if (b) backends += (backends.empty() ? "" : ",") + std::string(b);
+            if (b) {
+                if (!backends.empty()) backends += ',';
+                backends += b;  // appended, not "," + std::string: GCC 12 warns (-Wrestrict) on that
+            }
         std::printf("%-20s %-6s %-5d %-10s %-8s %s%s\n", t->name, t->hostSupports() ? "yes" : "no", t->vectorBits,
                     targets::toString(t->runsHere), backends.c_str(), t->description, t == best ? "  [host]" : "");
     }
