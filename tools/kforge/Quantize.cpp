@@ -14,6 +14,7 @@
 
 #include <Eigen/Dense>
 #include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 #include <nlohmann/json.hpp>
 
@@ -93,18 +94,19 @@ struct ErrorSums {
 };
 
 // Ŵ = s * L(c) per weight, in double from the format definition, against W,
-// and (given sample rows x) Y = x W^T + b against Ŷ = x̂ Ŵ^T + b (x̂ = x, or x
-// quantized per row for int8-input kernels). Blocks of output rows in
-// parallel: neither W nor Ŵ is ever held whole in double.
+// and (given the exact outputs y = x W^T + b of sample rows x) y against
+// Ŷ = x̂ Ŵ^T + b (x̂ = x, or x quantized per row for int8-input kernels).
+// Blocks of output rows in parallel: neither W nor Ŵ is ever held whole in
+// double.
 ErrorSums layerErrors(const rt::LinearSpec &s, int64_t n, int64_t k, const Quantized &q, const float *w,
-                      const float *bias, const RowMajor *x, const RowMajor *xq) {
+                      const float *bias, const RowMajor *y, const RowMajor *xq) {
     const int64_t cols = s.group ? (k + s.group - 1) / s.group : 1, group = s.group ? s.group : k;
     const size_t sb = scaleBytes(s.scaleType);
-    return tbb::parallel_reduce(
-        tbb::blocked_range<int64_t>(0, n, 64), ErrorSums{},
+    return tbb::parallel_deterministic_reduce(
+        tbb::blocked_range<int64_t>(0, n, 256), ErrorSums{},
         [&](const tbb::blocked_range<int64_t> &r, ErrorSums acc) {
             const int64_t rows = r.end() - r.begin();
-            RowMajor wb(rows, k), qb(rows, k);
+            RowMajor qb(rows, k);
             for (int64_t i = 0; i < rows; ++i) {
                 const int64_t row = r.begin() + i;
                 for (int64_t g = 0; g < cols; ++g) {
@@ -113,26 +115,38 @@ ErrorSums layerErrors(const rt::LinearSpec &s, int64_t n, int64_t k, const Quant
                     const unsigned z = q.zeroPoints.empty() ? 0 : q.zeroPoints[cell];
                     for (int64_t j = g * group; j < std::min(k, (g + 1) * group); ++j) {
                         const double wv = w[row * k + j], qv = sc * level(s, q.codes[row * k + j], z);
-                        wb(i, j) = wv;
                         qb(i, j) = qv;
                         acc.wNum += (wv - qv) * (wv - qv);
                         acc.wDen += wv * wv;
                     }
                 }
             }
-            if (x) {
-                RowMajor y = (*x) * wb.transpose(), yq = (*xq) * qb.transpose();
+            if (y) {
+                RowMajor yq = (*xq) * qb.transpose();
                 if (bias)
-                    for (int64_t i = 0; i < rows; ++i) {
-                        y.col(i).array() += bias[r.begin() + i];
-                        yq.col(i).array() += bias[r.begin() + i];
-                    }
-                acc.yNum += (y - yq).squaredNorm();
-                acc.yDen += y.squaredNorm();
+                    for (int64_t i = 0; i < rows; ++i) yq.col(i).array() += bias[r.begin() + i];
+                const auto yb = y->middleCols(r.begin(), rows);
+                acc.yNum += (yb - yq).squaredNorm();
+                acc.yDen += yb.squaredNorm();
             }
             return acc;
         },
         std::plus<ErrorSums>());
+}
+
+// y = x W^T + b in double, by blocks of output rows in parallel.
+RowMajor exactOutputs(const RowMajor &x, const float *w, const float *bias, int64_t n, int64_t k) {
+    RowMajor y(x.rows(), n);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 64), [&](const tbb::blocked_range<int64_t> &r) {
+        const int64_t rows = r.end() - r.begin();
+        RowMajor wb(rows, k);
+        for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < k; ++j) wb(i, j) = w[(r.begin() + i) * k + j];
+        y.middleCols(r.begin(), rows) = x * wb.transpose();
+        if (bias)
+            for (int64_t i = 0; i < rows; ++i) y.col(r.begin() + i).array() += bias[r.begin() + i];
+    });
+    return y;
 }
 
 // The runtime's paper quantizer for the kernel's format.
@@ -413,6 +427,8 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
             }
         }
         std::optional<RowMajor> xq8;  // x as int8-input kernels see it
+        std::optional<RowMajor> y;    // x W^T + b
+        if (x) y = exactOutputs(*x, wf.data(), bias.empty() ? nullptr : bias.data(), n, k);
         std::vector<LayerError> row;
         auto evaluate = [&](const KernelInfo &kk, const Quantized &q) {
             LayerError e;
@@ -423,7 +439,7 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
             const bool int8 = kk.spec.actType == KF_ACT_QINT8;
             if (x && int8 && !xq8) xq8 = quantizeRows(*x);
             const ErrorSums es = layerErrors(kk.spec, n, k, q, wf.data(), bias.empty() ? nullptr : bias.data(),
-                                             x ? &*x : nullptr, x ? (int8 ? &*xq8 : &*x) : nullptr);
+                                             y ? &*y : nullptr, x ? (int8 ? &*xq8 : &*x) : nullptr);
             e.weightRel = es.wDen == 0 ? (es.wNum == 0 ? 0 : INFINITY) : std::sqrt(es.wNum / es.wDen);
             if (x) e.outputRel = es.yDen == 0 ? (es.yNum == 0 ? 0 : INFINITY) : std::sqrt(es.yNum / es.yDen);
             row.push_back(std::move(e));
