@@ -1,5 +1,17 @@
 #include "tools/kforge/CheckpointCommands.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/lowbit_linear/WeightsFile.h"
+
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -51,7 +63,64 @@ std::string scalarText(const nlohmann::json &v) {
 
 }  // namespace
 
+namespace {
+
+// A kforge packed-weights file (kforge quantize): its layers and packings.
+int inspectPacked(const std::string &path, bool json, std::ostream &out) {
+    // Mapped, not read: only the header and the directory at the end are touched.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw CheckpointError(path + ": cannot open: " + std::strerror(errno));
+    }
+    const size_t size = static_cast<size_t>(st.st_size);
+    void *m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (m == MAP_FAILED) throw CheckpointError(path + ": cannot map: " + std::strerror(errno));
+    std::unique_ptr<void, std::function<void(void *)>> unmap(m, [size](void *q) { ::munmap(q, size); });
+    std::vector<rt::WeightsLayer> layers;
+    std::string error;
+    if (!rt::decodeWeightsFile(static_cast<const uint8_t *>(m), size, layers, error))
+        throw CheckpointError(path + ": " + error);
+    if (json) {
+        nlohmann::json j;
+        j["path"] = path;
+        j["format"] = "kfw";
+        j["layers"] = nlohmann::json::array();
+        for (const auto &l : layers) {
+            nlohmann::json packings = nlohmann::json::array();
+            for (const auto &p : l.packings)
+                packings.push_back({{"targets", p.targets}, {"layout", rt::describeLayout(p.layout)},
+                                    {"offset", p.offset}, {"bytes", p.bytes}});
+            j["layers"].push_back({{"name", l.name}, {"kernel", l.kernel}, {"format", l.format}, {"n", l.n},
+                                   {"k", l.k}, {"packings", packings}});
+        }
+        out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return 0;
+    }
+    out << path << ": kforge packed weights, " << layers.size() << " layers, " << size << " bytes\n";
+    std::size_t w = 4;
+    for (const auto &l : layers) w = std::max(w, l.name.size());
+    out << std::left << std::setw(static_cast<int>(w)) << "name" << "  " << std::setw(16) << "kernel" << std::setw(10)
+        << "format" << std::setw(14) << "N x K" << "packed for\n";
+    for (const auto &l : layers) {
+        std::string targets;
+        for (const auto &p : l.packings) targets += (targets.empty() ? "" : "; ") + p.targets;
+        out << std::setw(static_cast<int>(w)) << l.name << "  " << std::setw(16) << l.kernel << std::setw(10) << l.format
+            << std::setw(14) << (std::to_string(l.n) + " x " + std::to_string(l.k)) << targets << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
 int inspect(const std::string &path, bool json, std::ostream &out, std::ostream &) {
+    {
+        char magic[8] = {};
+        std::ifstream f(path, std::ios::binary);
+        if (f.read(magic, 8) && std::memcmp(magic, rt::kWeightsMagic, 8) == 0) return inspectPacked(path, json, out);
+    }
     Checkpoint ck = Checkpoint::open(path);
     if (json) {
         nlohmann::json j;

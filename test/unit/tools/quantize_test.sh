@@ -159,6 +159,15 @@ assert (version, layers_n, size) == (1, 2, len(b)) and dir_off + dir_len == len(
 assert packings_n >= 2, packings_n  # at least one per layer; two where the targets' layouts differ
 PY
 
+# kforge inspect reads the file back: layers, kernels, shapes, targets.
+"$kforge" inspect "$tmp/model.kfw" > "$tmp/inspect.txt"
+grep -q "model.kfw: kforge packed weights, 2 layers" "$tmp/inspect.txt" || fail "inspect: $(cat "$tmp/inspect.txt")"
+grep -Eq '^blk.0.proj.weight +q_int4 +int4 +48 x 100 +x86-avx2' "$tmp/inspect.txt" || fail "inspect row: $(cat "$tmp/inspect.txt")"
+head -c 1000 "$tmp/model.kfw" > "$tmp/cut.kfw"
+if "$kforge" inspect "$tmp/cut.kfw" 2> "$tmp/e.txt"; then fail "inspect took a truncated file"; fi
+grep -q "cut.kfw: the header says .* bytes, the file has 1000 (truncated or appended to)" "$tmp/e.txt" ||
+  fail "truncated: $(cat "$tmp/e.txt")"
+
 # Bad input: what is wrong, by name; the output file untouched.
 printf 'keep me' > "$tmp/existing.kfw"
 expect_error() {   # expect_error FRAGMENT ARGS...
