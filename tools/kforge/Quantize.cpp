@@ -360,8 +360,8 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
                                      "x" + std::to_string(ki.spec.k));
 
         // Float weights (for the error, and to quantize from), unless only exact codes exist.
-        const ck::LinearWeights lw = ck::linearWeights(t, policy, warn);
-        std::vector<float> wf = lw.lowbit ? ck::toFloat(t) : lw.values;
+        ck::LinearWeights lw = ck::linearWeights(t, policy, warn);
+        std::vector<float> wf = lw.lowbit ? ck::toFloat(t) : std::move(lw.values);
 
         // Bias.
         std::vector<float> bias;
