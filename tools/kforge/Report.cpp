@@ -726,6 +726,17 @@ void taskTable(std::ostream &s, const std::vector<Task> &tasks) {
     s << "</tbody></table></div>";
 }
 
+// A tensor name (HTML already) that wraps after its dots, not anywhere:
+// "encoder.layer.0.attention" stays readable in a narrow column.
+std::string breakAtDots(const std::string &html) {
+    std::string out;
+    for (char c : html) {
+        out += c;
+        if (c == '.') out += "<wbr>";
+    }
+    return out;
+}
+
 void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index) {
     s << "<section class=\"quantize\" id=\"quantize-" << index << "\"><h3>" << htmlEscape(q.checkpoint) << "</h3>";
     s << "<dl class=\"meta\"><dt>report</dt><dd>" << htmlEscape(q.path) << "</dd>";
@@ -749,14 +760,14 @@ void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index
         s << "<p class=\"empty\">The report has no layers.</p></section>";
         return;
     }
-    s << "<table class=\"accuracy\"><thead><tr><th rowspan=\"2\">layer</th><th rowspan=\"2\">N × K</th>"
+    s << "<div class=\"scroll\"><table class=\"accuracy\"><thead><tr><th rowspan=\"2\">layer</th><th rowspan=\"2\">N × K</th>"
          "<th rowspan=\"2\">chosen</th>";
     for (const auto &k : kernels) s << "<th colspan=\"2\">" << htmlEscape(k) << "</th>";
     s << "</tr><tr>";
     for (std::size_t i = 0; i < kernels.size(); ++i) s << "<th>weight<br>rel. err</th><th>output<br>rel. err</th>";
     s << "</tr></thead><tbody>";
     for (const auto &l : q.layers) {
-        s << "<tr><td class=\"layer\">" << htmlEscape(l.name) << "</td><td class=\"n\">" << l.n << " × " << l.k
+        s << "<tr><td class=\"layer\">" << breakAtDots(htmlEscape(l.name)) << "</td><td class=\"n\">" << l.n << " × " << l.k
           << "</td><td>" << htmlEscape(l.kernel)
           << (l.source.empty() ? "" : "<br><small>" + htmlEscape(l.source) + "</small>")
           << "</td>";
@@ -778,7 +789,7 @@ void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index
         }
         s << "</tr>";
     }
-    s << "</tbody></table><p class=\"note\">★ marks the kernel each layer got. Relative errors are "
+    s << "</tbody></table></div><p class=\"note\">★ marks the kernel each layer got. Relative errors are "
          "‖ŷ − y‖ / ‖y‖ of the dequantized weights (weight) and of the layer's output on the sample activations "
          "(output).</p></section>";
 }
@@ -798,7 +809,7 @@ svg.plot{display:block;margin:8px 0;font-size:11px;background:#fff}
 .convergence{display:flex;flex-wrap:wrap;gap:0 12px}
 table{border-collapse:collapse;margin:8px 0;font-size:12px}th,td{border:1px solid #ddd;padding:3px 6px;vertical-align:top}
 th{background:#f3f3f3;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.chosen{background:#e6f4e6;font-weight:600}td.none{color:#999}td.layer{font-family:monospace;word-break:break-all}
+td.chosen{background:#e6f4e6;font-weight:600}td.none{color:#999}td.layer{font-family:monospace;min-width:22ch;overflow-wrap:break-word}
 .scroll{overflow-x:auto}
 code{font-size:11px;white-space:pre-wrap}.note,.empty{color:#555}.empty{font-style:italic}
 )";

@@ -144,7 +144,10 @@ def test_cli(kforge, work):
     check("Intel(R) Xeon(R) Processor" in html and db in html, "machine and database named")
     # The accuracy table: a column pair per kernel, the chosen one marked.
     check(html.count('<table class="accuracy">') == 1, "one accuracy table")
-    check("encoder.layer.0.intermediate.dense.weight" in html, "layer names in the table")
+    check("encoder.layer.0.intermediate.dense.weight" in html.replace("<wbr>", ""), "layer names in the table")
+    # ... wrapping after their dots only, not letter by letter.
+    check('<td class="layer">encoder.<wbr>layer.<wbr>0.<wbr>intermediate.<wbr>dense.<wbr>weight</td>' in html,
+          "a layer name may wrap at its dots")
     marked = len(re.findall(r'<td class="n chosen"[^>]*>★', html))
     check(marked == 4, f"each of the 4 layers has its chosen kernel marked (got {marked})")
     for k in ("lin_int8", "lin_int4_g32", "lin_q8_0"):
