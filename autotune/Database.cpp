@@ -57,6 +57,9 @@ double numberField(const Json &j, const char *name) {
     return f.get<double>();
 }
 
+// A field of schema 3: absent (a line of an older kforge) is 0.
+double optionalNumber(const Json &j, const char *name) { return j.contains(name) ? numberField(j, name) : 0.0; }
+
 }  // namespace
 
 Record recordFromJsonLine(const std::string &line) {
@@ -101,6 +104,10 @@ Record recordFromJsonLine(const std::string &line) {
     }
     r.seconds = numberField(j, "seconds");
     r.rooflineRatio = numberField(j, "rooflineRatio");
+    r.bytes = optionalNumber(j, "bytes");
+    r.ops = optionalNumber(j, "ops");
+    r.readBandwidth = optionalNumber(j, "readBandwidth");
+    r.computePeak = optionalNumber(j, "computePeak");
     r.compiler = textField(j, "compiler");
     r.machine = textField(j, "machine");
     r.createdUnix = intField(j, "createdUnix");
@@ -258,6 +265,11 @@ void checkRecord(const Record &r, const std::string &where) {
             throw std::invalid_argument("tuning database " + where + ": record " + r.key + " has a non-finite sample");
     if (r.shape.dims.empty())
         throw std::invalid_argument("tuning database " + where + ": record " + r.key + " has no shape");
+    for (double v : {r.bytes, r.ops, r.readBandwidth, r.computePeak})
+        if (!std::isfinite(v) || v < 0)
+            throw std::invalid_argument("tuning database " + where + ": record " + r.key +
+                                        " has a roofline input (bytes, ops, bandwidth, peak) that is not a finite "
+                                        "number >= 0");
 }
 
 int64_t createdOrNow(const Record &r) {
@@ -290,6 +302,10 @@ std::string toJsonLine(const Record &r) {
     j["samples"] = r.samples;
     j["seconds"] = r.seconds;
     j["rooflineRatio"] = r.rooflineRatio;
+    j["bytes"] = r.bytes;
+    j["ops"] = r.ops;
+    j["readBandwidth"] = r.readBandwidth;
+    j["computePeak"] = r.computePeak;
     j["compiler"] = r.compiler;
     j["machine"] = r.machine;
     j["createdUnix"] = r.createdUnix;

@@ -15,9 +15,11 @@
 // next run that opens the database.
 //
 // Schema 2 names a record's dimensions (`shape` "M=1 N=11008 K=4096") so any
-// family's shapes fit; a schema-1 file (columns m, n, k; lowbit_linear only)
-// is migrated in place when opened, after a copy of it is written next to it
-// (<path>.v1.bak), keeping every record and its key.
+// family's shapes fit; schema 3 adds the roofline's inputs (bytes, ops, read
+// bandwidth, compute peak; 0 in older records). An older file (schema 1:
+// columns m, n, k, lowbit_linear only; schema 2) is migrated in place when
+// opened, after a copy of it is written next to it (<path>.v1.bak,
+// <path>.v2.bak), keeping every record and its key.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +59,13 @@ struct Record {
     std::vector<double> samples;  // seconds per call, every timed sample in order
     double seconds = 0;      // best sample (0 when not ok)
     double rooflineRatio = 0;// roofline time / seconds (0 when not ok)
+    // The roofline's inputs (schema 3; 0 = unknown: a record of an older
+    // kforge, or a family whose roofline has no such term). The roofline time
+    // is max(bytes / readBandwidth, ops / computePeak).
+    double bytes = 0;          // bytes one call streams (what the roofline divides by the bandwidth)
+    double ops = 0;            // operations per call: int8 ops or f32 flops (what it divides by the peak)
+    double readBandwidth = 0;  // bytes/s of a plain read measured beside the candidate, same threads
+    double computePeak = 0;    // ops/s of the roofline's compute term
     std::string compiler;    // compilerFingerprint()
     std::string machine;     // machineFingerprint()
     int64_t createdUnix = 0; // seconds since 1970; insert() stores the time of the insert when 0
@@ -67,11 +76,12 @@ struct Record {
 class Database {
 public:
     // ReadWrite: opens (creating when missing) the database at path, WAL
-    // mode; a schema-1 file is migrated (backed up first). ReadOnly: the file
-    // must exist and be a kforge database; nothing is created or written, and
-    // a file this process cannot write is read in place (SQLite's immutable
-    // mode: no -wal / -shm files). Either way, an SQLite file of another
-    // schema is refused before anything is written to it. Throws
+    // mode; an older schema's file is migrated (backed up first). ReadOnly:
+    // the file must exist and be a kforge database; nothing is created or
+    // written, and a file this process cannot write is read in place
+    // (SQLite's immutable mode: no -wal / -shm files; a schema-2 file so read
+    // gives records without the roofline's inputs). Either way, an SQLite
+    // file of another schema is refused before anything is written to it. Throws
     // std::runtime_error with the path and what is wrong.
     // A location that isPostgresUrl() is a PostgreSQL server: ReadWrite
     // creates the kforge tables when missing and pushes the journal; ReadOnly
@@ -151,7 +161,7 @@ std::string claimOwner();
 
 // The schema this kforge writes (PRAGMA user_version); opening a database of a
 // newer schema throws, of an older one migrates it.
-inline constexpr int kDatabaseSchemaVersion = 2;
+inline constexpr int kDatabaseSchemaVersion = 3;
 
 // $KFORGE_TUNE_DB when set and not empty, else "kforge-tune.db" (current
 // directory): the database `kforge tune`, `kforge db` and `kforge emit --db` use.
@@ -159,7 +169,8 @@ std::string defaultDatabasePath();
 
 // One record as a single line of JSON (no newline), the format of exportJson().
 std::string toJsonLine(const Record &record);
-// The record of one such line (or of a schema-1 line); std::runtime_error
+// The record of one such line (or of a schema-1 or -2 line: what they lack is
+// 0); std::runtime_error
 // saying what is wrong otherwise. toJsonLine(recordFromJsonLine(l)) parses
 // back to the same record (test/fuzz/FuzzDbRecord.cpp).
 Record recordFromJsonLine(const std::string &line);

@@ -152,8 +152,15 @@ int runShow(const DbOptions &o) {
     if (!r.message.empty()) std::cout << "message    " << r.message << "\n";
     std::cout << "symbol     " << r.symbol << "\n"
               << "seconds    " << seconds << "\n"
-              << "roofline   " << ratio << " (roofline time / seconds)\n"
-              << "compiler   " << r.compiler << "\n"
+              << "roofline   " << ratio << " (roofline time / seconds)\n";
+    if (r.bytes > 0 || r.ops > 0) {
+        // Schema 3: what the roofline time was computed from.
+        char inputs[160];
+        std::snprintf(inputs, sizeof inputs, "%.6g bytes / %.4g GB/s, %.6g ops / %.4g GOP/s", r.bytes,
+                      r.readBandwidth / 1e9, r.ops, r.computePeak / 1e9);
+        std::cout << "inputs     " << inputs << "\n";
+    }
+    std::cout << "compiler   " << r.compiler << "\n"
               << "machine    " << r.machine << "\n"
               << "created    " << created << "\n"
               << "samples    " << r.samples.size() << ":";

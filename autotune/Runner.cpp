@@ -104,6 +104,9 @@ std::string measurementToJson(const Measurement &m) {
               {"seconds", m.seconds},
               {"rooflineSeconds", m.rooflineSeconds},
               {"readBandwidth", m.readBandwidth},
+              {"bytes", m.bytes},
+              {"ops", m.ops},
+              {"computePeak", m.computePeak},
               {"variant", m.variant},
               {"packedBytes", m.packedBytes},
               {"layers", m.layers}};
@@ -121,6 +124,9 @@ Measurement measurementFromJson(const std::string &text) {
         take(j, "seconds", m.seconds);
         take(j, "rooflineSeconds", m.rooflineSeconds);
         take(j, "readBandwidth", m.readBandwidth);
+        take(j, "bytes", m.bytes);  // absent from a worker of an older kforge: 0
+        take(j, "ops", m.ops);
+        take(j, "computePeak", m.computePeak);
         take(j, "variant", m.variant);
         take(j, "packedBytes", m.packedBytes);
         take(j, "layers", m.layers);

@@ -45,6 +45,10 @@ struct Measurement {
     double seconds = 0;            // best sample
     double rooflineSeconds = 0;    // the roofline's time per call (bytes / read bandwidth or ops / peak)
     double readBandwidth = 0;      // bytes/s of a plain read of the same working set, same threads
+    // The roofline's other inputs, as the family counts them (0 = no such term):
+    double bytes = 0;              // bytes per call it divides by readBandwidth
+    double ops = 0;                // operations per call (int8 ops or f32 flops) it divides by computePeak
+    double computePeak = 0;        // the ops/s it used (RunRequest::computePeak, or what the worker measured)
     std::string variant;           // the variant symbol that ran at the shape's rows
     int64_t packedBytes = 0;       // bytes one call streams (weights; in + out for a family without weights)
     int64_t layers = 0;            // distinct copies of the data cycled through while timed

@@ -435,6 +435,11 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
                     if (ms.status == "ok") {
                         r.seconds = ms.seconds;
                         r.rooflineRatio = ms.seconds > 0 ? ms.rooflineSeconds / ms.seconds : 0;
+                        // What the roofline was computed from, for `kforge report`'s roofline plot.
+                        r.bytes = ms.bytes;
+                        r.ops = ms.ops;
+                        r.readBandwidth = ms.readBandwidth;
+                        r.computePeak = ms.ops > 0 ? ms.computePeak : 0;
                     }
                 }
                 builder.discard(built[j]);

@@ -1,6 +1,6 @@
 // \file
 // The tuning database on a PostgreSQL server (Store.h), through libpq. Tables
-// kforge_records (the v2 record schema, an id for insertion order),
+// kforge_records (the v3 record schema, an id for insertion order),
 // kforge_claims and kforge_schema, created on first use under an advisory
 // lock so that tuners starting together agree. Every write is one statement
 // (autocommit) or one transaction, so a tuner killed at any point leaves no
@@ -38,7 +38,7 @@ constexpr double kFirstRetrySeconds = 2.0, kMaxRetrySeconds = 30.0;
 constexpr const char *kSchema = R"sql(
 SELECT pg_advisory_xact_lock(7236354812961771520);
 CREATE TABLE IF NOT EXISTS kforge_schema (version INTEGER NOT NULL);
-INSERT INTO kforge_schema (version) SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM kforge_schema);
+INSERT INTO kforge_schema (version) SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM kforge_schema);
 CREATE TABLE IF NOT EXISTS kforge_records (
   id BIGSERIAL UNIQUE,
   key TEXT PRIMARY KEY,
@@ -57,8 +57,24 @@ CREATE TABLE IF NOT EXISTS kforge_records (
   roofline_ratio DOUBLE PRECISION NOT NULL,
   compiler TEXT NOT NULL,
   machine TEXT NOT NULL,
-  created_unix BIGINT NOT NULL
+  created_unix BIGINT NOT NULL,
+  bytes DOUBLE PRECISION NOT NULL DEFAULT 0,
+  ops DOUBLE PRECISION NOT NULL DEFAULT 0,
+  read_bandwidth DOUBLE PRECISION NOT NULL DEFAULT 0,
+  compute_peak DOUBLE PRECISION NOT NULL DEFAULT 0
 );
+-- Schema 2 -> 3: the roofline's inputs, 0 in the rows already there (their
+-- keys unchanged). Only while the schema is older, so that opening a current
+-- database takes no table lock.
+DO $$ BEGIN
+  IF (SELECT max(version) FROM kforge_schema) < 3 THEN
+    ALTER TABLE kforge_records ADD COLUMN IF NOT EXISTS bytes DOUBLE PRECISION NOT NULL DEFAULT 0;
+    ALTER TABLE kforge_records ADD COLUMN IF NOT EXISTS ops DOUBLE PRECISION NOT NULL DEFAULT 0;
+    ALTER TABLE kforge_records ADD COLUMN IF NOT EXISTS read_bandwidth DOUBLE PRECISION NOT NULL DEFAULT 0;
+    ALTER TABLE kforge_records ADD COLUMN IF NOT EXISTS compute_peak DOUBLE PRECISION NOT NULL DEFAULT 0;
+    UPDATE kforge_schema SET version = 3 WHERE version < 3;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS kforge_records_task ON kforge_records (spec_hash, target, bucket);
 CREATE TABLE IF NOT EXISTS kforge_claims (
   key TEXT PRIMARY KEY,
@@ -71,7 +87,12 @@ CREATE INDEX IF NOT EXISTS kforge_claims_owner ON kforge_claims (owner);
 
 constexpr const char *kColumns =
     "key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message, samples, seconds, "
-    "roofline_ratio, compiler, machine, created_unix";
+    "roofline_ratio, compiler, machine, created_unix, bytes, ops, read_bandwidth, compute_peak";
+// What a reader selects from a schema-2 server that no kforge of schema 3
+// has written to yet (read-only: nothing migrated): the roofline's inputs unknown.
+constexpr const char *kColumnsV2 =
+    "key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message, samples, seconds, "
+    "roofline_ratio, compiler, machine, created_unix, 0, 0, 0, 0";
 
 constexpr const char *kNow = "extract(epoch FROM clock_timestamp())";
 
@@ -132,6 +153,7 @@ public:
                 throw std::runtime_error("tuning database " + shown_ + " has schema version " + std::to_string(version) +
                                          ", newer than this kforge reads (" + std::to_string(kDatabaseSchemaVersion) +
                                          "): use the kforge that wrote it, or another --db");
+            if (version < 3) columns_ = kColumnsV2;
             if (!readOnly && pushes_) pushJournal();
         } catch (const ConnectionLost &e) {
             throw std::runtime_error(e.what());
@@ -142,7 +164,7 @@ public:
     std::optional<Record> find(const std::string &key) override {
         if (online()) {
             try {
-                Result r = query(std::string("SELECT ") + kColumns + " FROM kforge_records WHERE key = $1", {key});
+                Result r = query(std::string("SELECT ") + columns_ + " FROM kforge_records WHERE key = $1", {key});
                 if (PQntuples(r.get()) > 0) return readRow(r.get(), 0);
             } catch (const ConnectionLost &e) {
                 lost(e);
@@ -186,7 +208,7 @@ public:
         std::vector<Record> out;
         if (online()) {
             try {
-                Result r = query(std::string("SELECT ") + kColumns +
+                Result r = query(std::string("SELECT ") + columns_ +
                                      " FROM kforge_records WHERE ($1 = '' OR spec_hash = $1) AND"
                                      " ($2 = '' OR target = $2) AND ($3 = '' OR bucket = $3) ORDER BY id",
                                  {specHash, target, bucket});
@@ -337,7 +359,8 @@ private:
     static std::string insertSql() {
         return std::string("INSERT INTO kforge_records (") + kColumns +
                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::float8, $14::float8, $15, $16, "
-               "$17::bigint) ON CONFLICT (key) DO NOTHING RETURNING 1";
+               "$17::bigint, $18::float8, $19::float8, $20::float8, $21::float8) ON CONFLICT (key) DO NOTHING "
+               "RETURNING 1";
     }
 
     static std::vector<std::string> params(const Record &r) {
@@ -346,7 +369,8 @@ private:
                 r.shape.named(), r.schedule, r.symbol,
                 r.status,   r.message, nlohmann::json(r.samples).dump(),
                 number(r.seconds), number(r.rooflineRatio), r.compiler,
-                r.machine,  std::to_string(createdOrNow(r))};
+                r.machine,  std::to_string(createdOrNow(r)),
+                number(r.bytes), number(r.ops), number(r.readBandwidth), number(r.computePeak)};
     }
 
     std::size_t count(const std::string &sql, const std::vector<std::string> &values) {
@@ -407,10 +431,15 @@ private:
         r.compiler = text(14);
         r.machine = text(15);
         r.createdUnix = std::strtoll(text(16).c_str(), nullptr, 10);
+        r.bytes = std::strtod(text(17).c_str(), nullptr);
+        r.ops = std::strtod(text(18).c_str(), nullptr);
+        r.readBandwidth = std::strtod(text(19).c_str(), nullptr);
+        r.computePeak = std::strtod(text(20).c_str(), nullptr);
         return r;
     }
 
     std::string url_, shown_;
+    const char *columns_ = kColumns;  // kColumnsV2 while the server's schema is 2 (read-only)
     PGconn *conn_ = nullptr;
     Journal journal_;
     std::vector<std::string> notes_;

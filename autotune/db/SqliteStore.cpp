@@ -29,8 +29,10 @@ double nowUnix() {
 
 constexpr int kBusyTimeoutMs = 30000;
 
-// Schema 2. Schema 1 had `m, n, k INTEGER NOT NULL` where `shape` is and no
-// `family` (every record was lowbit_linear): migrateFromV1 converts it.
+// Schema 3. Schema 2 had no bytes, ops, read_bandwidth, compute_peak (the
+// roofline's inputs): kMigrateFromV2 adds them, 0 in every older row. Schema 1
+// had `m, n, k INTEGER NOT NULL` where `shape` is and no `family` (every
+// record was lowbit_linear): kMigrateFromV1 / kCopyFromV1 convert it.
 constexpr const char *kSchema = R"sql(
 CREATE TABLE records (
   key TEXT PRIMARY KEY NOT NULL,
@@ -49,7 +51,11 @@ CREATE TABLE records (
   roofline_ratio REAL NOT NULL,
   compiler TEXT NOT NULL,
   machine TEXT NOT NULL,
-  created_unix INTEGER NOT NULL
+  created_unix INTEGER NOT NULL,
+  bytes REAL NOT NULL DEFAULT 0,
+  ops REAL NOT NULL DEFAULT 0,
+  read_bandwidth REAL NOT NULL DEFAULT 0,
+  compute_peak REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX records_task ON records (spec_hash, target, bucket);
 )sql";
@@ -67,7 +73,21 @@ CREATE TABLE IF NOT EXISTS claims (
 
 constexpr const char *kColumns =
     "key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message, samples, seconds, "
-    "roofline_ratio, compiler, machine, created_unix";
+    "roofline_ratio, compiler, machine, created_unix, bytes, ops, read_bandwidth, compute_peak";
+// The same from a schema-2 table (a file read in place, not migrated): the
+// roofline's inputs unknown.
+constexpr const char *kColumnsV2 =
+    "key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message, samples, seconds, "
+    "roofline_ratio, compiler, machine, created_unix, 0.0, 0.0, 0.0, 0.0";
+
+// Schema 2 -> 3, inside the caller's write transaction: the same rows and
+// keys (recordKey does not hash the roofline's inputs), those unknown (0).
+constexpr const char *kMigrateFromV2 = R"sql(
+ALTER TABLE records ADD COLUMN bytes REAL NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN ops REAL NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN read_bandwidth REAL NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN compute_peak REAL NOT NULL DEFAULT 0;
+)sql";
 
 // Schema 1 -> 2, inside the caller's write transaction: the same rows, m, n, k
 // as the named shape of a lowbit_linear kernel (its dimensions M, N, K), keys
@@ -166,9 +186,9 @@ void backupTo(sqlite3 *db, const std::string &path, const std::string &to) {
     }
 }
 
-// The first of <path>.v1.bak, <path>.v1.bak.1, ... that does not exist.
-std::string freeBackupPath(const std::string &path) {
-    const std::string base = path + ".v1.bak";
+// The first of <path>.v<version>.bak, <path>.v<version>.bak.1, ... that does not exist.
+std::string freeBackupPath(const std::string &path, int version) {
+    const std::string base = path + ".v" + std::to_string(version) + ".bak";
     std::string p = base;
     for (int i = 1; std::FILE *f = std::fopen(p.c_str(), "rb"); ++i) {
         std::fclose(f);
@@ -193,8 +213,8 @@ std::string ensureSchema(sqlite3 *db, const std::string &path) {
     // The backup first (a copy cannot be made inside the write transaction);
     // removed again if another process migrates the file meanwhile.
     std::string backup;
-    if (seen == 1) {
-        backup = freeBackupPath(path);
+    if (seen >= 1) {
+        backup = freeBackupPath(path, seen);
         backupTo(db, path, backup);
     }
     // Another process may create or migrate the schema at the same time: decide under the write lock.
@@ -208,23 +228,29 @@ std::string ensureSchema(sqlite3 *db, const std::string &path) {
             if (tables.step() && tables.integer(0) != 0)
                 throw std::runtime_error(path + " is an SQLite database but not a kforge tuning database");
             exec(db, path, kSchema);
-        } else if (v == 1) {
+        } else if (v < kDatabaseSchemaVersion) {
             const int64_t before = countRows(db, path, "records");
-            exec(db, path, kMigrateFromV1);
-            exec(db, path, kSchema);
-            exec(db, path, kCopyFromV1);
+            if (v == 1) {  // straight to the current schema: its new columns take their defaults
+                exec(db, path, kMigrateFromV1);
+                exec(db, path, kSchema);
+                exec(db, path, kCopyFromV1);
+            } else {
+                exec(db, path, kMigrateFromV2);
+            }
             const int64_t after = countRows(db, path, "records");
+            const std::string steps = "schema " + std::to_string(v) + " to " + std::to_string(kDatabaseSchemaVersion);
             if (after != before)
-                throw std::runtime_error("tuning database " + path + ": migrating schema 1 to 2 kept " +
+                throw std::runtime_error("tuning database " + path + ": migrating " + steps + " kept " +
                                          std::to_string(after) + " of " + std::to_string(before) +
                                          " records; nothing changed (the file is as it was)");
-            note = "migrated tuning database " + path + " from schema 1 to 2 (" + std::to_string(after) +
-                   " records kept); the schema-1 file is saved as " + backup;
+            note = "migrated tuning database " + path + " from " + steps + " (" + std::to_string(after) +
+                   " records kept); the schema-" + std::to_string(v) + " file is saved as " + backup;
         }
         if (v != kDatabaseSchemaVersion)
             exec(db, path, ("PRAGMA user_version = " + std::to_string(kDatabaseSchemaVersion)).c_str());
         exec(db, path, "COMMIT");
-        if (v != 1 && !backup.empty()) std::remove(backup.c_str());
+        // Nothing migrated here (created, or another process migrated it meanwhile): no backup to keep.
+        if (note.empty() && !backup.empty()) std::remove(backup.c_str());
     } catch (...) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
@@ -258,6 +284,10 @@ Record readRow(const Stmt &s, const std::string &path) {
     r.compiler = s.text(14);
     r.machine = s.text(15);
     r.createdUnix = s.integer(16);
+    r.bytes = s.real(17);
+    r.ops = s.real(18);
+    r.readBandwidth = s.real(19);
+    r.computePeak = s.real(20);
     return r;
 }
 
@@ -267,12 +297,15 @@ bool insertRow(sqlite3 *db, const std::string &path, const Record &r) {
     const int64_t created = createdOrNow(r);
     Stmt s(db, path,
            "INSERT OR IGNORE INTO records (key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, "
-           "status, message, samples, seconds, roofline_ratio, compiler, machine, created_unix) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING 1");
+           "status, message, samples, seconds, roofline_ratio, compiler, machine, created_unix, bytes, ops, "
+           "read_bandwidth, compute_peak) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+           "RETURNING 1");
     s.bind(1, r.key).bind(2, r.kernel).bind(3, r.family).bind(4, r.specHash).bind(5, r.target).bind(6, r.bucket);
     s.bind(7, r.shape.named()).bind(8, r.schedule).bind(9, r.symbol).bind(10, r.status);
     s.bind(11, r.message).bind(12, nlohmann::json(r.samples).dump()).bind(13, r.seconds).bind(14, r.rooflineRatio);
     s.bind(15, r.compiler).bind(16, r.machine).bind(17, created);
+    s.bind(18, r.bytes).bind(19, r.ops).bind(20, r.readBandwidth).bind(21, r.computePeak);
     // A row comes back only when one was written (unlike sqlite3_changes(),
     // right when other threads share the connection).
     const bool added = s.step();
@@ -310,7 +343,7 @@ public:
     ~SqliteStore() override { sqlite3_close(db_); }
 
     std::optional<Record> find(const std::string &key) override {
-        Stmt s(db_, path_, (std::string("SELECT ") + kColumns + " FROM records WHERE key = ?1").c_str());
+        Stmt s(db_, path_, (std::string("SELECT ") + columns_ + " FROM records WHERE key = ?1").c_str());
         s.bind(1, key);
         if (!s.step()) return std::nullopt;
         return readRow(s, path_);
@@ -344,7 +377,7 @@ public:
     std::vector<Record> records(const std::string &specHash, const std::string &target,
                                 const std::string &bucket) override {
         Stmt s(db_, path_,
-               (std::string("SELECT ") + kColumns +
+               (std::string("SELECT ") + columns_ +
                 " FROM records WHERE (?1 = '' OR spec_hash = ?1) AND (?2 = '' OR target = ?2) AND"
                 " (?3 = '' OR bucket = ?3) ORDER BY rowid")
                    .c_str());
@@ -396,6 +429,7 @@ private:
     sqlite3 *db_ = nullptr;
     std::string path_;
     std::string migrationNote_;
+    const char *columns_ = kColumns;  // kColumnsV2 for a schema-2 file read in place
 };
 
 SqliteStore::SqliteStore(const std::string &path, bool reading) : path_(path) {
@@ -442,6 +476,11 @@ SqliteStore::SqliteStore(const std::string &path, bool reading) : path_(path) {
         checkIsOurs(db_, path_);
         if (reading && !writable) {
             const int v = userVersion(db_, path_);
+            // Schema 2 reads as it is: its records lack only the roofline's inputs.
+            if (v == 2) {
+                columns_ = kColumnsV2;
+                return;
+            }
             if (v != kDatabaseSchemaVersion)
                 throw std::runtime_error(
                     "tuning database " + path + " has schema version " + std::to_string(v) + " and cannot be " +

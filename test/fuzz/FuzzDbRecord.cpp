@@ -1,5 +1,5 @@
 // libFuzzer target: the tuning database's record parser (one line of
-// `kforge db export` / `kforge db import`, schema 1 and 2) on arbitrary bytes.
+// `kforge db export` / `kforge db import`, schema 1, 2 and 3) on arbitrary bytes.
 // It either refuses a line with std::runtime_error or returns a record that
 // exports to a line which parses back to the same record.
 #include "autotune/Database.h"
@@ -17,7 +17,8 @@ bool same(const kf::autotune::Record &a, const kf::autotune::Record &b) {
            a.target == b.target && a.bucket == b.bucket && a.shape.named() == b.shape.named() &&
            a.schedule == b.schedule && a.symbol == b.symbol && a.status == b.status && a.message == b.message &&
            a.samples == b.samples && a.seconds == b.seconds && a.rooflineRatio == b.rooflineRatio &&
-           a.compiler == b.compiler && a.machine == b.machine && a.createdUnix == b.createdUnix;
+           a.bytes == b.bytes && a.ops == b.ops && a.readBandwidth == b.readBandwidth &&
+           a.computePeak == b.computePeak && a.compiler == b.compiler && a.machine == b.machine && a.createdUnix == b.createdUnix;
 }
 
 }  // namespace

@@ -332,9 +332,16 @@ struct Task {
     double rooflineSeconds() const {
         return best && best->rooflineRatio > 0 ? best->seconds * best->rooflineRatio : 0.0;
     }
-    // Operations per call where the family's roofline counts them from the
-    // shape alone: lowbit_linear's 2·M·N·K (its compute term).
+    // Whether the best record keeps the roofline's inputs (schema 3) with a
+    // compute term: a point of the roofline plot.
+    bool hasInputs() const {
+        return best && best->bytes > 0 && best->ops > 0 && best->readBandwidth > 0 && best->computePeak > 0;
+    }
+    // Operations per call: the record's (schema 3), else where the family's
+    // roofline counts them from the shape alone: lowbit_linear's 2·M·N·K (its
+    // compute term).
     std::optional<double> ops() const {
+        if (best && best->ops > 0) return best->ops;
         if (family != "lowbit_linear") return std::nullopt;
         const double m = double(shape["M"]), n = double(shape["N"]), k = double(shape["K"]);
         if (m <= 0 || n <= 0 || k <= 0) return std::nullopt;
@@ -375,12 +382,15 @@ std::vector<Task> groupTasks(const std::vector<Record> &records, std::vector<std
     return tasks;
 }
 
-// The roofline plot: each task's best record, measured time per call against
-// its roofline time, with the lines of 100%, 50% and 25% of the roofline.
-void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
+// The roofline plot of tasks without the roofline's inputs (records of
+// schema 2, or a roofline without a compute term): each task's best record,
+// measured time per call against its roofline time, with the lines of 100%,
+// 50% and 25% of the roofline.
+void rooflineTimePlot(std::ostream &s, const std::vector<const Task *> &tasks) {
     std::vector<const Task *> shown;
     double lo = std::numeric_limits<double>::infinity(), hi = 0;
-    for (const Task &t : tasks) {
+    for (const Task *tp : tasks) {
+        const Task &t = *tp;
         const double roof = t.rooflineSeconds();
         if (roof <= 0) continue;
         shown.push_back(&t);
@@ -388,7 +398,7 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
         hi = std::max({hi, roof, t.best->seconds});
     }
     if (shown.empty()) {
-        s << "<p class=\"empty\">No tuned kernel has an ok record with a roofline time: nothing to plot.</p>";
+        s << "<p class=\"empty\">None of them has an ok record with a roofline time: nothing to plot.</p>";
         return;
     }
     const double scale = 1e6;  // µs
@@ -401,12 +411,12 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
     const double height = std::max(top + plotH + 70, top + 26.0 * 3 + 20.0 * double(shown.size()) + 60);
     Axis x{a, b, left, left + plotW, true}, y{a, b, top + plotH, top, true};
 
-    s << "<svg class=\"plot\" id=\"roofline\" data-points=\"" << shown.size() << "\" width=\"" << coord(width)
+    s << "<svg class=\"plot roof\" id=\"roofline-time\" data-points=\"" << shown.size() << "\" width=\"" << coord(width)
       << "\" height=\""
       << coord(height) << "\" viewBox=\"0 0 " << coord(width) << " " << coord(height) << "\" role=\"img\">";
     s << "<title>Roofline: best measured time per call against the roofline time</title>";
-    s << "<text class=\"plot-title\" x=\"" << coord(left) << "\" y=\"22\">Roofline: each tuned kernel's best time "
-         "per call against its roofline time</text>";
+    s << "<text class=\"plot-title\" x=\"" << coord(left) << "\" y=\"22\">Without the roofline's inputs: best time "
+         "per call against the roofline time</text>";
     drawAxes(s, x, y, "roofline time per call (µs, log scale) = max(bytes / read bandwidth, ops / compute peak)",
              "measured time per call (µs, log scale)");
     // y = x / fraction: the time at that fraction of the roofline.
@@ -416,9 +426,9 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
     };
     const Line lines[] = {
         {1.0, "", "roofline (100%)"}, {0.5, "6 4", "50% of roofline"}, {0.25, "2 4", "25% of roofline"}};
-    s << "<defs><clipPath id=\"roof-clip\"><rect x=\"" << coord(left) << "\" y=\"" << coord(top) << "\" width=\""
+    s << "<defs><clipPath id=\"roof-time-clip\"><rect x=\"" << coord(left) << "\" y=\"" << coord(top) << "\" width=\""
       << coord(plotW) << "\" height=\"" << coord(plotH) << "\"/></clipPath></defs>";
-    s << "<g clip-path=\"url(#roof-clip)\">";
+    s << "<g clip-path=\"url(#roof-time-clip)\">";
     for (const Line &l : lines)
         s << "<line class=\"ceiling\" x1=\"" << coord(x.at(a)) << "\" y1=\"" << coord(y.at(a / l.fraction))
           << "\" x2=\"" << coord(x.at(b)) << "\" y2=\"" << coord(y.at(b / l.fraction)) << "\""
@@ -439,6 +449,167 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks) {
           << coord(ly) << "\" y2=\"" << coord(ly) << "\""
           << (*l.dash ? std::string(" stroke-dasharray=\"") + l.dash + "\"" : std::string()) << "/>";
         s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">" << l.name << "</text>";
+        ly += 26;
+    }
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        s << marker(i, legendX + 14, ly, 5, "", "");
+        s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">"
+          << htmlEscape(shown[i]->label()) << "</text>";
+        ly += 20;
+    }
+    s << "</g></svg>";
+}
+
+// ---------------------------------------------------------------------------
+// The classic roofline: achieved GOP/s against arithmetic intensity, under
+// min(bandwidth · intensity, peak) of the machine.
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// One machine's roofline: the medians of the read bandwidth and the compute
+// peak over the records measured under it.
+struct Ceiling {
+    std::size_t machineIndex = 0;
+    double bandwidth = 0, peak = 0;  // bytes/s, ops/s
+    std::vector<double> peaks, bandwidths;
+
+    double at(double intensity) const { return std::min(bandwidth * intensity, peak); }  // ops/s
+    std::string label() const {
+        return "machine " + std::to_string(machineIndex + 1) + ": " + num(bandwidth / 1e9) + " GB/s, " +
+               num(peak / 1e9) + " GOP/s";
+    }
+};
+
+// Peaks of one machine further apart than this are of different kinds
+// (int8 dot products against f32 FMAs: 2-4× on the CPUs kforge targets);
+// closer ones are the same peak measured by different runs.
+constexpr double kSamePeak = 1.5;
+
+// The ceilings of the ok records that keep the roofline's inputs, per
+// machine (its fingerprint names the thread count) and kind of peak; and for
+// each task of `shown`, the index of its ceiling.
+std::vector<Ceiling> ceilings(const std::vector<Task> &tasks, const std::vector<const Task *> &shown,
+                              std::vector<std::size_t> &ceilingOf) {
+    // Per machine, every record's (peak, bandwidth), peaks ascending.
+    std::map<std::size_t, std::vector<std::pair<double, double>>> byMachine;
+    for (const Task &t : tasks)
+        for (const Record *r : t.records)
+            if (r->status == "ok" && r->bytes > 0 && r->ops > 0 && r->readBandwidth > 0 && r->computePeak > 0)
+                byMachine[t.machineIndex].emplace_back(r->computePeak, r->readBandwidth);
+    std::vector<Ceiling> out;
+    for (auto &[machine, values] : byMachine) {
+        std::sort(values.begin(), values.end());
+        for (const auto &[peak, bandwidth] : values) {
+            // A new kind of peak where it jumps from the lowest of the current one.
+            if (out.empty() || out.back().machineIndex != machine || peak > kSamePeak * out.back().peaks.front()) {
+                out.emplace_back();
+                out.back().machineIndex = machine;
+            }
+            out.back().peaks.push_back(peak);
+            out.back().bandwidths.push_back(bandwidth);
+        }
+    }
+    for (Ceiling &c : out) {
+        c.peak = median(c.peaks);
+        c.bandwidth = median(c.bandwidths);
+    }
+    ceilingOf.clear();
+    for (const Task *t : shown) {
+        std::size_t best = 0;
+        double distance = std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            if (out[i].machineIndex != t->machineIndex) continue;
+            const double d = std::fabs(std::log(t->best->computePeak / out[i].peak));
+            if (d < distance) distance = d, best = i;
+        }
+        ceilingOf.push_back(best);
+    }
+    return out;
+}
+
+// Dash patterns of the ceilings, in order.
+const char *const kCeilingDash[] = {"", "7 4", "2 3", "9 3 2 3"};
+const char *ceilingDash(std::size_t i) { return kCeilingDash[i % (sizeof kCeilingDash / sizeof *kCeilingDash)]; }
+
+void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks, const std::vector<const Task *> &shown) {
+    std::vector<std::size_t> ceilingOf;
+    const std::vector<Ceiling> roofs = ceilings(tasks, shown, ceilingOf);
+    // The axes: every point and every ridge (bandwidth · x = peak) inside.
+    double xlo = std::numeric_limits<double>::infinity(), xhi = 0;
+    double ylo = std::numeric_limits<double>::infinity(), yhi = 0;
+    for (const Task *t : shown) {
+        const double intensity = t->best->ops / t->best->bytes, achieved = t->best->ops / t->best->seconds / 1e9;
+        xlo = std::min(xlo, intensity), xhi = std::max(xhi, intensity);
+        ylo = std::min(ylo, achieved), yhi = std::max(yhi, achieved);
+    }
+    for (const Ceiling &c : roofs) {
+        const double ridge = c.peak / c.bandwidth;
+        xlo = std::min(xlo, ridge), xhi = std::max(xhi, ridge);
+        yhi = std::max(yhi, c.peak / 1e9);
+    }
+    auto [xa, xb] = decades(xlo / 2, xhi * 2);
+    auto [ya, yb] = decades(ylo / 2, yhi * 1.5);
+    const double plotW = 560, plotH = 420, left = 90, top = 40;
+    const double legendX = left + plotW + 30;
+    std::size_t longest = 16;
+    for (const Task *t : shown) longest = std::max(longest, t->label().size());
+    for (const Ceiling &c : roofs) longest = std::max(longest, c.label().size() + 9);
+    const double width = legendX + 40 + 6.6 * double(longest);
+    const double height =
+        std::max(top + plotH + 70, top + 26.0 * double(roofs.size()) + 20.0 * double(shown.size()) + 60);
+    Axis x{xa, xb, left, left + plotW, true}, y{ya, yb, top + plotH, top, true};
+
+    s << "<svg class=\"plot roof\" id=\"roofline\" data-points=\"" << shown.size() << "\" width=\"" << coord(width)
+      << "\" height=\"" << coord(height) << "\" viewBox=\"0 0 " << coord(width) << " " << coord(height)
+      << "\" role=\"img\">";
+    s << "<title>Roofline: achieved GOP/s against arithmetic intensity, under the measured bandwidth and peak"
+         "</title>";
+    s << "<text class=\"plot-title\" x=\"" << coord(left) << "\" y=\"22\">Roofline: each tuned kernel's achieved "
+         "GOP/s against its arithmetic intensity</text>";
+    drawAxes(s, x, y, "arithmetic intensity (ops per byte streamed, log scale)",
+             "achieved GOP/s (log scale)");
+    s << "<defs><clipPath id=\"roof-clip\"><rect x=\"" << coord(left) << "\" y=\"" << coord(top) << "\" width=\""
+      << coord(plotW) << "\" height=\"" << coord(plotH) << "\"/></clipPath></defs>";
+    s << "<g clip-path=\"url(#roof-clip)\">";
+    for (std::size_t i = 0; i < roofs.size(); ++i) {
+        const Ceiling &c = roofs[i];
+        // The slope up to the ridge, then the flat peak; each end on the axis' range.
+        const double ridge = c.peak / c.bandwidth;
+        std::string d = "M";  // (not "M" + a string: GCC 12's -Wrestrict misfires on it)
+        d += coord(x.at(xa)) + " " + coord(y.at(c.at(xa) / 1e9));
+        if (ridge > xa && ridge < xb) d += " L" + coord(x.at(ridge)) + " " + coord(y.at(c.peak / 1e9));
+        d += " L" + coord(x.at(xb)) + " " + coord(y.at(c.at(xb) / 1e9));
+        s << "<path class=\"ceiling\" data-bandwidth=\"" << num(c.bandwidth, 6) << "\" data-peak=\""
+          << num(c.peak, 6) << "\" d=\"" << d << "\""
+          << (*ceilingDash(i) ? std::string(" stroke-dasharray=\"") + ceilingDash(i) + "\"" : std::string())
+          << "><title>" << htmlEscape("roofline of " + c.label() + " (ridge at " + num(ridge) + " ops/byte)")
+          << "</title></path>";
+    }
+    s << "</g>";
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        const Task &t = *shown[i];
+        const Record &b = *t.best;
+        const double intensity = b.ops / b.bytes, achieved = b.ops / b.seconds;
+        const Ceiling &c = roofs[ceilingOf[i]];
+        s << marker(i, x.at(intensity), y.at(achieved / 1e9), 6, "pt",
+                    htmlEscape(t.label()) + ": " + num(achieved / 1e9) + " GOP/s at " + num(intensity) +
+                        " ops/byte (" + num(b.bytes / b.seconds / 1e9) + " GB/s), " +
+                        num(100 * achieved / c.at(intensity)) + "% of the ceiling's " + num(c.at(intensity) / 1e9) +
+                        " GOP/s there");
+    }
+    // The legend: the ceilings, then one entry per kernel.
+    double ly = top + 6;
+    s << "<g class=\"legend\">";
+    for (std::size_t i = 0; i < roofs.size(); ++i) {
+        s << "<line class=\"ceiling\" x1=\"" << coord(legendX) << "\" x2=\"" << coord(legendX + 28) << "\" y1=\""
+          << coord(ly) << "\" y2=\"" << coord(ly) << "\""
+          << (*ceilingDash(i) ? std::string(" stroke-dasharray=\"") + ceilingDash(i) + "\"" : std::string()) << "/>";
+        s << "<text class=\"ceiling-label\" x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4)
+          << "\">roofline, " << htmlEscape(roofs[i].label()) << "</text>";
         ly += 26;
     }
     for (std::size_t i = 0; i < shown.size(); ++i) {
@@ -521,31 +692,49 @@ void convergencePlot(std::ostream &s, const Task &t, std::size_t index) {
 }
 
 void taskTable(std::ostream &s, const std::vector<Task> &tasks) {
-    s << "<table class=\"tasks\"><thead><tr><th>kernel</th><th>family</th><th>target</th><th>bucket</th>"
+    s << "<div class=\"scroll\"><table class=\"tasks\"><thead><tr><th>kernel</th><th>family</th><th>target</th><th>bucket</th>"
          "<th>shape</th><th>machine</th><th>candidates<br>ok / failed</th><th>best time<br>per call</th>"
-         "<th>roofline<br>time</th><th>share of<br>roofline</th><th>achieved<br>GOP/s</th>"
-         "<th>roofline<br>GOP/s</th><th>best schedule</th></tr></thead><tbody>";
+         "<th>roofline<br>time</th><th>share of<br>roofline</th><th>ops<br>per byte</th><th>achieved<br>GOP/s</th>"
+         "<th>roofline<br>GOP/s</th><th>achieved<br>GB/s</th><th>measured<br>GB/s</th>"
+         "<th>best schedule</th></tr></thead><tbody>";
     for (const Task &t : tasks) {
         const double roof = t.rooflineSeconds();
         s << "<tr><td>" << htmlEscape(t.kernel) << "</td><td>" << htmlEscape(t.family) << "</td><td>"
-          << htmlEscape(t.target) << "</td><td>" << htmlEscape(t.bucket) << "</td><td>" << htmlEscape(t.shape.named())
+          << htmlEscape(t.target) << "</td><td>" << htmlEscape(t.bucket) << "</td><td class=\"shape\">"
+          << htmlEscape(t.shape.named())
           << "</td><td>" << t.machineIndex + 1 << "</td><td class=\"n\">" << t.ok << " / " << t.failed << "</td>";
         if (!t.best) {
-            s << "<td colspan=\"6\" class=\"none\">no candidate ran ok</td></tr>";
+            s << "<td colspan=\"9\" class=\"none\">no candidate ran ok</td></tr>";
             continue;
         }
         s << "<td class=\"n\">" << timeText(t.best->seconds) << "</td><td class=\"n\">"
           << (roof > 0 ? timeText(roof) : "–") << "</td><td class=\"n\">"
           << (roof > 0 ? num(100 * t.best->rooflineRatio) + "%" : "–") << "</td>";
+        const Record &b = *t.best;
+        s << "<td class=\"n\">" << (b.ops > 0 && b.bytes > 0 ? num(b.ops / b.bytes) : "–") << "</td>";
         if (auto ops = t.ops()) {
-            s << "<td class=\"n\">" << num(*ops / t.best->seconds / 1e9) << "</td><td class=\"n\">"
+            s << "<td class=\"n\">" << num(*ops / b.seconds / 1e9) << "</td><td class=\"n\">"
               << (roof > 0 ? num(*ops / roof / 1e9) : "–") << "</td>";
         } else {
             s << "<td class=\"n\">–</td><td class=\"n\">–</td>";
         }
-        s << "<td><code>" << htmlEscape(t.best->schedule) << "</code></td></tr>";
+        // Bytes streamed per second against the read bandwidth measured beside it.
+        s << "<td class=\"n\">" << (b.bytes > 0 ? num(b.bytes / b.seconds / 1e9) : "–") << "</td><td class=\"n\">"
+          << (b.readBandwidth > 0 ? num(b.readBandwidth / 1e9) : "–") << "</td>";
+        s << "<td class=\"schedule\"><code>" << htmlEscape(t.best->schedule) << "</code></td></tr>";
     }
-    s << "</tbody></table>";
+    s << "</tbody></table></div>";
+}
+
+// A tensor name (HTML already) that wraps after its dots, not anywhere:
+// "encoder.layer.0.attention" stays readable in a narrow column.
+std::string breakAtDots(const std::string &html) {
+    std::string out;
+    for (char c : html) {
+        out += c;
+        if (c == '.') out += "<wbr>";
+    }
+    return out;
 }
 
 void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index) {
@@ -571,14 +760,14 @@ void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index
         s << "<p class=\"empty\">The report has no layers.</p></section>";
         return;
     }
-    s << "<table class=\"accuracy\"><thead><tr><th rowspan=\"2\">layer</th><th rowspan=\"2\">N × K</th>"
+    s << "<div class=\"scroll\"><table class=\"accuracy\"><thead><tr><th rowspan=\"2\">layer</th><th rowspan=\"2\">N × K</th>"
          "<th rowspan=\"2\">chosen</th>";
     for (const auto &k : kernels) s << "<th colspan=\"2\">" << htmlEscape(k) << "</th>";
     s << "</tr><tr>";
     for (std::size_t i = 0; i < kernels.size(); ++i) s << "<th>weight<br>rel. err</th><th>output<br>rel. err</th>";
     s << "</tr></thead><tbody>";
     for (const auto &l : q.layers) {
-        s << "<tr><td class=\"layer\">" << htmlEscape(l.name) << "</td><td class=\"n\">" << l.n << " × " << l.k
+        s << "<tr><td class=\"layer\">" << breakAtDots(htmlEscape(l.name)) << "</td><td class=\"n\">" << l.n << " × " << l.k
           << "</td><td>" << htmlEscape(l.kernel)
           << (l.source.empty() ? "" : "<br><small>" + htmlEscape(l.source) + "</small>")
           << "</td>";
@@ -600,7 +789,7 @@ void quantizeSection(std::ostream &s, const QuantizeReport &q, std::size_t index
         }
         s << "</tr>";
     }
-    s << "</tbody></table><p class=\"note\">★ marks the kernel each layer got. Relative errors are "
+    s << "</tbody></table></div><p class=\"note\">★ marks the kernel each layer got. Relative errors are "
          "‖ŷ − y‖ / ‖y‖ of the dequantized weights (weight) and of the layer's output on the sample activations "
          "(output).</p></section>";
 }
@@ -614,13 +803,14 @@ svg.plot{display:block;margin:8px 0;font-size:11px;background:#fff}
 .plot-title{font-size:14px;font-weight:600}.axis-title{font-size:12px}.tick{fill:#444}
 .grid{stroke:#e4e4e4;stroke-width:1}.frame{fill:none;stroke:#888}
 .ceiling{stroke:#222;stroke-width:1.5;fill:none}
-#roofline .pt{stroke:#fff;stroke-width:1}.cand{fill:#6b7785}.best{fill:#d62728}
+.roof .pt{stroke:#fff;stroke-width:1}.cand{fill:#6b7785}.best{fill:#d62728}
 .fail{stroke:#d62728;stroke-width:1.5;fill:none}.best-line{stroke:#d62728;stroke-width:1.5;fill:none}
 .legend text{font-size:11px}
 .convergence{display:flex;flex-wrap:wrap;gap:0 12px}
 table{border-collapse:collapse;margin:8px 0;font-size:12px}th,td{border:1px solid #ddd;padding:3px 6px;vertical-align:top}
 th{background:#f3f3f3;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.chosen{background:#e6f4e6;font-weight:600}td.none{color:#999}td.layer{font-family:monospace;word-break:break-all}
+td.chosen{background:#e6f4e6;font-weight:600}td.none{color:#999}td.layer{font-family:monospace;min-width:22ch;overflow-wrap:break-word}
+.scroll{overflow-x:auto}
 code{font-size:11px;white-space:pre-wrap}.note,.empty{color:#555}.empty{font-style:italic}
 )";
 
@@ -663,15 +853,42 @@ std::string renderReport(const std::vector<Record> &records, const std::vector<Q
         s << "<p class=\"empty\" id=\"no-tuned\">No tuned kernels: the database has no records "
              "(kforge tune fills it).</p>\n";
     } else {
+        std::vector<const Task *> classic, older;
+        std::size_t before3 = 0, noCompute = 0;
+        for (const Task &t : tasks) {
+            if (!t.best) continue;
+            if (t.hasInputs()) {
+                classic.push_back(&t);
+            } else {
+                older.push_back(&t);
+                ++(t.best->bytes > 0 ? noCompute : before3);
+            }
+        }
         s << "<p class=\"note\">One point per tuned task (kernel, target, bucket, shape, machine): its fastest ok "
              "candidate. The tuner's worker measured, beside each candidate, the read bandwidth of a buffer as large "
              "as what the kernel streams and the compute peak (int8 dot products or f32 FMAs, perf/Ceilings.h); the "
-             "roofline time is max(bytes / bandwidth, ops / peak) and the database keeps it as the ratio roofline "
-             "time / measured time. A point on the solid line runs at the roofline; above it, slower. The "
-             "bandwidth and peak themselves and the bytes are not stored, so GOP/s are given (in the table) only "
-             "where the ops follow from the shape: lowbit_linear's 2·M·N·K, whose roofline GOP/s is 2·M·N·K / "
-             "roofline time, the ceiling the roofline sets for that task.</p>\n";
-        rooflinePlot(s, tasks);
+             "roofline time is max(bytes / bandwidth, ops / peak). A point sits at its arithmetic intensity (ops per "
+             "byte streamed) and the GOP/s it achieved (ops / best time); the line above it is its machine's "
+             "roofline, min(bandwidth × intensity, peak), with the median bandwidth and peak of the records "
+             "measured on that machine (its fingerprint names the thread count) with that kind of peak. A point on "
+             "its line runs at the roofline; below it, slower.</p>\n";
+        if (!classic.empty()) rooflinePlot(s, tasks, classic);
+        if (!older.empty()) {
+            s << "<p class=\"note\" id=\"roofline-fallback\">" << older.size()
+              << (older.size() == 1 ? " task is" : " tasks are")
+              << " plotted as measured time per call against the roofline time instead: ";
+            if (before3 > 0)
+                s << before3 << (before3 == 1 ? " has records" : " have records")
+                  << " of a kforge before schema 3, which kept only the ratio roofline time / measured time, not "
+                     "the bytes, ops, bandwidth and peak an intensity and GOP/s need (tune it again to place it on "
+                     "the roofline)"
+                  << (noCompute > 0 ? "; " : ".");
+            if (noCompute > 0)
+                s << noCompute << (noCompute == 1 ? " has" : " have")
+                  << " a roofline without a compute term (bytes / bandwidth only, as hadamard's), so no intensity.";
+            s << " A point on the solid line runs at the roofline; above it, slower.</p>\n";
+            rooflineTimePlot(s, older);
+        }
         taskTable(s, tasks);
         s << "<h2 id=\"convergence-section\">Tuning convergence</h2>\n<p class=\"note\">Per task, every candidate "
              "in the order it was measured (failed builds, crashes, timeouts and wrong results count as measured, "
@@ -706,6 +923,8 @@ int report(const ReportOptions &o, std::ostream &out, std::ostream &err) {
             autotune::Database db(location, autotune::Database::OpenMode::ReadOnly);
             records = db.records();
             shown = db.path();
+            // A writable file of an older schema was migrated (and backed up) on opening.
+            if (!db.migrationNote().empty()) err << "note: " << db.migrationNote() << "\n";
         }
         ReportContext context;
         context.database = shown;

@@ -160,6 +160,7 @@ Measurement measure(worker::Call &call) {
     worker::timeCalls(r, blockBytes * blocks, threads, blocks, runBlock, out);
     // The roofline: every element read once and written once, at the read bandwidth.
     out.rooflineSeconds = out.readBandwidth > 0 ? double(blockBytes) / out.readBandwidth : 0.0;
+    out.bytes = double(blockBytes);  // no compute term: ops and computePeak stay 0
     return out;
 }
 

@@ -203,8 +203,12 @@ Measurement measure(worker::Call &call) {
     }, out);
     // The roofline: the packed weights at the read bandwidth, or 2 M N K ops at the compute peak.
     const double memory = out.readBandwidth > 0 ? double(packed) / out.readBandwidth : 0.0;
-    const double compute = peak > 0 ? 2.0 * double(M) * double(N) * double(K) / peak : 0.0;
+    const double ops = 2.0 * double(M) * double(N) * double(K);
+    const double compute = peak > 0 ? ops / peak : 0.0;
     out.rooflineSeconds = std::max(memory, compute);
+    out.bytes = double(packed);
+    out.ops = ops;
+    out.computePeak = peak;
     return out;
 }
 

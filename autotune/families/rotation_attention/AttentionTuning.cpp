@@ -162,8 +162,12 @@ Measurement measure(worker::Call &call) {
     double visible = 0;
     for (int64_t t = 0; t < T; ++t) visible += double(p.causal ? first + t + 1 : ctx);
     const double memory = out.readBandwidth > 0 ? double(bytesPerLayer) / out.readBandwidth : 0.0;
-    const double compute = peak > 0 ? 4.0 * p.headDim * p.numHeads * visible / peak : 0.0;
+    const double flops = 4.0 * p.headDim * p.numHeads * visible;
+    const double compute = peak > 0 ? flops / peak : 0.0;
     out.rooflineSeconds = std::max(memory, compute);
+    out.bytes = double(bytesPerLayer);
+    out.ops = flops;
+    out.computePeak = peak;
     return out;
 }
 

@@ -207,6 +207,9 @@ Measurement measure(worker::Call &call) {
                          (double(N) * double(stats.active_columns) + double(R) * double(stats.inactive_columns + N));
     const double memory = out.readBandwidth > 0 ? double(stats.bytes_read) / out.readBandwidth : 0.0;
     out.rooflineSeconds = std::max(memory, peak > 0 ? flops / peak : 0.0);
+    out.bytes = double(stats.bytes_read);
+    out.ops = flops;
+    out.computePeak = peak;
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sys/wait.h>
 #include <thread>
@@ -76,6 +78,11 @@ Record makeRecord(int i, const std::string &machine = "machine A") {
     r.samples.push_back(4.9406564584124654e-324);  // the smallest denormal
     r.seconds = r.samples.front();
     r.rooflineRatio = 2.0 / 3.0;
+    // The roofline's inputs (schema 3), doubles that need every digit too.
+    r.bytes = 4096.0 * 11008 / 2 + i;
+    r.ops = 2.0 * 4096 * 11008;
+    r.readBandwidth = 1e11 / 3.0 + i;
+    r.computePeak = 2e12 / 7.0;
     r.compiler = "kforge 0.1.0 | Halide 14.0.0 | g++ 12.2.0";
     r.machine = machine;
     r.createdUnix = 1700000000 + i;
@@ -224,6 +231,29 @@ TEST_F(DatabaseTest, InsertFindRoundTripsEveryField) {
     ASSERT_EQ(back->samples.size(), r.samples.size());
     for (std::size_t i = 0; i < r.samples.size(); ++i) EXPECT_EQ(back->samples[i], r.samples[i]);
     EXPECT_EQ(db.records().size(), 1u);
+}
+
+// Schema 3's fields: a line without them (kforge before schema 3) reads as
+// 0, and a record whose roofline inputs are not finite numbers >= 0 is refused.
+TEST_F(DatabaseTest, RooflineInputsAbsentAreZeroAndMustBeFinite) {
+    Record r = makeRecord(3);
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(autotune::toJsonLine(r));
+    for (const char *f : {"bytes", "ops", "readBandwidth", "computePeak"}) j.erase(f);
+    const Record old = autotune::recordFromJsonLine(j.dump());
+    EXPECT_EQ(old.bytes, 0);
+    EXPECT_EQ(old.ops, 0);
+    EXPECT_EQ(old.readBandwidth, 0);
+    EXPECT_EQ(old.computePeak, 0);
+    r.bytes = r.ops = r.readBandwidth = r.computePeak = 0;
+    EXPECT_EQ(old, r);
+
+    Database db(path());
+    for (double bad : {-1.0, std::numeric_limits<double>::infinity(), std::nan("")}) {
+        Record b = makeRecord(4);
+        b.computePeak = bad;
+        EXPECT_THROW(db.insert(b), std::invalid_argument) << bad;
+    }
+    EXPECT_TRUE(db.records().empty());
 }
 
 TEST_F(DatabaseTest, CreatedTimeIsFilledInWhenZero) {
@@ -420,6 +450,13 @@ TEST_F(DatabaseTest, MalformedImportLineImportsNothing) {
         {"{\"key\":\"k\",\"kernel\":1}", "line 2: field 'kernel' is not a string"},
         // Found by test/fuzz/FuzzDbRecord.cpp: a number beyond double escaped as nlohmann's out_of_range.
         {"{\"key\":\"k\",\"seconds\":1e999}", "line 2: not JSON"},
+        // A roofline input may be absent (an older export), not of another type.
+        {[] {
+             auto j = nlohmann::ordered_json::parse(autotune::toJsonLine(makeRecord(1)));
+             j["ops"] = "x";
+             return j.dump();
+         }(),
+         "line 2: field 'ops' is not a number"},
     };
     for (const auto &[line, message] : bad) {
         Database db(path());
@@ -619,6 +656,9 @@ TEST_F(DatabaseTest, DbCommandListBestShowExportImport) {
     r = runDb({"show", "ab1", "--db", path()});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("key        " + written[1].key), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("inputs     2.25444e+07 bytes / 33.33 GB/s, 9.01775e+07 ops / 285.7 GOP/s"),
+              std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("  split n 128"), std::string::npos) << r.out;
     r = runDb({"show", "ab", "--db", path()});
     EXPECT_EQ(r.status, 1);

@@ -1,9 +1,13 @@
 // A tuning database written by kforge before named shapes (schema 1, columns
 // m, n, k; Inputs/v1.db: Inputs/v1_kernels.kf tuned by kforge at 590d686)
-// opens under schema 2: backed up first, migrated in place, every record and
+// opens under schema 3: backed up first, migrated in place, every record and
 // key kept, `db best` choosing what the old kforge chose, and `emit --db`
 // putting the same schedules into the library. Schema-1 export lines
-// (Inputs/v1.jsonl) import.
+// (Inputs/v1.jsonl) import. Likewise a database of schema 2, before records
+// kept the roofline's inputs (Inputs/v2.db: test/unit/tools/Inputs/
+// tune-records.jsonl imported by kforge at fc3297f; Inputs/v2.jsonl its
+// export): migrated with every record and key, those inputs 0; read in place
+// when it cannot be written; its export lines import.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -50,6 +54,13 @@ struct Sqlite {
     }
 };
 
+std::string fileText(const fs::path &p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 class Migration : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -58,8 +69,13 @@ protected:
         fs::remove_all(dir_);
         fs::create_directories(dir_);
         fs::copy_file(kInputs / "v1.db", db());
+        fs::copy_file(kInputs / "v2.db", db2());
     }
-    void TearDown() override { fs::remove_all(dir_); }
+    void TearDown() override {
+        fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add);
+        fs::remove_all(dir_);
+    }
+    fs::path db2() const { return dir_ / "tune2.db"; }
     fs::path db() const { return dir_ / "tune.db"; }
     fs::path dir_;
 };
@@ -70,7 +86,7 @@ TEST_F(Migration, V1DatabaseOpensWithEveryRecord) {
     ASSERT_EQ(Sqlite(db()).column("PRAGMA user_version"), std::vector<std::string>{"1"});
 
     Database migrated(db().string());
-    EXPECT_NE(migrated.migrationNote().find("from schema 1 to 2 (6 records kept)"), std::string::npos)
+    EXPECT_NE(migrated.migrationNote().find("from schema 1 to 3 (6 records kept)"), std::string::npos)
         << migrated.migrationNote();
     EXPECT_NE(migrated.migrationNote().find("tune.db.v1.bak"), std::string::npos);
     // The backup is the schema-1 file, whole.
@@ -84,7 +100,7 @@ TEST_F(Migration, V1DatabaseOpensWithEveryRecord) {
         after.push_back(r.key);
         EXPECT_EQ(r.family, "lowbit_linear");
         EXPECT_EQ(r.shape.named(), (r.bucket == "decode" ? "M=1" : "M=128") + std::string(" N=256 K=512"));
-        // The key is what schema 2 computes for the record: `kforge tune` resumes from it.
+        // The key is what schema 3 computes for the record: `kforge tune` resumes from it.
         EXPECT_EQ(recordKey(r.specHash, r.schedule, r.target, r.shape, r.compiler, r.machine), r.key);
     }
     EXPECT_EQ(after, keys);
@@ -109,7 +125,7 @@ TEST_F(Migration, OpeningAgainChangesNothing) {
     Database twice(db().string());
     EXPECT_EQ(twice.migrationNote(), "");
     EXPECT_EQ(twice.records().size(), 6u);
-    EXPECT_EQ(Sqlite(db()).column("PRAGMA user_version"), std::vector<std::string>{"2"});
+    EXPECT_EQ(Sqlite(db()).column("PRAGMA user_version"), std::vector<std::string>{"3"});
     EXPECT_FALSE(fs::exists(dir_ / "tune.db.v1.bak.1"));
 }
 
@@ -121,6 +137,85 @@ TEST_F(Migration, SchemaOneExportLinesImport) {
     EXPECT_EQ(fresh.importJson(text.str()), 6u);
     Database migrated(db().string());
     EXPECT_EQ(fresh.records(), migrated.records());
+}
+
+// ---------------------------------------------------------------------------
+// Schema 2 -> 3.
+
+TEST_F(Migration, V2DatabaseOpensWithEveryRecordAndKey) {
+    const std::vector<std::string> keys = Sqlite(db2()).column("SELECT key FROM records ORDER BY rowid");
+    ASSERT_EQ(keys.size(), 36u);
+    ASSERT_EQ(Sqlite(db2()).column("PRAGMA user_version"), std::vector<std::string>{"2"});
+    // What the schema-2 kforge read from it, as JSON lines.
+    const std::string before = fileText(kInputs / "v2.jsonl");
+
+    Database migrated(db2().string());
+    EXPECT_NE(migrated.migrationNote().find("from schema 2 to 3 (36 records kept)"), std::string::npos)
+        << migrated.migrationNote();
+    EXPECT_NE(migrated.migrationNote().find("the schema-2 file is saved as " + (dir_ / "tune2.db.v2.bak").string()),
+              std::string::npos)
+        << migrated.migrationNote();
+    const fs::path backup = dir_ / "tune2.db.v2.bak";
+    ASSERT_TRUE(fs::exists(backup));
+    EXPECT_EQ(Sqlite(backup).column("PRAGMA user_version"), std::vector<std::string>{"2"});
+    EXPECT_EQ(Sqlite(backup).column("SELECT key FROM records ORDER BY rowid"), keys);
+    EXPECT_EQ(Sqlite(db2()).column("PRAGMA user_version"), std::vector<std::string>{"3"});
+
+    std::vector<std::string> after;
+    std::vector<Record> records = migrated.records();
+    for (const Record &r : records) {
+        after.push_back(r.key);
+        EXPECT_EQ(r.bytes, 0);
+        EXPECT_EQ(r.ops, 0);
+        EXPECT_EQ(r.readBandwidth, 0);
+        EXPECT_EQ(r.computePeak, 0);
+    }
+    EXPECT_EQ(after, keys);
+    // Every other field as schema 2 had it.
+    Database fromLines((dir_ / "lines.db").string());
+    EXPECT_EQ(fromLines.importJson(before), 36u);
+    EXPECT_EQ(fromLines.records(), records);
+
+    // A record with the roofline's inputs goes in beside them.
+    Record fresh = records.front();
+    fresh.schedule += " # again";
+    fresh.key = recordKey(fresh.specHash, fresh.schedule, fresh.target, fresh.shape, fresh.compiler, fresh.machine);
+    fresh.bytes = 22544384;
+    fresh.ops = 90177536;
+    fresh.readBandwidth = 2.5e10;
+    fresh.computePeak = 1.5e12;
+    EXPECT_TRUE(migrated.insert(fresh));
+    EXPECT_EQ(migrated.find(fresh.key), fresh);
+}
+
+TEST_F(Migration, V2OpeningAgainChangesNothing) {
+    { Database once(db2().string()); }
+    Database twice(db2().string());
+    EXPECT_EQ(twice.migrationNote(), "");
+    EXPECT_EQ(twice.records().size(), 36u);
+    EXPECT_FALSE(fs::exists(dir_ / "tune2.db.v2.bak.1"));
+}
+
+// A schema-2 file that cannot be written (marked read-only, in a read-only
+// directory) is read as it is: no migration, no backup, the file unchanged.
+TEST_F(Migration, V2ReadOnlyIsReadInPlace) {
+    const std::string bytes = fileText(db2());
+    fs::permissions(db2(), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+    std::vector<Record> records;
+    {
+        Database reader(db2().string(), Database::OpenMode::ReadOnly);
+        EXPECT_EQ(reader.migrationNote(), "");
+        records = reader.records();
+        ASSERT_EQ(records.size(), 36u);
+        EXPECT_TRUE(reader.find(records.back().key).has_value());
+    }
+    fs::permissions(dir_, fs::perms::owner_all);
+    EXPECT_EQ(fileText(db2()), bytes);
+    EXPECT_FALSE(fs::exists(dir_ / "tune2.db.v2.bak"));
+    Database fromLines((dir_ / "lines.db").string());
+    EXPECT_EQ(fromLines.importJson(fileText(kInputs / "v2.jsonl")), 36u);
+    EXPECT_EQ(fromLines.records(), records);
 }
 
 }  // namespace

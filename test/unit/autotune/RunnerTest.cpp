@@ -119,6 +119,11 @@ TEST_F(Runner, CorrectCandidateIsVerifiedThenTimed) {
     for (double s : m.samples) EXPECT_GE(s, m.seconds);  // the best sample
     EXPECT_GT(m.rooflineSeconds, 0);
     EXPECT_GT(m.readBandwidth, 0);
+    // The roofline's inputs: the packed weights, 2 M N K ops, the peak used.
+    EXPECT_EQ(m.bytes, double(m.packedBytes));
+    EXPECT_EQ(m.ops, 2.0 * 3 * 64 * 256);  // M N K of request()
+    EXPECT_GT(m.computePeak, 0);
+    EXPECT_DOUBLE_EQ(m.rooflineSeconds, std::max(m.bytes / m.readBandwidth, m.ops / m.computePeak));
     // 64 x 256 int4 codes + 64 x 4 f16 scales per copy; copies until 1 MiB.
     EXPECT_GE(m.packedBytes, 64 * 256 / 2 + 64 * 4 * 2);
     EXPECT_EQ(m.layers, (r.streamBytes + m.packedBytes - 1) / m.packedBytes);
@@ -255,9 +260,20 @@ TEST(RunnerJson, RequestAndMeasurementRoundTrip) {
     m.status = "wrong";
     m.message = "bytes \xff from a library";
     m.samples = {0.5, 0.25};
+    m.bytes = 4194304;
+    m.ops = 2.0 * 128 * 4096 * 11008;
+    m.computePeak = 1.0 / 3.0 * 1e12;
     const Measurement mb = kf::autotune::measurementFromJson(kf::autotune::measurementToJson(m));
     EXPECT_EQ(mb.status, "wrong");
     EXPECT_EQ(mb.samples, m.samples);
+    EXPECT_EQ(mb.bytes, m.bytes);
+    EXPECT_EQ(mb.ops, m.ops);
+    EXPECT_EQ(mb.computePeak, m.computePeak);
+    // A worker of an older kforge writes no roofline inputs: they are 0.
+    const Measurement old = kf::autotune::measurementFromJson(R"({"status": "ok", "seconds": 0.5})");
+    EXPECT_EQ(old.bytes, 0);
+    EXPECT_EQ(old.ops, 0);
+    EXPECT_EQ(old.computePeak, 0);
     EXPECT_THROW(kf::autotune::measurementFromJson("{}"), std::runtime_error);  // no status
     EXPECT_THROW(kf::autotune::requestFromJson("[1]"), std::runtime_error);
 }

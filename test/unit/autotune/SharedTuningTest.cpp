@@ -96,6 +96,10 @@ Record record(const std::string &key, double seconds = 1e-3) {
     r.samples = {seconds * 1.1, seconds, 1.0 / 3.0};
     r.seconds = seconds;
     r.rooflineRatio = 0.1 + 1.0 / 7.0;
+    r.bytes = 22544384;
+    r.ops = 2.0 / 3.0 * 1e8;
+    r.readBandwidth = 1e11 / 7.0;
+    r.computePeak = 4.9406564584124654e-324;  // any double, the smallest denormal too
     r.compiler = "c";
     r.machine = "m";
     r.createdUnix = 1700000000;
@@ -239,6 +243,58 @@ TEST(Postgres, RecordsMoveBetweenSqliteAndPostgresUnchanged) {
     EXPECT_EQ(Database(back).exportJson(), Database(file).exportJson());
     ASSERT_EQ(codegen::runCommand({KFORGE_EXE, "db", "list", "--db", url}, out), 0) << out;
     EXPECT_NE(out.find("r4"), std::string::npos) << out;
+}
+
+// A server a kforge of schema 2 created: read as it is by a reader (the
+// roofline's inputs 0, nothing altered); a writer adds the schema-3 columns,
+// keeping every row and key.
+TEST(Postgres, ASchemaTwoServerGetsTheRooflineColumns) {
+    Scratch s;
+    const std::string url = server().freshDatabase(dbName());
+    // The tables as kforge at fc3297f created them, with one record.
+    const std::string v2 = R"sql(
+CREATE TABLE kforge_schema (version INTEGER NOT NULL);
+INSERT INTO kforge_schema (version) VALUES (2);
+CREATE TABLE kforge_records (
+  id BIGSERIAL UNIQUE, key TEXT PRIMARY KEY, kernel TEXT NOT NULL, family TEXT NOT NULL, spec_hash TEXT NOT NULL,
+  target TEXT NOT NULL, bucket TEXT NOT NULL, shape TEXT NOT NULL, schedule TEXT NOT NULL, symbol TEXT NOT NULL,
+  status TEXT NOT NULL, message TEXT NOT NULL, samples TEXT NOT NULL, seconds DOUBLE PRECISION NOT NULL,
+  roofline_ratio DOUBLE PRECISION NOT NULL, compiler TEXT NOT NULL, machine TEXT NOT NULL, created_unix BIGINT NOT NULL);
+CREATE TABLE kforge_claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL,
+  done BOOLEAN NOT NULL DEFAULT false);
+INSERT INTO kforge_records (key, kernel, family, spec_hash, target, bucket, shape, schedule, symbol, status, message,
+  samples, seconds, roofline_ratio, compiler, machine, created_unix)
+  VALUES ('old', 'w4', 'lowbit_linear', 'spec', 'x86-avx2', 'decode', 'M=1 N=4096 K=11008', 's', 'kf_w4_old', 'ok',
+          '', '[0.001]', 0.001, 0.5, 'c', 'm', 1700000000);
+)sql";
+    std::string out;
+    ASSERT_EQ(codegen::runCommand({"/usr/bin/psql", url, "-qtAc", v2}, out), 0) << out;
+    auto version = [&] {
+        std::string v;
+        codegen::runCommand({"/usr/bin/psql", url, "-qtAc", "SELECT max(version) FROM kforge_schema"}, v);
+        return v.substr(0, v.find_first_of("\r\n"));
+    };
+    Record old = record("old");
+    old.schedule = "s";
+    old.samples = {0.001};
+    old.seconds = 0.001;
+    old.rooflineRatio = 0.5;
+    old.bytes = old.ops = old.readBandwidth = old.computePeak = 0;
+    {
+        Database reader(url, Database::OpenMode::ReadOnly);
+        EXPECT_EQ(reader.records(), std::vector<Record>{old});
+        EXPECT_EQ(reader.find("old"), old);
+    }
+    EXPECT_EQ(version(), "2") << "a reader changes nothing";
+    {
+        Database writer(url);
+        EXPECT_EQ(version(), "3");
+        EXPECT_EQ(writer.find("old"), old);
+        EXPECT_TRUE(writer.insert(record("new")));
+        EXPECT_EQ(writer.find("new"), record("new"));
+    }
+    Database again(url, Database::OpenMode::ReadOnly);
+    EXPECT_EQ(again.records(), (std::vector<Record>{old, record("new")}));
 }
 
 TEST(Postgres, WhatCannotBeOpenedSaysWhereAndWhy) {

@@ -130,8 +130,16 @@ TEST(Tune, CrashHangAndWrongCandidatesAreRecordedAsFailedAndTheRunCompletes) {
         if (r.status == "ok") {
             EXPECT_GE(r.samples.size(), 3u);
             EXPECT_GT(r.rooflineRatio, 0.0);
+            // What the roofline was computed from: max(bytes / bandwidth, ops / peak) is its time.
+            EXPECT_GT(r.bytes, 0.0);
+            EXPECT_EQ(r.ops, 2.0 * double(r.shape["M"]) * double(r.shape["N"]) * double(r.shape["K"]));
+            EXPECT_GT(r.readBandwidth, 0.0);
+            EXPECT_GT(r.computePeak, 0.0);
+            EXPECT_NEAR(r.rooflineRatio * r.seconds,
+                        std::max(r.bytes / r.readBandwidth, r.ops / r.computePeak), 1e-9 * r.seconds);
         } else {
             EXPECT_FALSE(r.message.empty()) << r.status;
+            EXPECT_EQ(r.bytes + r.ops + r.readBandwidth + r.computePeak, 0.0) << r.status;
         }
     EXPECT_NE(out.find("\"event\":\"done\""), std::string::npos) << out;
 }
@@ -343,6 +351,8 @@ TEST(Tune, AttentionCandidatesAreCheckedAndTheBestIsEmitted) {
     for (const Record &r : db.records()) {
         EXPECT_EQ(r.shape.named(), "T=1 ctx=300");
         status[r.schedule.substr(r.schedule.find("split t ") + 8, 3)] = r.status;
+        if (r.status == "ok")  // f32 flops at the FMA peak, and the layer's K and V
+            EXPECT_TRUE(r.bytes > 0 && r.ops > 0 && r.readBandwidth > 0 && r.computePeak > 0) << r.key;
     }
     ASSERT_EQ(status.size(), 3u) << out;
     EXPECT_EQ(status["64\n"], "ok") << out;

@@ -8,8 +8,11 @@
 
 The tuning database is made with `kforge db import` from
 Inputs/tune-records.jsonl: synthetic records in the form `kforge db export`
-writes (four tasks; ok, build_error, crash, timeout and wrong candidates; one
-task with no ok candidate), so the test needs no tuning run. The quantize
+writes (five tasks; ok, build_error, crash, timeout and wrong candidates; one
+task with no ok candidate; the roofline's inputs of schema 3 in every task
+but hadamard's, whose records are as a kforge before schema 3 wrote them, so
+the page has both the classic roofline and the time-against-roofline-time
+fallback), so the test needs no tuning run. The quantize
 report Inputs/quantize-report.json is in the form `kforge quantize
 --report-json` writes. Python's standard library only (the PNG is decoded
 with zlib + struct).
@@ -72,7 +75,7 @@ def test_cli(kforge, work):
     out = os.path.join(work, "report.html")
     r = report(kforge, "--db", db, "--quantize", QUANTIZE, "-o", out)
     check(r.returncode == 0, f"kforge report exits 0 (got {r.returncode}: {r.stderr})")
-    check("4 tuned tasks (36 records), 1 quantize report" in r.stdout, f"summary line: {r.stdout!r}")
+    check("5 tuned tasks (40 records), 1 quantize report" in r.stdout, f"summary line: {r.stdout!r}")
     html = open(out, encoding="utf-8").read()
 
     # Self-contained: no URL of any kind, nothing loaded from elsewhere.
@@ -80,14 +83,58 @@ def test_cli(kforge, work):
     check(not re.search(r'\b(?:src|href)\s*=', html), "no src= or href= attribute in the page")
     check(not re.search(r"<link\b|@import|url\((?!#)", html), "no <link>, @import or url() other than #fragments")
 
-    # The roofline: one point per task with an ok candidate (3 of 4).
+    # The roofline: one point per task with an ok candidate (4 of 5), those
+    # with the roofline's inputs (3) at their intensity and GOP/s under their
+    # machine's ceilings, the one without (hadamard) in the fallback plot.
     roof = svg(html, "roofline")
     check(roof != "", "the page has the roofline plot")
     check(data_marks(roof) == 3, f"roofline: 3 data points (got {data_marks(roof)})")
-    for label in ("roofline (100%)", "50% of roofline", "µs, log scale", "down_proj · x86-avx512vnni · decode"):
+    for label in ("arithmetic intensity", "achieved GOP/s", "down_proj · x86-avx512vnni · decode",
+                  "down_proj · x86-avx512vnni · prefill", "att · x86-avx512vnni · prefill"):
         check(label in roof, f"roofline plot has {label!r}")
+    check("rotate ·" not in roof, "the task without the roofline's inputs is not in the roofline plot")
+    # Two ceilings: the int8 peak of down_proj's records and the f32 peak of att's,
+    # each the median of its records, both with the machine's bandwidth; a legend entry each.
+    ceilings = re.findall(r'<path class="ceiling" data-bandwidth="([^"]+)" data-peak="([^"]+)"', roof)
+    check(len(ceilings) == 2, f"roofline: 2 ceilings (got {ceilings})")
+    records = [json.loads(l) for l in open(RECORDS)]
+    def median(v):
+        v = sorted(v)
+        return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    for kernel, (bw, peak) in zip(("down_proj", "att"), sorted(ceilings, key=lambda c: -float(c[1]))):
+        mine = [r for r in records if r["kernel"] == kernel and r["status"] == "ok" and r.get("ops")]
+        want_peak, want_bw = median([r["computePeak"] for r in mine]), median([r["readBandwidth"] for r in mine])
+        check(abs(float(peak) / want_peak - 1) < 1e-5, f"{kernel}'s ceiling: peak {peak} = median {want_peak}")
+        check(abs(float(bw) / want_bw - 1) < 1e-5, f"{kernel}'s ceiling: bandwidth {bw} = median {want_bw}")
+        label = f"roofline, machine 1: {float('%.3g' % (want_bw / 1e9)):g} GB/s, {float('%.3g' % (want_peak / 1e9)):g} GOP/s"
+        check(label in roof, f"legend entry {label!r}")
+    # Each point where its best record puts it: intensity ops/bytes, GOP/s ops/seconds.
+    best = {}
+    for r in records:
+        if r["status"] == "ok" and r.get("ops"):
+            k = (r["kernel"], r["shape"])
+            if k not in best or r["seconds"] < best[k]["seconds"]:
+                best[k] = r
+    titles = re.findall(r'class="pt"[^>]*><title>([^<]*)</title>', roof)
+    check(len(titles) == 3, f"3 point titles (got {len(titles)})")
+    for (kernel, shape), r in best.items():
+        gops, intensity = r["ops"] / r["seconds"] / 1e9, r["ops"] / r["bytes"]
+        text = f"{float('%.3g' % gops):g} GOP/s at {float('%.3g' % intensity):g} ops/byte"
+        check(any(t.startswith(kernel + " ") and text in t for t in titles), f"point of {kernel} {shape}: {text!r} in {titles}")
+    older = svg(html, "roofline-time")
+    check(older != "", "the page has the fallback plot for records without the roofline's inputs")
+    check(data_marks(older) == 1, f"fallback plot: 1 data point (got {data_marks(older)})")
+    for label in ("roofline (100%)", "50% of roofline", "µs, log scale", "rotate · x86-avx512 · decode"):
+        check(label in older, f"fallback plot has {label!r}")
+    check(re.search(r'id="roofline-fallback">1 task is plotted as measured time per call against the roofline time '
+                    r'instead: 1 has records of a kforge before schema 3', html) is not None,
+          "the page says why one task is in the fallback plot")
+    # The table: achieved and measured GB/s of down_proj decode's best (bytes / seconds, its readBandwidth).
+    r = best[("down_proj", "M=1 N=4096 K=11008")]
+    for v in (r["bytes"] / r["seconds"] / 1e9, r["readBandwidth"] / 1e9):
+        check(f'<td class="n">{float("%.3g" % v):g}</td>' in html, f"table has {float('%.3g' % v):g} (GB/s)")
     # Convergence: one plot per task, one mark per measured candidate (failed ones too).
-    counts = {"conv-0": 16, "conv-1": 10, "conv-2": 7, "conv-3": 3}
+    counts = {"conv-0": 16, "conv-1": 10, "conv-2": 7, "conv-3": 3, "conv-4": 4}
     for plot, n in counts.items():
         got = len(re.findall(r'class="pt (?:cand|fail)"', svg(html, plot)))
         check(got == n, f"{plot}: {n} candidate marks (got {got})")
@@ -97,7 +144,10 @@ def test_cli(kforge, work):
     check("Intel(R) Xeon(R) Processor" in html and db in html, "machine and database named")
     # The accuracy table: a column pair per kernel, the chosen one marked.
     check(html.count('<table class="accuracy">') == 1, "one accuracy table")
-    check("encoder.layer.0.intermediate.dense.weight" in html, "layer names in the table")
+    check("encoder.layer.0.intermediate.dense.weight" in html.replace("<wbr>", ""), "layer names in the table")
+    # ... wrapping after their dots only, not letter by letter.
+    check('<td class="layer">encoder.<wbr>layer.<wbr>0.<wbr>intermediate.<wbr>dense.<wbr>weight</td>' in html,
+          "a layer name may wrap at its dots")
     marked = len(re.findall(r'<td class="n chosen"[^>]*>★', html))
     check(marked == 4, f"each of the 4 layers has its chosen kernel marked (got {marked})")
     for k in ("lin_int8", "lin_int4_g32", "lin_q8_0"):
@@ -248,8 +298,10 @@ def test_chromium(kforge, work):
     m = re.search(r'data-points-drawn="(\d+)"', dom)
     check(m is not None, "the page's script ran (body data-points-drawn)")
     check(m is not None and int(m.group(1)) > 0, "the page's script counted data points")
-    check(data_marks(svg(dom, "roofline")) > 0, "the roofline plot in the DOM has data points")
-    for i in range(4):
+    check(data_marks(svg(dom, "roofline")) == 3, "the roofline plot in the DOM has its 3 data points")
+    check(data_marks(svg(dom, "roofline-time")) == 1, "the fallback plot in the DOM has its 1 data point")
+    check(len(re.findall(r'<path class="ceiling"', svg(dom, "roofline"))) == 2, "the DOM's roofline has 2 ceilings")
+    for i in range(5):
         check(data_marks(svg(dom, f"conv-{i}")) > 0, f"convergence plot conv-{i} has data points")
 
     # The screenshot: written, the page's size, and not blank.
