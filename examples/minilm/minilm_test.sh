@@ -98,6 +98,20 @@ done
 packed "$tmp/ref-Q4_0.gguf" lin_int4g32 "$tmp/packed-Q4_0.kfw" "$tmp/gguf-Q4_0.f32" "GGUF Q4_0 (as stored)"
 grep -q '(exact Q4_0)' "$tmp/packed-Q4_0.kfw.log" || { echo "FAIL: Q4_0 was not packed as stored"; status=1; }
 
+echo "GGUF Q5_0 (no kforge format): refused, or with --convert dequantized as ggml does and quantized to int8"
+"$python" "$here/reference.py" "$model" "$sentences" "$tmp/ref-Q5_0-int8" --write-gguf Q5_0 --quantize int8
+if "$kforge" quantize "$tmp/ref-Q5_0-int8.gguf" "$here/minilm.kf" --no-db -l "encoder.*.weight=lin_int8" \
+     -o "$tmp/q5.kfw" > /dev/null 2> "$tmp/q5.err"; then
+  echo "FAIL: Q5_0 was taken without --convert"; status=1
+fi
+grep -q "Q5_0" "$tmp/q5.err" || { echo "FAIL: the refusal does not name Q5_0: $(cat "$tmp/q5.err")"; status=1; }
+"$kforge" quantize "$tmp/ref-Q5_0-int8.gguf" "$here/minilm.kf" --no-db --no-compare --convert \
+  -l "encoder.*.weight=lin_int8" -o "$tmp/q5.kfw" > /dev/null 2> "$tmp/q5.err"
+grep -q "warning: .*Q5_0" "$tmp/q5.err" || { echo "FAIL: no conversion warning: $(head -2 "$tmp/q5.err")"; status=1; }
+"$minilm" --model "$model" --weights "$tmp/q5.kfw" --kv f32 --sentences "$sentences" --out "$tmp/q5.f32" > /dev/null
+printf '%-22s %12s %12s   %s\n' "GGUF type" "min cosine" "mean cosine" "at least"
+compare "$tmp/ref-Q5_0-int8.npy" "$tmp/q5.f32" "Q5_0 -> int8" 0.9999 || status=1
+
 echo "kforge quantize on the layers' real inputs (52 sentences, first 128 rows): output error, worst of 36 layers"
 "$kforge" quantize "$model/model.safetensors" "$here/minilm.kf" --no-db -l "encoder.*.weight=lin_int8" \
   --samples "$tmp/ref.inputs.safetensors" --max-samples 128 --report-json "$tmp/quant.json" -o "$tmp/quant.kfw" > /dev/null

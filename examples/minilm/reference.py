@@ -21,9 +21,10 @@ int8 first), int4 / int3 / int2 (groups of 128, f16 scales), int4g32, ternary
 to f32 rounding; against the unquantized model they show what the format costs.
 
 --write-gguf TYPE writes OUT_PREFIX.gguf, the model as llama.cpp's tools would
-store it: the 36 linear weights quantized to TYPE by the gguf package's own
-quantizer, every other tensor f32; the reference then runs with those weights
-as the gguf package dequantizes them. kforge loads Q8_0 and Q4_0 as its int8 /
+store it: the 36 linear weights quantized to TYPE (Q8_0, Q4_0, Q5_0) by the
+gguf package's own quantizer, every other tensor f32; the reference then runs
+with those weights as the gguf package dequantizes them (and, with --quantize
+as well, quantizes those again). kforge loads Q8_0 and Q4_0 as its int8 /
 int4 codes and scales without re-quantizing, so it must agree to f32 rounding.
 
 --dump-inputs also writes OUT_PREFIX.inputs.safetensors: for each of the 36
@@ -40,6 +41,9 @@ from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 HEADS, LAYERS, EPS = 12, 6, 1e-12
+# GGUF types the gguf package quantizes: Q8_0 and Q4_0 are kforge formats
+# (packed as stored), Q5_0 is not (kforge quantize --convert dequantizes it).
+GGUF_TYPES = ("Q8_0", "Q4_0", "Q5_0")
 
 
 def model_dir():
@@ -129,18 +133,24 @@ def main():
     args = sys.argv[1:]
     fmt = gguf_type = None
     dump = False
-    if len(args) == 4 and args[3] == "--dump-inputs":
-        dump = True
-        args = args[:3]
-    if len(args) == 5 and args[3] == "--quantize" and args[4] in FORMATS:
-        fmt = args[4]
-        args = args[:3]
-    elif len(args) == 5 and args[3] == "--write-gguf" and args[4] in ("Q8_0", "Q4_0"):
-        gguf_type = args[4]
-        args = args[:3]
+    rest = []
+    i = 0
+    while i < len(args):
+        if args[i] == "--dump-inputs":
+            dump = True
+        elif args[i] == "--quantize" and i + 1 < len(args) and args[i + 1] in FORMATS:
+            fmt = args[i + 1]
+            i += 1
+        elif args[i] == "--write-gguf" and i + 1 < len(args) and args[i + 1] in GGUF_TYPES:
+            gguf_type = args[i + 1]
+            i += 1
+        else:
+            rest.append(args[i])
+        i += 1
+    args = rest
     if len(args) != 3:
         sys.exit("usage: reference.py MODEL_DIR SENTENCES OUT_PREFIX [--quantize " + "|".join(FORMATS) + "]"
-                 " [--write-gguf Q8_0|Q4_0] [--dump-inputs] | reference.py --model-dir")
+                 " [--write-gguf " + "|".join(GGUF_TYPES) + "] [--dump-inputs] | reference.py --model-dir")
     mdir, sentences, out = args
     W = {k: v.astype(np.float32) for k, v in load_file(os.path.join(mdir, "model.safetensors")).items()}
     if gguf_type:
