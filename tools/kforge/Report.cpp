@@ -386,6 +386,33 @@ std::vector<Task> groupTasks(const std::vector<Record> &records, std::vector<std
 // schema 2, or a roofline without a compute term): each task's best record,
 // measured time per call against its roofline time, with the lines of 100%,
 // 50% and 25% of the roofline.
+// A plot's legend: one line per ceiling (dash pattern, text class, escaped
+// text), then each shown task's marker and label; closes the plot's <svg>.
+struct LegendLine {
+    const char *dash;
+    const char *textClass;
+    std::string html;
+};
+void legend(std::ostream &s, double legendX, double ly, const std::vector<LegendLine> &lines,
+            const std::vector<const Task *> &shown) {
+    s << "<g class=\"legend\">";
+    for (const LegendLine &l : lines) {
+        s << "<line class=\"ceiling\" x1=\"" << coord(legendX) << "\" x2=\"" << coord(legendX + 28) << "\" y1=\""
+          << coord(ly) << "\" y2=\"" << coord(ly) << "\""
+          << (*l.dash ? std::string(" stroke-dasharray=\"") + l.dash + "\"" : std::string()) << "/>";
+        s << "<text" << (*l.textClass ? std::string(" class=\"") + l.textClass + "\"" : std::string()) << " x=\""
+          << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">" << l.html << "</text>";
+        ly += 26;
+    }
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        s << marker(i, legendX + 14, ly, 5, "", "");
+        s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">"
+          << htmlEscape(shown[i]->label()) << "</text>";
+        ly += 20;
+    }
+    s << "</g></svg>";
+}
+
 void rooflineTimePlot(std::ostream &s, const std::vector<const Task *> &tasks) {
     std::vector<const Task *> shown;
     double lo = std::numeric_limits<double>::infinity(), hi = 0;
@@ -443,21 +470,9 @@ void rooflineTimePlot(std::ostream &s, const std::vector<const Task *> &tasks) {
     }
     // The legend: the lines, then one entry per kernel.
     double ly = top + 6;
-    s << "<g class=\"legend\">";
-    for (const Line &l : lines) {
-        s << "<line class=\"ceiling\" x1=\"" << coord(legendX) << "\" x2=\"" << coord(legendX + 28) << "\" y1=\""
-          << coord(ly) << "\" y2=\"" << coord(ly) << "\""
-          << (*l.dash ? std::string(" stroke-dasharray=\"") + l.dash + "\"" : std::string()) << "/>";
-        s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">" << l.name << "</text>";
-        ly += 26;
-    }
-    for (std::size_t i = 0; i < shown.size(); ++i) {
-        s << marker(i, legendX + 14, ly, 5, "", "");
-        s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">"
-          << htmlEscape(shown[i]->label()) << "</text>";
-        ly += 20;
-    }
-    s << "</g></svg>";
+    std::vector<LegendLine> entries;
+    for (const Line &l : lines) entries.push_back({l.dash, "", l.name});
+    legend(s, legendX, ly, entries, shown);
 }
 
 // ---------------------------------------------------------------------------
@@ -603,22 +618,10 @@ void rooflinePlot(std::ostream &s, const std::vector<Task> &tasks, const std::ve
     }
     // The legend: the ceilings, then one entry per kernel.
     double ly = top + 6;
-    s << "<g class=\"legend\">";
-    for (std::size_t i = 0; i < roofs.size(); ++i) {
-        s << "<line class=\"ceiling\" x1=\"" << coord(legendX) << "\" x2=\"" << coord(legendX + 28) << "\" y1=\""
-          << coord(ly) << "\" y2=\"" << coord(ly) << "\""
-          << (*ceilingDash(i) ? std::string(" stroke-dasharray=\"") + ceilingDash(i) + "\"" : std::string()) << "/>";
-        s << "<text class=\"ceiling-label\" x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4)
-          << "\">roofline, " << htmlEscape(roofs[i].label()) << "</text>";
-        ly += 26;
-    }
-    for (std::size_t i = 0; i < shown.size(); ++i) {
-        s << marker(i, legendX + 14, ly, 5, "", "");
-        s << "<text x=\"" << coord(legendX + 36) << "\" y=\"" << coord(ly + 4) << "\">"
-          << htmlEscape(shown[i]->label()) << "</text>";
-        ly += 20;
-    }
-    s << "</g></svg>";
+    std::vector<LegendLine> entries;
+    for (std::size_t i = 0; i < roofs.size(); ++i)
+        entries.push_back({ceilingDash(i), "ceiling-label", "roofline, " + htmlEscape(roofs[i].label())});
+    legend(s, legendX, ly, entries, shown);
 }
 
 // One task's convergence: every candidate's time in the order measured,
