@@ -39,4 +39,8 @@ echo "demo: cc -O2 examples/gemv/main.c \$(pkg-config --cflags --libs kforge_gem
 cc -O2 examples/gemv/main.c -o "$out/gemv" "${pc_flags[@]}"
 
 echo "demo: $out/gemv"
-exec "$out/gemv"
+"$out/gemv"
+
+echo "demo: kforge report --db $db -o $out/report.html"
+"$kforge" report --db "$db" -o "$out/report.html"
+echo "demo: open $out/report.html for the tuned kernel against its roofline and the tuning's convergence"

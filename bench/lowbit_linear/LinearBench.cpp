@@ -7,7 +7,12 @@
 #include <cstring>
 #include <random>
 
+#include <unistd.h>
+
 #include "dsl/families/lowbit_linear/RandomLayer.h"
+#include "kforge/detail/Linear.h"
+#include "runtime/lowbit_linear/Pack.h"
+#include "runtime/lowbit_linear/WeightsFile.h"
 #include "dsl/families/lowbit_linear/Reference.h"
 
 namespace kfbench {
@@ -75,8 +80,57 @@ double relativeError(const dsl::LowbitLinearParams &p, const Layer &w, int64_t M
     return kf::families::lowbit::relativeError(p, w.shape.n, w.shape.k, rw, w.x.data(), y, which);
 }
 
+namespace {
+
+// A packed-weights file of `count` copies of one layer's packed block (names
+// "layer0", ...), written as kforge quantize writes one
+// (runtime/lowbit_linear/WeightsFile.h); "" or what failed.
+std::string writeWeightsFile(const std::string &path, const kf_kernel_def *def, const kf_linear *layer, Shape shape,
+                             const Layer &w, std::size_t count) {
+    const kf::rt::LinearSpec &spec = *kf::rt::linearSpec(def);
+    const kf::rt::Variant *v = nullptr;
+    for (int i = 0; i < def->numVariants; ++i)
+        if (std::strcmp(def->variants[i].symbol, kf_linear_variant(layer)) == 0) v = &def->variants[i];
+    if (!v) return "no variant named " + std::string(kf_linear_variant(layer));
+    const kf::rt::LinearLayout &L = kf::rt::linearData(*v).layout;
+    const kf::rt::LinearGeometry g = kf::rt::geometryFor(L, shape.n, shape.k);
+    const kf::rt::StoragePlan plan = kf::rt::storagePlan(spec, L, g);
+    std::vector<uint8_t> image(plan.total, 0);
+    const kf_linear_weights api{w.codes.data(), w.scales.data(), nullptr, nullptr, nullptr};
+    if (kf::rt::packInto(spec, L, g, plan, api, image.data(), "bench", def->name) != KF_OK) return kf_last_error();
+    std::FILE *f = std::fopen(path.c_str(), "wb");
+    if (!f) return path + ": cannot create";
+    std::vector<kf::rt::WeightsLayer> layers;
+    uint64_t end = kf::rt::kWeightsHeaderBytes;
+    std::vector<uint8_t> zeros(4096, 0);
+    std::fwrite(zeros.data(), 1, end, f);
+    for (std::size_t i = 0; i < count; ++i) {
+        const uint64_t at = kf::rt::nextImageOffset(end);
+        std::fwrite(zeros.data(), 1, at - end, f);
+        std::fwrite(image.data(), 1, image.size(), f);
+        end = at + image.size();
+        kf::rt::WeightsLayer l;
+        l.name = "layer" + std::to_string(i);
+        l.kernel = def->name;
+        l.spec = spec;
+        l.format = spec.weightFormat;
+        l.n = shape.n;
+        l.k = shape.k;
+        l.packings.push_back({L, at, image.size(), v->target});
+        layers.push_back(std::move(l));
+    }
+    const std::vector<uint8_t> dir = kf::rt::encodeWeightsDirectory(layers);
+    std::fwrite(dir.data(), 1, dir.size(), f);
+    const std::vector<uint8_t> header = kf::rt::encodeWeightsHeader(layers, end, dir);
+    std::fseek(f, 0, SEEK_SET);
+    std::fwrite(header.data(), 1, header.size(), f);
+    return std::fclose(f) == 0 ? "" : path + ": write failed";
+}
+
+}  // namespace
+
 LayerSet::LayerSet(const kf_kernel_def *def, const dsl::LowbitLinearParams &p, Shape shape,
-                   const std::string &variant, int64_t maxM)
+                   const std::string &variant, int64_t maxM, WeightSource source)
     : params(p), w(p, shape, maxM), y(static_cast<std::size_t>(maxM * shape.n)) {
     // The first layer tells the packed size, hence how many layers to stream.
     auto create = [&]() -> kf_linear * {
@@ -104,11 +158,39 @@ LayerSet::LayerSet(const kf_kernel_def *def, const dsl::LowbitLinearParams &p, S
         error = "kf_linear_pack_weights: " + statusText(st);
         return;
     }
-    for (std::size_t i = 1; i < layers.size(); ++i)
-        if (kf_status st = kf_linear_copy_weights(layers[i], layers[0]); st != KF_OK) {
-            error = "kf_linear_copy_weights: " + statusText(st);
-            return;
-        }
+    if (source == WeightSource::Packed) {
+        for (std::size_t i = 1; i < layers.size(); ++i)
+            if (kf_status st = kf_linear_copy_weights(layers[i], layers[0]); st != KF_OK) {
+                error = "kf_linear_copy_weights: " + statusText(st);
+                return;
+            }
+        return;
+    }
+    // From a file: written beside the build (a disk file, as a user's is),
+    // opened, removed (the mapping keeps its pages), loaded layer by layer.
+    const char *dir = std::getenv("TMPDIR");
+    const std::string path = std::string(dir && *dir ? dir : "/tmp") + "/kforge-bench-" + std::to_string(::getpid()) +
+                             "-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".kfw";
+    if (std::string e = writeWeightsFile(path, def, layers[0], shape, w, layers.size()); !e.empty()) {
+        error = e;
+        return;
+    }
+    kf_weights *file = nullptr;
+    const kf_status st = kf_weights_open(path.c_str(), source == WeightSource::FileMapped ? KF_WEIGHTS_MAP : KF_WEIGHTS_COPY,
+                                         &file);
+    std::remove(path.c_str());
+    if (st != KF_OK) {
+        error = "kf_weights_open: " + statusText(st);
+        return;
+    }
+    for (std::size_t i = 0; i < layers.size() && error.empty(); ++i) {
+        kf_linear_destroy(layers[i]);
+        layers[i] = nullptr;
+        if (kf_status s2 = kf_linear_load(def, file, ("layer" + std::to_string(i)).c_str(), variant.c_str(), &layers[i]);
+            s2 != KF_OK)
+            error = "kf_linear_load: " + statusText(s2);
+    }
+    kf_weights_close(file);
 }
 
 LayerSet::~LayerSet() {

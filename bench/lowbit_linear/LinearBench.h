@@ -54,6 +54,12 @@ double relativeError(const dsl::LowbitLinearParams &p, const Layer &w, int64_t M
                      const std::vector<int64_t> &rows = {});
 
 
+// Where a LayerSet's layers get their packed weights: packed in the process
+// (kf_linear_pack_weights, then kf_linear_copy_weights), or loaded from a
+// packed-weights file written for the set (kf_linear_load; mapped, or copied
+// once into each layer's own storage).
+enum class WeightSource { Packed, FileMapped, FileCopied };
+
 // Enough packed layers of one kernel and variant to stream streamBytes(). The
 // first layer is checked against the reference once per row count M (check).
 struct LayerSet : WorkingSet {
@@ -66,7 +72,7 @@ struct LayerSet : WorkingSet {
     std::map<int64_t, std::string> checked;  // M -> "" or what did not match
 
     LayerSet(const kf_kernel_def *def, const dsl::LowbitLinearParams &p, Shape shape, const std::string &variant,
-             int64_t maxM);
+             int64_t maxM, WeightSource source = WeightSource::Packed);
     ~LayerSet() override;
     // "" when layer 0 at M rows matches the reference (rel. L2 error <= 1e-5);
     // else what failed. `rows` as for relativeError.

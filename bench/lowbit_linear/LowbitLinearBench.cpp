@@ -28,7 +28,10 @@
 // activations x threads). Without --benchmark_filter the run is limited to a
 // default set (registerAll says which; --benchmark_filter=. runs everything).
 // --variants=all adds every variant this CPU runs, forced by name (default:
-// the one kf_linear_create picks). KFORGE_BENCH_STREAM_MIB overrides the
+// the one kf_linear_create picks). kfw_map/ and kfw_copy/ run int4 and ternary
+// layers loaded from a packed-weights file (kf_linear_load, KF_WEIGHTS_MAP or
+// KF_WEIGHTS_COPY) instead of packed in the process: mapped weights sit on
+// the page cache's 4 KiB pages, copied ones on the layer's own (huge) pages. KFORGE_BENCH_STREAM_MIB overrides the
 // streamed size (smoke tests use it).
 
 #include <cstdio>
@@ -92,8 +95,10 @@ void benchDequant(benchmark::State &state, const Kernel &k, Shape s, int64_t M, 
 }
 
 void benchKernel(benchmark::State &state, const Kernel &k, Shape s, const std::string &variant, int64_t M,
-                 int threads) {
-    LayerSet &set = workingSet<LayerSet>(k.name + "/" + variant + "/" + dims(s), k.def, k.params, s, variant, kMaxM);
+                 int threads, WeightSource source) {
+    const char *from = source == WeightSource::Packed ? "" : source == WeightSource::FileMapped ? "/map" : "/copy";
+    LayerSet &set = workingSet<LayerSet>(k.name + "/" + variant + "/" + dims(s) + from, k.def, k.params, s, variant,
+                                         kMaxM, source);
     if (!set.error.empty()) return fail(state, set.error);
     if (const std::string &err = set.check(M); !err.empty()) return fail(state, err);
     double perCall = timeStreaming(state, threads, set.packedBytes, [&](std::size_t i) {
@@ -137,10 +142,23 @@ std::string registerAll() {
                         for (int t : threadCounts())
                             add(std::string(fmt) + "/" + actName(act) + "/M:" + std::to_string(M) + "/" + d + "/" +
                                     targetOf(variant) + "/threads:" + std::to_string(t),
-                                benchKernel, k, s, variant, M, t);
+                                benchKernel, k, s, variant, M, t, WeightSource::Packed);
             }
         }
     }
+    // Layers loaded from a packed-weights file (kf_linear_load), mapped or
+    // copied, next to the same kernel packed in the process: int4 and
+    // ternary at M = 1 on kDefaultShape, the default variant.
+    for (const char *fmt : {"int4", "ternary"})
+        for (dsl::ActKind act : kActs) {
+            const Kernel k = kernelNamed(std::string(fmt) + "_" + actName(act));
+            const std::string variant = variantsOf(k, kDefaultShape, false)[0];
+            for (auto [source, name] : {std::pair{WeightSource::FileMapped, "kfw_map"}, {WeightSource::FileCopied, "kfw_copy"}})
+                for (int t : threadCounts())
+                    add(std::string(name) + "/" + fmt + "/" + actName(act) + "/M:1/" + dims(kDefaultShape) + "/" +
+                            targetOf(variant) + "/threads:" + std::to_string(t),
+                        benchKernel, k, kDefaultShape, variant, int64_t{1}, t, source);
+        }
     // Default: kDefaultShape, every format and activation kind at M = 1, int4
     // also at M = 8, the best variant only; and the baselines they compare to.
     const std::string shape = "/" + dims(kDefaultShape) + "/";

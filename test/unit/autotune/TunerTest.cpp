@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -199,7 +200,14 @@ std::size_t waitForRecords(const fs::path &db, std::size_t n) {
     std::size_t have = 0;
     for (int i = 0; i < 1200 && have < n; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (fs::exists(db)) have = Database(db.string(), Database::OpenMode::ReadOnly).records().size();
+        if (!fs::exists(db)) continue;
+        // The tuner may be between creating the file and committing its
+        // schema (an empty file, or SQLite's header before the tables): not
+        // yet a database to read, so look again.
+        try {
+            have = Database(db.string(), Database::OpenMode::ReadOnly).records().size();
+        } catch (const std::runtime_error &) {
+        }
     }
     return have;
 }
