@@ -724,7 +724,9 @@ void taskTable(std::ostream &s, const std::vector<Task> &tasks) {
         // Bytes streamed per second against the read bandwidth measured beside it.
         s << "<td class=\"n\">" << (b.bytes > 0 ? num(b.bytes / b.seconds / 1e9) : "–") << "</td><td class=\"n\">"
           << (b.readBandwidth > 0 ? num(b.readBandwidth / 1e9) : "–") << "</td>";
-        s << "<td class=\"schedule\"><code>" << htmlEscape(t.best->schedule) << "</code></td></tr>";
+        // Folded: a schedule is as long as the rest of the row, and the table should fit a window.
+        s << "<td class=\"schedule\"><details><summary>show</summary><code>" << htmlEscape(t.best->schedule)
+          << "</code></details></td></tr>";
     }
     s << "</tbody></table></div>";
 }
@@ -815,6 +817,7 @@ th{background:#f3f3f3;font-weight:600}td.n{text-align:right;font-variant-numeric
 td.chosen{background:#e6f4e6;font-weight:600}td.none{color:#999}td.layer{font-family:monospace;min-width:22ch;overflow-wrap:break-word}
 .scroll{overflow-x:auto}
 code{font-size:11px;white-space:pre-wrap}.note,.empty{color:#555}.empty{font-style:italic}
+td.schedule summary{cursor:pointer;color:#555}td.schedule details[open] code{display:block;white-space:pre}
 )";
 
 // Counts each plot's drawn data marks after load; a plot that should have
