@@ -11,7 +11,6 @@
 
 #include "dsl/families/lowbit_linear/RandomLayer.h"
 #include "kforge/detail/Linear.h"
-#include "runtime/lowbit_linear/Pack.h"
 #include "runtime/lowbit_linear/WeightsFile.h"
 #include "dsl/families/lowbit_linear/Reference.h"
 
@@ -93,22 +92,16 @@ std::string writeWeightsFile(const std::string &path, const kf_kernel_def *def, 
         if (std::strcmp(def->variants[i].symbol, kf_linear_variant(layer)) == 0) v = &def->variants[i];
     if (!v) return "no variant named " + std::string(kf_linear_variant(layer));
     const kf::rt::LinearLayout &L = kf::rt::linearData(*v).layout;
-    const kf::rt::LinearGeometry g = kf::rt::geometryFor(L, shape.n, shape.k);
-    const kf::rt::StoragePlan plan = kf::rt::storagePlan(spec, L, g);
-    std::vector<uint8_t> image(plan.total, 0);
+    std::vector<uint8_t> image;
     const kf_linear_weights api{w.codes.data(), w.scales.data(), nullptr, nullptr, nullptr};
-    if (kf::rt::packInto(spec, L, g, plan, api, image.data(), "bench", def->name) != KF_OK) return kf_last_error();
+    if (kf::rt::packImage(spec, L, shape.n, shape.k, api, "bench", def->name, image) != KF_OK) return kf_last_error();
     std::FILE *f = std::fopen(path.c_str(), "wb");
     if (!f) return path + ": cannot create";
-    std::vector<kf::rt::WeightsLayer> layers;
-    uint64_t end = kf::rt::kWeightsHeaderBytes;
-    std::vector<uint8_t> zeros(4096, 0);
-    std::fwrite(zeros.data(), 1, end, f);
+    kf::rt::WeightsFileWriter writer([&](uint64_t offset, const void *bytes, std::size_t n) {
+        std::fseek(f, static_cast<long>(offset), SEEK_SET);
+        std::fwrite(bytes, 1, n, f);
+    });
     for (std::size_t i = 0; i < count; ++i) {
-        const uint64_t at = kf::rt::nextImageOffset(end);
-        std::fwrite(zeros.data(), 1, at - end, f);
-        std::fwrite(image.data(), 1, image.size(), f);
-        end = at + image.size();
         kf::rt::WeightsLayer l;
         l.name = "layer" + std::to_string(i);
         l.kernel = def->name;
@@ -116,14 +109,10 @@ std::string writeWeightsFile(const std::string &path, const kf_kernel_def *def, 
         l.format = spec.weightFormat;
         l.n = shape.n;
         l.k = shape.k;
-        l.packings.push_back({L, at, image.size(), v->target});
-        layers.push_back(std::move(l));
+        writer.addLayer(std::move(l));
+        writer.addImage(L, v->target, image);
     }
-    const std::vector<uint8_t> dir = kf::rt::encodeWeightsDirectory(layers);
-    std::fwrite(dir.data(), 1, dir.size(), f);
-    const std::vector<uint8_t> header = kf::rt::encodeWeightsHeader(layers, end, dir);
-    std::fseek(f, 0, SEEK_SET);
-    std::fwrite(header.data(), 1, header.size(), f);
+    writer.finish();
     return std::fclose(f) == 0 ? "" : path + ": write failed";
 }
 

@@ -122,6 +122,43 @@ std::vector<uint8_t> encodeWeightsHeader(const std::vector<WeightsLayer> &layers
     return h;
 }
 
+kf_status packImage(const LinearSpec &spec, const LinearLayout &layout, int64_t n, int64_t k,
+                    const kf_linear_weights &w, const char *fn, const std::string &kernel, std::vector<uint8_t> &image) {
+    const LinearGeometry g = geometryFor(layout, n, k);
+    const StoragePlan plan = storagePlan(spec, layout, g);
+    image.assign(plan.total, 0);
+    return packInto(spec, layout, g, plan, w, image.data(), fn, kernel);
+}
+
+WeightsFileWriter::WeightsFileWriter(Write write) : write_(std::move(write)) {
+    const std::vector<uint8_t> header(kWeightsHeaderBytes, 0);  // written for real by finish()
+    append(header.data(), header.size());
+}
+
+void WeightsFileWriter::append(const void *bytes, std::size_t n) {
+    write_(end_, bytes, n);
+    end_ += n;
+}
+
+void WeightsFileWriter::addLayer(WeightsLayer layer) { layers_.push_back(std::move(layer)); }
+
+void WeightsFileWriter::addImage(const LinearLayout &layout, const std::string &targets,
+                                 const std::vector<uint8_t> &image) {
+    static const std::vector<uint8_t> zeros(4096, 0);
+    append(zeros.data(), nextImageOffset(end_) - end_);
+    layers_.back().packings.push_back({layout, end_, image.size(), targets});
+    append(image.data(), image.size());
+}
+
+uint64_t WeightsFileWriter::finish() {
+    const uint64_t dirOffset = end_;
+    const std::vector<uint8_t> dir = encodeWeightsDirectory(layers_);
+    append(dir.data(), dir.size());
+    const std::vector<uint8_t> header = encodeWeightsHeader(layers_, dirOffset, dir);
+    write_(0, header.data(), header.size());
+    return end_;
+}
+
 bool decodeWeightsFile(const uint8_t *bytes, size_t size, std::vector<WeightsLayer> &layers, std::string &error) {
     layers.clear();
     auto bad = [&](std::string what) {

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,32 @@ uint64_t nextImageOffset(uint64_t end);
 std::vector<uint8_t> encodeWeightsDirectory(const std::vector<WeightsLayer> &layers);
 std::vector<uint8_t> encodeWeightsHeader(const std::vector<WeightsLayer> &layers, uint64_t directoryOffset,
                                          const std::vector<uint8_t> &directory);
+
+// A layer's storage block for `layout` (storagePlan's total bytes, zeros
+// between the arrays), packed from `w` as kf_linear_pack_weights packs it;
+// on failure sets the error (messages start with `fn`, name `kernel`).
+kf_status packImage(const LinearSpec &spec, const LinearLayout &layout, int64_t n, int64_t k,
+                    const kf_linear_weights &w, const char *fn, const std::string &kernel, std::vector<uint8_t> &image);
+
+// Writes a packed-weights file as its images come: `write(offset, bytes, n)`
+// gets every byte at the file's current end (padding included), in order,
+// and last the header at offset 0.
+class WeightsFileWriter {
+public:
+    using Write = std::function<void(uint64_t offset, const void *bytes, std::size_t n)>;
+    explicit WeightsFileWriter(Write write);
+    // A layer (its packings come with addImage), then its images, one per layout.
+    void addLayer(WeightsLayer layer);
+    void addImage(const LinearLayout &layout, const std::string &targets, const std::vector<uint8_t> &image);
+    // The directory, then the header; returns the file's size.
+    uint64_t finish();
+
+private:
+    void append(const void *bytes, std::size_t n);
+    Write write_;
+    uint64_t end_ = 0;
+    std::vector<WeightsLayer> layers_;
+};
 
 // Parses and checks a whole file's header and directory held in memory
 // (`bytes`, `size`); on a problem returns false with `error` saying what

@@ -61,8 +61,6 @@ struct Quantized {
     std::string source;  // "quantized", "exact Q8_0"
 };
 
-size_t scaleBytes(kf_scale_type t) { return t == KF_SCALE_F32 ? 4 : 2; }
-
 double scaleValue(const rt::LinearSpec &s, const uint8_t *p) {
     if (s.scaleType == KF_SCALE_F32) {
         float f;
@@ -101,7 +99,7 @@ struct ErrorSums {
 ErrorSums layerErrors(const rt::LinearSpec &s, int64_t n, int64_t k, const Quantized &q, const float *w,
                       const float *bias, const RowMajor *y, const RowMajor *xq) {
     const int64_t cols = s.group ? (k + s.group - 1) / s.group : 1, group = s.group ? s.group : k;
-    const size_t sb = scaleBytes(s.scaleType);
+    const size_t sb = rt::scaleElemBytes(s.scaleType);
     return tbb::parallel_deterministic_reduce(
         tbb::blocked_range<int64_t>(0, n, 256), ErrorSums{},
         [&](const tbb::blocked_range<int64_t> &r, ErrorSums acc) {
@@ -154,7 +152,7 @@ Quantized quantizeWith(const KernelInfo &ki, const std::string &name, int64_t n,
     const int64_t cols = ki.spec.group ? (k + ki.spec.group - 1) / ki.spec.group : 1;
     Quantized q;
     q.codes.resize(static_cast<size_t>(n * k));
-    q.scales.resize(static_cast<size_t>(n * cols) * scaleBytes(ki.spec.scaleType));
+    q.scales.resize(static_cast<size_t>(n * cols) * rt::scaleElemBytes(ki.spec.scaleType));
     if (ki.spec.weightKind == KF_WEIGHT_UINT) q.zeroPoints.resize(static_cast<size_t>(n * cols));
     rt::LinearSpec spec = ki.spec;
     spec.n = n;
@@ -212,7 +210,7 @@ uint64_t packedBytes(const rt::LinearSpec &s, int64_t n, int64_t k) {
     const int64_t cols = s.group ? (k + s.group - 1) / s.group : 1;
     const double bitsPerCode = s.ternaryBase3 ? 1.6 : s.bits;
     return static_cast<uint64_t>(std::ceil(double(n) * double(k) * bitsPerCode / 8.0)) +
-           static_cast<uint64_t>(n * cols) * (scaleBytes(s.scaleType) + (s.weightKind == KF_WEIGHT_UINT ? 1 : 0));
+           static_cast<uint64_t>(n * cols) * (rt::scaleElemBytes(s.scaleType) + (s.weightKind == KF_WEIGHT_UINT ? 1 : 0));
 }
 
 std::string fmtErr(double v) {
@@ -341,10 +339,13 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
     }
 
     ck::AtomicFile file(opt.output);
-    const std::vector<uint8_t> placeholder(rt::kWeightsHeaderBytes, 0);
-    file.write(placeholder.data(), placeholder.size());
-
-    std::vector<rt::WeightsLayer> layers;
+    rt::WeightsFileWriter writer([&](uint64_t offset, const void *bytes, std::size_t n) {
+        if (offset == file.size())
+            file.write(bytes, n);
+        else
+            file.writeAt(offset, bytes, n);  // the header, last
+    });
+    std::vector<std::string> layerNames;
     nlohmann::ordered_json report = nlohmann::ordered_json::array();
     std::vector<std::vector<LayerError>> tables;
     auto warn = [&](const std::string &w) { err << "warning: " << w << "\n"; };
@@ -395,21 +396,17 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
         wl.spec = ki.spec;
         wl.n = n;
         wl.k = k;
+        writer.addLayer(wl);
+        layerNames.push_back(t.name);
+        const kf_linear_weights w{chosen.codes.data(), chosen.scales.data(),
+                                  chosen.zeroPoints.empty() ? nullptr : chosen.zeroPoints.data(), nullptr,
+                                  bias.empty() ? nullptr : bias.data()};
         for (const Packing &p : packings.at(ki.kernel->name)) {
-            const rt::LinearGeometry g = rt::geometryFor(p.layout, n, k);
-            const rt::StoragePlan plan = rt::storagePlan(ki.spec, p.layout, g);
-            std::vector<uint8_t> image(plan.total, 0);
-            kf_linear_weights w{chosen.codes.data(), chosen.scales.data(),
-                                chosen.zeroPoints.empty() ? nullptr : chosen.zeroPoints.data(), nullptr,
-                                bias.empty() ? nullptr : bias.data()};
-            if (rt::packInto(ki.spec, p.layout, g, plan, w, image.data(), "kforge quantize", ki.kernel->name) != KF_OK)
+            std::vector<uint8_t> image;
+            if (rt::packImage(ki.spec, p.layout, n, k, w, "kforge quantize", ki.kernel->name, image) != KF_OK)
                 throw std::runtime_error("layer '" + t.name + "': " + kf_last_error());
-            file.padTo(rt::nextImageOffset(file.size()));
-            wl.packings.push_back({p.layout, file.size(), image.size(), p.targets});
-            file.write(image.data(), image.size());
+            writer.addImage(p.layout, p.targets, image);
         }
-        wl.format = ki.format;
-        layers.push_back(std::move(wl));
 
         // Errors: the chosen kernel, then (compare) every other fitting one.
         std::optional<RowMajor> x;
@@ -476,11 +473,7 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
         tables.push_back(std::move(row));
     }
 
-    const uint64_t dirOffset = file.size();
-    const std::vector<uint8_t> dir = rt::encodeWeightsDirectory(layers);
-    file.write(dir.data(), dir.size());
-    const std::vector<uint8_t> header = rt::encodeWeightsHeader(layers, dirOffset, dir);
-    file.writeAt(0, header.data(), header.size());
+    const uint64_t fileBytes = writer.finish();
     file.commit();
     const double seconds = secondsSince(t0);
 
@@ -495,7 +488,7 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
         for (const auto &c : cols) out << "\t" << c;
         out << "\n";
         for (size_t li = 0; li < tables.size(); ++li) {
-            out << layers[li].name;
+            out << layerNames[li];
             for (const auto &c : cols) {
                 auto it = std::find_if(tables[li].begin(), tables[li].end(), [&](const LayerError &e) { return e.kernel == c; });
                 out << "\t";
@@ -512,7 +505,7 @@ int quantize(const dsl::Module &module, const std::vector<const targets::TargetI
     }
     char total[64];
     std::snprintf(total, sizeof total, "%.2f", seconds);
-    out << "wrote " << opt.output << ": " << layers.size() << " layers, " << file.size() << " bytes, for "
+    out << "wrote " << opt.output << ": " << layerNames.size() << " layers, " << fileBytes << " bytes, for "
         << [&] {
                std::string s;
                for (const auto *t : targetList) s += (s.empty() ? "" : ", ") + std::string(t->name);

@@ -89,8 +89,11 @@ struct Entry {
 // A packed-weights file as kforge quantize writes it (header, images at 64
 // mod 4096, directory at the end).
 std::vector<uint8_t> fileBytes(const std::vector<Entry> &entries) {
-    std::vector<uint8_t> bytes(kf::rt::kWeightsHeaderBytes, 0);
-    std::vector<kf::rt::WeightsLayer> layers;
+    std::vector<uint8_t> bytes;
+    kf::rt::WeightsFileWriter writer([&](uint64_t offset, const void *p, std::size_t n) {
+        bytes.resize(std::max<std::size_t>(bytes.size(), offset + n));
+        std::memcpy(bytes.data() + offset, p, n);
+    });
     for (const Entry &e : entries) {
         kf::rt::WeightsLayer l;
         l.name = e.name;
@@ -99,23 +102,15 @@ std::vector<uint8_t> fileBytes(const std::vector<Entry> &entries) {
         l.format = l.spec.weightFormat;
         l.n = e.w->n;
         l.k = e.w->k;
+        writer.addLayer(l);
         for (const auto &[L, target] : e.layouts) {
-            const auto g = kf::rt::geometryFor(L, e.w->n, e.w->k);
-            const auto plan = kf::rt::storagePlan(l.spec, L, g);
-            bytes.resize(kf::rt::nextImageOffset(bytes.size()), 0);
-            const size_t at = bytes.size();
-            bytes.resize(at + plan.total, 0);
-            EXPECT_EQ(kf::rt::packInto(l.spec, L, g, plan, e.w->view(), bytes.data() + at, "test", e.def->name), KF_OK)
+            std::vector<uint8_t> image;
+            EXPECT_EQ(kf::rt::packImage(l.spec, L, l.n, l.k, e.w->view(), "test", e.def->name, image), KF_OK)
                 << kf_last_error();
-            l.packings.push_back({L, at, plan.total, target});
+            writer.addImage(L, target, image);
         }
-        layers.push_back(std::move(l));
     }
-    const uint64_t dirOffset = bytes.size();
-    const auto dir = kf::rt::encodeWeightsDirectory(layers);
-    bytes.insert(bytes.end(), dir.begin(), dir.end());
-    const auto header = kf::rt::encodeWeightsHeader(layers, dirOffset, dir);
-    std::copy(header.begin(), header.end(), bytes.begin());
+    writer.finish();
     return bytes;
 }
 
