@@ -10,6 +10,10 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config python3 python3-venv
   libhalide14-0-dev          # Halide 14: the CPU/CUDA code generator
+  # MLIR / LLVM 19 for the MLIR backend (codegen/backends/mlir; configure
+  # -DKFORGE_MLIR=OFF without them): find_package(MLIR) needs all four
+  # (llvm-19-dev's LLVMConfig, mlir-19-tools' mlir-tblgen); ~1.3 GiB.
+  libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
   libtbb-dev                 # thread pool for generated kernels and the tuner
   libbenchmark-dev           # bench/
   libgtest-dev libgmock-dev  # test/
