@@ -4,12 +4,18 @@
 #include "codegen/Backend.h"
 
 #include "codegen/backends/halide/HalideBackend.h"
+#if KFORGE_HAVE_MLIR
+#include "codegen/backends/mlir/MlirBackend.h"
+#endif
 
 namespace kf::codegen {
 
 const std::vector<const Backend *> &backends() {
     static const std::vector<const Backend *> all = {
         &halide::backend(),
+#if KFORGE_HAVE_MLIR
+        &mlir::backend(),
+#endif
     };
     return all;
 }
