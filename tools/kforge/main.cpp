@@ -1,6 +1,6 @@
 // kforge: the command-line front of the flow in docs/architecture.md.
 //   kforge check FILE                         parse + check, report diagnostics
-//   kforge lower FILE --target T --emit=...   print the spec, lowered Halide stmt or assembly
+//   kforge lower FILE --target T --emit=...   print the spec or a backend's dump (Halide stmt, MLIR, LLVM IR, asm)
 //   kforge emit FILE --target T... -o DIR     static library + C header
 //   kforge tune FILE --target T [--budget 10m] [--db PATH]   autotune into the database
 //   kforge db list|best|show|export|import    read and share the tuning database
@@ -88,6 +88,14 @@ std::vector<std::string> emitKinds() {
         for (const std::string &k : b->dumpKinds)
             if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
     return kinds;
+}
+
+// "halide: stmt, asm; mlir: mlir, mlir-passes, llvm, asm", for --help.
+std::string emitKindsHelp() {
+    std::string s;
+    for (const codegen::Backend *b : codegen::backends())
+        s += (s.empty() ? "" : "; ") + std::string(b->name) + ": " + joined(b->dumpKinds);
+    return s;
 }
 
 int cmdCheck(const std::string &file) {
@@ -337,7 +345,7 @@ int main(int argc, char **argv) {
     auto *lower = app.add_subcommand("lower", "Print a kernel file lowered for one target");
     lower->add_option("file", file, "kernel file (.kf)")->required()->check(CLI::ExistingFile);
     lower->add_option("--target,-t", target, "target name or 'host'")->capture_default_str();
-    lower->add_option("--emit", emitKind, "spec (typed spec as JSON), or a backend's dump: stmt (Halide lowered IR), asm")
+    lower->add_option("--emit", emitKind, "spec (typed spec as JSON), or a dump of the kernel's backend: " + emitKindsHelp())
         ->check(CLI::IsMember(emitKinds()))
         ->capture_default_str();
     lower->add_option("--kernel,-k", kernel, "only this kernel");
