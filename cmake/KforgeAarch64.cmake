@@ -1,5 +1,5 @@
 # arm64 libraries: `kforge emit --target arm64-...` merges aarch64 builds of
-# kforge_runtime, kforge_targets and kforge_halide_bridge, which the
+# kforge_runtime, kforge_targets and the backends' bridges, which the
 # ExternalProject `kforge_aarch64` (cmake/aarch64-runtime/) builds here with
 # the cross compiler; with tests on, it also builds the unit tests against an
 # emitted arm64 library and ctest runs them under qemu-aarch64.
@@ -54,7 +54,8 @@ set(_kforge_a64_dir "${CMAKE_BINARY_DIR}/aarch64")
 set(_kforge_a64_archives
   "${_kforge_a64_dir}/lib/libkforge_runtime.a"
   "${_kforge_a64_dir}/lib/libkforge_targets.a"
-  "${_kforge_a64_dir}/lib/libkforge_halide_bridge.a")
+  "${_kforge_a64_dir}/lib/libkforge_halide_bridge.a"
+  "${_kforge_a64_dir}/lib/libkforge_mlir_bridge.a")
 set(KFORGE_AARCH64_CXX "${KFORGE_CXX_AARCH64}")
 set(KFORGE_AARCH64_AR "${KFORGE_AR_AARCH64}")
 list(JOIN _kforge_a64_archives "|" KFORGE_AARCH64_ARCHIVES)

@@ -20,7 +20,7 @@ function(kforge_emit_library lib)
   # kforge has them already.
   set(_deps "")
   if(TARGET kforge_runtime)
-    set(_deps kforge_runtime kforge_targets kforge_halide_bridge)
+    set(_deps kforge_runtime kforge_targets kforge_halide_bridge kforge_mlir_bridge)
   endif()
   if(TARGET ${ARG_KFORGE})
     get_target_property(_imported ${ARG_KFORGE} IMPORTED)

@@ -14,6 +14,7 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS kforge RUNTIME DESTINATION bin)
 install(FILES $<TARGET_FILE:kforge_runtime> $<TARGET_FILE:kforge_targets> $<TARGET_FILE:kforge_halide_bridge>
+              $<TARGET_FILE:kforge_mlir_bridge>
         DESTINATION lib/kforge)
 install(DIRECTORY runtime/include/kforge DESTINATION include)
 file(GLOB_RECURSE _kforge_bridges RELATIVE "${PROJECT_SOURCE_DIR}" CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/codegen/*.h")

@@ -32,6 +32,7 @@ struct LoweredVariant {
     // lowbit_linear's "_q8": the same product from rows already quantized).
     std::vector<std::pair<std::string, std::shared_ptr<const BackendKernel>>> extras;
     std::any layout;                         // the family's packed-weight layout; empty without packed weights
+    std::any glueData;                       // what the lowering's glue needs besides the layout (optional)
     dsl::Bucket bucket = dsl::Bucket::Any;
 };
 
@@ -46,6 +47,10 @@ struct GlueText {
 // How a family lowers through one backend.
 struct BackendLowering {
     const char *backend;  // Backend::name
+    // Whether this lowering takes the kernel on the target (null: every kernel
+    // of the family). A kernel lowers through the first of the target's
+    // backends whose lowering covers it.
+    bool (*covers)(const dsl::KernelSpec &, const targets::TargetInfo &) = nullptr;
     // The kernel with `schedule` (null: the target's defaults) for `target`.
     // Throws CodegenError for what cannot be honoured.
     LoweredVariant (*lower)(const dsl::KernelSpec &, const dsl::Schedule *, const targets::TargetInfo &);

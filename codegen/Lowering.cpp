@@ -26,7 +26,7 @@ const BackendLowering &loweringFor(const dsl::KernelSpec &kernel, const targets:
     for (const char *backend : target.backends)
         if (backend)
             for (const BackendLowering &l : family.lowerings)
-                if (std::string_view(l.backend) == backend) return l;
+                if (std::string_view(l.backend) == backend && (!l.covers || l.covers(kernel, target))) return l;
     std::string have, want;
     for (const BackendLowering &l : family.lowerings) have += (have.empty() ? "" : ", ") + std::string(l.backend);
     for (const char *b : target.backends)

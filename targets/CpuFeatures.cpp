@@ -30,9 +30,11 @@ bool x86Avx512Vnni() { return false; }
 #if defined(__aarch64__) && defined(__linux__)
 bool arm64Neon() { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
 bool arm64DotProd() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+bool arm64Sve() { return arm64DotProd() && (getauxval(AT_HWCAP) & HWCAP_SVE) != 0; }
 #else
 bool arm64Neon() { return false; }
 bool arm64DotProd() { return false; }
+bool arm64Sve() { return false; }
 #endif
 
 bool never() { return false; }

@@ -9,6 +9,7 @@ bool x86Avx512();          // AVX-512 F/CD/BW/DQ/VL (Skylake-X level)
 bool x86Avx512Vnni();      // + VNNI (vpdpbusd) and BF16
 bool arm64Neon();
 bool arm64DotProd();       // sdot/udot
+bool arm64Sve();           // SVE (any vector length), with NEON sdot/udot
 bool never();              // targets this process can never run (CUDA: runs on a device)
 
 }  // namespace kf::targets::cpu

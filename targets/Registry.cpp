@@ -5,15 +5,17 @@
 namespace kf::targets {
 
 // One line per target: the only list to touch when adding one.
-extern const TargetInfo kX86Avx2, kX86Avx512, kX86Avx512Vnni, kArm64Neon, kArm64NeonDotProd, kCudaSm80;
+extern const TargetInfo kX86Avx2, kX86Avx512, kX86Avx512Vnni, kArm64Neon, kArm64NeonDotProd, kArm64Sve,
+    kCudaSm80;
 
 namespace {
-constexpr std::array<const TargetInfo *, 6> kRegistry{
+constexpr std::array<const TargetInfo *, 7> kRegistry{
     &kX86Avx2,
     &kX86Avx512,
     &kX86Avx512Vnni,
     &kArm64Neon,
     &kArm64NeonDotProd,
+    &kArm64Sve,
     &kCudaSm80,
 };
 

@@ -44,7 +44,7 @@ std::filesystem::path installedPrefix() {
 
 std::vector<std::string> installedArchives(const std::filesystem::path &dir) {
     return {(dir / "libkforge_runtime.a").string(), (dir / "libkforge_targets.a").string(),
-            (dir / "libkforge_halide_bridge.a").string()};
+            (dir / "libkforge_halide_bridge.a").string(), (dir / "libkforge_mlir_bridge.a").string()};
 }
 }  // namespace
 

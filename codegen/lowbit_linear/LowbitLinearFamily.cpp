@@ -14,6 +14,11 @@
 #include "codegen/backends/halide/HalideBackend.h"
 #include "codegen/lowbit_linear/LinearSchedule.h"
 #include "codegen/lowbit_linear/LowbitLinearHalide.h"
+#include "codegen/lowbit_linear/LowbitLinearMlir.h"
+#include "codegen/lowbit_linear/bridge/LinearMlirBridge.h"
+#if KFORGE_HAVE_MLIR
+#include "codegen/backends/mlir/MlirBackend.h"
+#endif
 #include "dsl/families/lowbit_linear/LowbitLinear.h"
 
 namespace kf::codegen::lowbit_linear {
@@ -53,6 +58,25 @@ std::string planesText(const rt::LinearLayout &L) {
     return t + (L.numPlanes && L.planes[0].width ? " bits" : "");
 }
 
+// The variant's symbol (Naming.h) for the resolved schedule and its layout.
+std::string symbolOf(const dsl::LowbitLinearParams &p, const lowbit::LinearSchedule &s, const rt::LinearLayout &L,
+                     const targets::TargetInfo &target) {
+    SymbolParts parts;
+    parts.family = "linear";
+    parts.dst = dsl::toString(p.output);
+    parts.act = p.input == dsl::ActKind::QInt8PerToken ? "qd8" : dsl::toString(p.input);
+    parts.weight = dsl::formatName(p.weight) + (p.weight.ternaryBase3 ? "b3" : "") +
+                   (p.weight.perChannelCodebook ? "pc" : "") +
+                   (p.group ? "g" + std::to_string(p.group) : std::string("c")) + dsl::toString(p.scaleType);
+    parts.epilogue = p.bias ? "bias" : "";
+    parts.tileM = s.mTile;
+    parts.tileN = L.interleave;
+    parts.tileK = L.kAlign;
+    parts.target = target.symbolSuffix;
+    parts.scheduleTag = scheduleTag(s, lowbit::resolveSchedule(p, nullptr, target));
+    return kernelSymbol(parts);
+}
+
 void checkKernel(const dsl::KernelSpec &kernel) {
     if (std::optional<std::string> problem = dsl::lowbitLinearProblem(paramsOf(kernel)))
         throw CodegenError(kernel.loc, *problem);
@@ -65,21 +89,8 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
     const lowbit::LinearSchedule s = lowbit::resolveSchedule(p, schedule, target);
     lowbit::LinearPipeline lp = lowbit::buildLinearPipeline(kernel, s, target);
 
-    SymbolParts parts;
-    parts.family = "linear";
-    parts.dst = dsl::toString(p.output);
-    parts.act = p.input == dsl::ActKind::QInt8PerToken ? "qd8" : dsl::toString(p.input);
-    parts.weight = dsl::formatName(p.weight) + (p.weight.ternaryBase3 ? "b3" : "") +
-                   (p.weight.perChannelCodebook ? "pc" : "") +
-                   (p.group ? "g" + std::to_string(p.group) : std::string("c")) + dsl::toString(p.scaleType);
-    parts.epilogue = p.bias ? "bias" : "";
-    parts.tileM = s.mTile;
-    parts.tileN = lp.layout.interleave;
-    parts.tileK = lp.layout.kAlign;
-    parts.target = target.symbolSuffix;
-    parts.scheduleTag = scheduleTag(s, lowbit::resolveSchedule(p, nullptr, target));
     LoweredVariant v;
-    v.symbol = kernelSymbol(parts);
+    v.symbol = symbolOf(p, s, lp.layout, target);
     v.target = &target;
     v.kernel = std::make_shared<halide::HalideKernel>(lp.pipeline, lp.args);
     if (p.input == dsl::ActKind::QInt8PerToken) {
@@ -100,6 +111,84 @@ void checkHalide(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, c
                                            " yet (CUDA lowering is planned)");
     lowbit::resolveSchedule(paramsOf(kernel), &schedule, target);
 }
+
+
+#if KFORGE_HAVE_MLIR
+// The MLIR backend (LowbitLinearMlir.h): scalable SVE, int8 activations.
+// Other kernels of a target that lists "mlir" go to its next backend.
+bool coversMlir(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
+    const auto &p = paramsOf(kernel);
+    return target.caps.scalableVectors && p.input == dsl::ActKind::QInt8PerToken && p.output == dsl::ScalarType::F32;
+}
+
+// The schedule the SVE kernel runs, or CodegenError for a directive it does
+// not honour.
+lowbit::LinearSchedule resolveMlirSchedule(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
+                                           const targets::TargetInfo &target) {
+    const auto &p = paramsOf(kernel);
+    const lowbit::LinearSchedule s = lowbit::resolveSchedule(p, schedule, target);
+    const lowbit::LinearSchedule d = lowbit::resolveSchedule(p, nullptr, target);
+    // Where the directive of a kind is (the schedule's own place if none).
+    auto at = [&](dsl::Directive::Kind kind, const char *var = nullptr) -> const dsl::SourceLoc & {
+        if (schedule)
+            for (const dsl::Directive &dir : schedule->directives)
+                if (dir.kind == kind && (!var || (!dir.vars.empty() && dir.vars[0] == var))) return dir.loc;
+        return schedule ? schedule->loc : kernel.loc;
+    };
+    using K = dsl::Directive::Kind;
+    const std::string on = std::string(" on ") + target.name + " (MLIR, scalable SVE)";
+    if (s.vector != d.vector)
+        throw CodegenError(at(K::Vectorize), "'vectorize n' does not apply" + on +
+                                                 ": a strip of rows is one scalable vector, whatever the hardware's length");
+    if (s.unrollK != d.unrollK) throw CodegenError(at(K::Unroll, "k"), "'unroll k' is not lowered" + on + " yet");
+    if (s.chunkOuter) throw CodegenError(at(K::Reorder), "'reorder k m' is not lowered" + on + " yet");
+    if (s.prefetch != 0) throw CodegenError(at(K::Prefetch), "'prefetch weight' is not lowered" + on + " yet");
+    if (s.mTile > 8) throw CodegenError(at(K::Split, "m"), "'split m' takes at most 8 rows" + on);
+    return s;
+}
+
+rt::LinearLayout mlirLayout(const dsl::KernelSpec &kernel, const lowbit::LinearSchedule &s) {
+    const rt::LinearLayout L = lowbit::layoutFor(paramsOf(kernel), s);
+    if (L.kAlign % L.kBlock != 0)
+        throw CodegenError(kernel.loc, "the scale group / k-chunk (" + std::to_string(L.kAlign) +
+                                           ") must be a multiple of the packed k-block (" + std::to_string(L.kBlock) + ")");
+    return L;
+}
+
+void checkMlir(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
+    checkKernel(kernel);
+    mlirLayout(kernel, resolveMlirSchedule(kernel, &schedule, target));
+}
+
+LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
+                         const targets::TargetInfo &target) {
+    checkKernel(kernel);
+    const auto &p = paramsOf(kernel);
+    if (!coversMlir(kernel, target))
+        throw CodegenError(kernel.loc, std::string("no MLIR lowering of this lowbit_linear kernel for ") + target.name +
+                                           " (it covers int8 activations on scalable SVE)");
+    const lowbit::LinearSchedule s = resolveMlirSchedule(kernel, schedule, target);
+    lowbit::SveLinearKernel k;
+    k.layout = mlirLayout(kernel, s);
+    switch (p.weight.kind) {  // levels (a c + b) / d, as LowbitLinearHalide.cpp's AffineLevels
+    case dsl::WeightKind::Binary: k.levelA = 2, k.levelB = -1; break;
+    case dsl::WeightKind::Ternary: k.levelB = -1; break;
+    case dsl::WeightKind::Seq2: k.levelA = 2, k.levelB = -3, k.levelD = 2; break;
+    case dsl::WeightKind::Int: k.levelB = -(1 << (p.weight.bits - 1)); break;
+    case dsl::WeightKind::Uint: k.zeroPoints = true; break;
+    case dsl::WeightKind::Codebook: break;  // never with int8 activations (dsl::lowbitLinearProblem)
+    }
+    k.bias = p.bias;
+    k.mTile = s.mTile;
+    LoweredVariant v;
+    v.symbol = symbolOf(p, s, k.layout, target);
+    v.target = &target;
+    v.kernel = std::make_shared<mlir::MlirKernel>(lowbit::sveLinearModule(k));
+    v.layout = k.layout;
+    v.glueData = bridge::LinearMlirVariant{k.levelD, std::max(1, s.nBlock / k.layout.interleave), s.parallel};
+    return v;
+}
+#endif
 
 const char *scaleEnum(kf_scale_type t) {
     return t == KF_SCALE_F16 ? "KF_SCALE_F16" : t == KF_SCALE_BF16 ? "KF_SCALE_BF16" : "KF_SCALE_F32";
@@ -160,6 +249,26 @@ GlueText glueHalide(const dsl::KernelSpec &kernel, const LoweredVariant &v, cons
     return {s.str(), "&kData_" + id, "run_" + id};
 }
 
+#if KFORGE_HAVE_MLIR
+// The MLIR variant: the generated function's declaration, its layout, and
+// its entry (f32 rows, or rows already quantized) through the MLIR bridge.
+GlueText glueMlir(const dsl::KernelSpec &, const LoweredVariant &v, const std::string &id) {
+    const auto &L = std::any_cast<const rt::LinearLayout &>(v.layout);
+    const auto &b = std::any_cast<const bridge::LinearMlirVariant &>(v.glueData);
+    std::ostringstream s;
+    s << "extern \"C\" void " << v.symbol
+      << "(const uint8_t *const *, const void *, const uint8_t *, const float *, const int8_t *, const int32_t *, "
+         "const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);\n"
+      << "constexpr kf::rt::LinearLayout kLayout_" << id << layoutInit(L) << ";\n"
+      << "constexpr kf::bridge::LinearMlirVariant kMlir_" << id << "{" << b.levelD << ", " << b.tilesPerTask << ", "
+      << (b.parallel ? "true" : "false") << "};\n"
+      << "int run_" << id << "(const void *a) { return kf::bridge::runLinearMlir(" << v.symbol << ", kLayout_" << id
+      << ", kMlir_" << id << ", *static_cast<const kf::rt::LinearArgs *>(a)); }\n"
+      << "constexpr kf::rt::LinearVariantData kData_" << id << "{kLayout_" << id << ", run_" << id << "};\n";
+    return {s.str(), "&kData_" + id, "run_" + id};
+}
+#endif
+
 GlueText glueSpec(const dsl::KernelSpec &kernel, const std::string &id) {
     const auto &p = paramsOf(kernel);
     std::ostringstream s;
@@ -217,7 +326,16 @@ FamilyCodegen family() {
                        .lower = lowerHalide,
                        .check = checkHalide,
                        .glueIncludes = {"codegen/lowbit_linear/bridge/LinearHalideBridge.h"},
-                       .glue = glueHalide}},
+                       .glue = glueHalide},
+#if KFORGE_HAVE_MLIR
+                      {.backend = "mlir",
+                       .covers = coversMlir,
+                       .lower = lowerMlir,
+                       .check = checkMlir,
+                       .glueIncludes = {"codegen/lowbit_linear/bridge/LinearMlirBridge.h"},
+                       .glue = glueMlir},
+#endif
+        },
         .glueSpec = glueSpec,
         .describe = describe,
         .sameLayout = sameLayout,

@@ -194,7 +194,7 @@ int cmdQuantize(tools::QuantizeOptions opt, const std::vector<std::string> &targ
 
 int cmdTargets() {
     const targets::TargetInfo *best = targets::bestHostTarget();
-    std::printf("%-20s %-6s %-5s %-10s %-8s %s\n", "target", "host", "bits", "runs here", "backends", "description");
+    std::printf("%-20s %-6s %-5s %-10s %-12s %s\n", "target", "host", "bits", "runs here", "backends", "description");
     for (const auto *t : targets::all()) {
         std::string backends;
         for (const char *b : t->backends)
@@ -202,7 +202,7 @@ int cmdTargets() {
                 if (!backends.empty()) backends += ',';
                 backends += b;  // appended, not "," + std::string: GCC 12 warns (-Wrestrict) on that
             }
-        std::printf("%-20s %-6s %-5d %-10s %-8s %s%s\n", t->name, t->hostSupports() ? "yes" : "no", t->vectorBits,
+        std::printf("%-20s %-6s %-5d %-10s %-12s %s%s\n", t->name, t->hostSupports() ? "yes" : "no", t->vectorBits,
                     targets::toString(t->runsHere), backends.c_str(), t->description, t == best ? "  [host]" : "");
     }
     return 0;

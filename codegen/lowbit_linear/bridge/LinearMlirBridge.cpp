@@ -1,0 +1,68 @@
+#include "codegen/lowbit_linear/bridge/LinearMlirBridge.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace kf::bridge {
+
+namespace {
+
+// Round half away from zero of an f32 (docs/formats.md: rha).
+float roundAway(float v) {
+    const float t = std::trunc(v);
+    const float frac = v - t;
+    return frac >= 0.5f ? t + 1.0f : frac <= -0.5f ? t - 1.0f : t;
+}
+
+}  // namespace
+
+int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVariant &variant,
+                  const rt::LinearArgs &a) {
+    const int64_t m = a.m, kPad = a.kPad;
+    const int64_t chunkK = L.group ? L.kAlign : kPad;
+    const int64_t chunks = kPad / chunkK;
+    std::vector<int8_t> q(static_cast<size_t>(m * kPad));
+    std::vector<int32_t> qsum(static_cast<size_t>(m * chunks));
+    std::vector<float> rowScale(static_cast<size_t>(m));
+    for (int64_t r = 0; r < m; ++r) {
+        int8_t *qr = q.data() + r * kPad;
+        float sx;
+        if (a.xScales) {  // rows a rotation already quantized (kf_linear_run_q8)
+            const int8_t *src = static_cast<const int8_t *>(a.x) + r * a.xStride;
+            std::copy(src, src + kPad, qr);
+            sx = a.xScales[r];
+        } else {
+            const float *x = static_cast<const float *>(a.x) + r * a.xStride;
+            float amax = 0.0f;
+            for (int64_t k = 0; k < kPad; ++k) amax = std::max(amax, std::fabs(x[k]));
+            sx = amax / 127.0f;
+            for (int64_t k = 0; k < kPad; ++k)
+                qr[k] = sx > 0.0f ? static_cast<int8_t>(std::clamp(roundAway(x[k] / sx), -127.0f, 127.0f)) : 0;
+        }
+        for (int64_t c = 0; c < chunks; ++c) {
+            int32_t s = 0;
+            for (int64_t k = c * chunkK; k < (c + 1) * chunkK; ++k) s += qr[k];
+            qsum[static_cast<size_t>(r * chunks + c)] = s;
+        }
+        rowScale[static_cast<size_t>(r)] = sx / static_cast<float>(variant.levelD);
+    }
+    auto run = [&](int64_t t0, int64_t t1) {
+        fn(a.planes, a.scales, a.zeroPoints, a.bias, q.data(), qsum.data(), rowScale.data(), a.y, m, kPad,
+           a.numScaleCols, a.yStride, t0, t1);
+    };
+    const int64_t grain = std::max(1, variant.tilesPerTask);
+    if (!variant.parallel || a.nTiles <= grain) {
+        run(0, a.nTiles);
+    } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, a.nTiles, grain),
+                          [&](const tbb::blocked_range<int64_t> &r) { run(r.begin(), r.end()); },
+                          tbb::simple_partitioner());
+    }
+    return 0;
+}
+
+}  // namespace kf::bridge
