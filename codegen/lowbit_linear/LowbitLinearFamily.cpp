@@ -114,11 +114,13 @@ void checkHalide(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, c
 
 
 #if KFORGE_HAVE_MLIR
-// The MLIR backend (LowbitLinearMlir.h): scalable SVE, int8 activations.
-// Other kernels of a target that lists "mlir" go to its next backend.
+// The MLIR backend (LowbitLinearMlir.h): scalable SVE, every format but the
+// codebooks (a table lookup per code), f32 / bf16 / int8 activations. Other
+// kernels of a target that lists "mlir" go to its next backend.
 bool coversMlir(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
     const auto &p = paramsOf(kernel);
-    return target.caps.scalableVectors && p.input == dsl::ActKind::QInt8PerToken && p.output == dsl::ScalarType::F32;
+    return target.caps.scalableVectors && p.weight.kind != dsl::WeightKind::Codebook &&
+           p.output == dsl::ScalarType::F32;
 }
 
 // The schedule the SVE kernel runs, or CodegenError for a directive it does
@@ -142,7 +144,7 @@ lowbit::LinearSchedule resolveMlirSchedule(const dsl::KernelSpec &kernel, const 
                                                  ": a strip of rows is one scalable vector, whatever the hardware's length");
     if (s.unrollK != d.unrollK) throw CodegenError(at(K::Unroll, "k"), "'unroll k' is not lowered" + on + " yet");
     if (s.chunkOuter) throw CodegenError(at(K::Reorder), "'reorder k m' is not lowered" + on + " yet");
-    if (s.prefetch != 0) throw CodegenError(at(K::Prefetch), "'prefetch weight' is not lowered" + on + " yet");
+    if (s.prefetch != d.prefetch) throw CodegenError(at(K::Prefetch), "'prefetch weight' is not lowered" + on + " yet");
     if (s.mTile > 8) throw CodegenError(at(K::Split, "m"), "'split m' takes at most 8 rows" + on);
     return s;
 }
@@ -166,7 +168,7 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     const auto &p = paramsOf(kernel);
     if (!coversMlir(kernel, target))
         throw CodegenError(kernel.loc, std::string("no MLIR lowering of this lowbit_linear kernel for ") + target.name +
-                                           " (it covers int8 activations on scalable SVE)");
+                                           " (it covers the non-codebook formats on scalable SVE)");
     const lowbit::LinearSchedule s = resolveMlirSchedule(kernel, schedule, target);
     lowbit::SveLinearKernel k;
     k.layout = mlirLayout(kernel, s);
@@ -180,12 +182,16 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     }
     k.bias = p.bias;
     k.mTile = s.mTile;
+    k.floatInput = p.input != dsl::ActKind::QInt8PerToken;
     LoweredVariant v;
     v.symbol = symbolOf(p, s, k.layout, target);
     v.target = &target;
     v.kernel = std::make_shared<mlir::MlirKernel>(lowbit::sveLinearModule(k));
     v.layout = k.layout;
-    v.glueData = bridge::LinearMlirVariant{k.levelD, std::max(1, s.nBlock / k.layout.interleave), s.parallel};
+    const bridge::LinearMlirVariant::Input input = p.input == dsl::ActKind::QInt8PerToken ? bridge::LinearMlirVariant::Int8
+                                                   : p.input == dsl::ActKind::BF16        ? bridge::LinearMlirVariant::BF16
+                                                                                          : bridge::LinearMlirVariant::F32;
+    v.glueData = bridge::LinearMlirVariant{input, k.levelD, std::max(1, s.nBlock / k.layout.interleave), s.parallel};
     return v;
 }
 #endif
@@ -260,11 +266,13 @@ GlueText glueMlir(const dsl::KernelSpec &, const LoweredVariant &v, const std::s
       << "(const uint8_t *const *, const void *, const uint8_t *, const float *, const int8_t *, const int32_t *, "
          "const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);\n"
       << "constexpr kf::rt::LinearLayout kLayout_" << id << layoutInit(L) << ";\n"
-      << "constexpr kf::bridge::LinearMlirVariant kMlir_" << id << "{" << b.levelD << ", " << b.tilesPerTask << ", "
-      << (b.parallel ? "true" : "false") << "};\n"
+      << "constexpr kf::bridge::LinearMlirVariant kMlir_" << id << "{kf::bridge::LinearMlirVariant::"
+      << (b.input == bridge::LinearMlirVariant::Int8 ? "Int8" : b.input == bridge::LinearMlirVariant::BF16 ? "BF16" : "F32")
+      << ", " << b.levelD << ", " << b.tilesPerTask << ", " << (b.parallel ? "true" : "false") << "};\n"
       << "int run_" << id << "(const void *a) { return kf::bridge::runLinearMlir(" << v.symbol << ", kLayout_" << id
       << ", kMlir_" << id << ", *static_cast<const kf::rt::LinearArgs *>(a)); }\n"
-      << "constexpr kf::rt::LinearVariantData kData_" << id << "{kLayout_" << id << ", run_" << id << "};\n";
+      << "constexpr kf::rt::LinearVariantData kData_" << id << "{kLayout_" << id << ", "
+      << (b.input == bridge::LinearMlirVariant::Int8 ? "run_" + id : std::string("nullptr")) << "};\n";
     return {s.str(), "&kData_" + id, "run_" + id};
 }
 #endif

@@ -90,7 +90,9 @@ std::string sveLinearModule(const SveLinearKernel &k) {
     const std::string vsI = w.let("vs", "arith.index_cast " + vscale + " : index to i64");
     const std::string lanes = w.mul(vsI, c4);  // i32 lanes per vector = rows per strip
     const std::string nBlocks = w.let("nb", "arith.divui %kPad, " + w.i64(L.kBlock) + " : i64");
-    const std::string nChunks = perChannel ? c1 : w.let("nc", "arith.divui %kPad, " + w.i64(L.kAlign) + " : i64");
+    // int8 per-channel: one chunk (exact int32 sums); otherwise chunks of kAlign.
+    const bool wholeRow = perChannel && !k.floatInput;
+    const std::string nChunks = wholeRow ? c1 : w.let("nc", "arith.divui %kPad, " + w.i64(L.kAlign) + " : i64");
     const int scaleBytes = L.scaleType == KF_SCALE_F32 ? 4 : 2;
 
     // Per plane: its pointer and the bytes of one tile of it.
@@ -119,8 +121,12 @@ std::string sveLinearModule(const SveLinearKernel &k) {
         for (size_t i = 0; i < n; ++i) out += (i ? ", " : "") + t;
         return out;
     };
-    const std::string accType = perChannel ? kLanesI32 : kLanesF32;
-    const std::string accZero = perChannel ? zeroI32 : zeroF32;
+    const bool f32x = k.floatInput;
+    // int8: per-channel sums stay int32 to the end; f32 rows: f32 throughout.
+    const std::string accType = perChannel && !f32x ? kLanesI32 : kLanesF32;
+    const std::string accZero = perChannel && !f32x ? zeroI32 : zeroF32;
+    const std::string dotType = f32x ? kLanesF32 : kLanesI32;
+    const std::string dotZero = f32x ? zeroF32 : zeroI32;
 
     // One tile's rows in strips of one vector, S strips per pass (S vectors
     // of rows share each loaded quad of x). `S` is chosen at run time from
@@ -182,7 +188,7 @@ std::string sveLinearModule(const SveLinearKernel &k) {
         std::vector<std::string> row(MT), qRow(MT), qsumRow(MT);
         for (int i = 0; i < MT; ++i) {
             row[i] = i ? w.let("row", "arith.minsi " + w.add("%m0", w.i64(i)) + ", " + lastRow + " : i64") : std::string("%m0");
-            qRow[i] = w.gep("%q", w.mul(row[i], "%kPad"));
+            qRow[i] = w.gep("%q", w.mul(w.mul(row[i], "%kPad"), w.i64(f32x ? 4 : 1)));
             qsumRow[i] = w.gep("%qsum", w.mul(w.mul(row[i], nChunks), c4));
         }
         const size_t nAcc = static_cast<size_t>(S * MT);  // accumulator (strip st, row i) at st*MT + i
@@ -201,23 +207,31 @@ std::string sveLinearModule(const SveLinearKernel &k) {
         // Chunk loop (one chunk = the whole row for per-channel scales).
         std::vector<std::string> acc;
         const std::string accIter = iterArgs("acc", accZero, acc);
-        const std::string chunkBlocks = perChannel ? nBlocks : w.i64(blocksPerChunk);
+        const std::string chunkBlocks = wholeRow ? nBlocks : w.i64(blocksPerChunk);
         const std::string accOut = w.fresh("accOut");
         w.open(resultDecl(accOut) + " = scf.for %c = " + c0 + " to " + nChunks + " step " + c1 + " " + accIter + " -> (" +
                types(nAcc, accType) + ") : i64 {");
         const std::string b0 = w.mul("%c", chunkBlocks);
         const std::string b1 = w.add(b0, chunkBlocks);
-        std::vector<std::string> dot;
-        const std::string dotIter = iterArgs("dot", zeroI32, dot);
+        // f32 rows: two FMA chains per accumulator (k of even / odd byte lane), as the Halide lowering.
+        const size_t chains = f32x ? 2 : 1;
+        std::vector<std::string> dot(nAcc * chains);
+        std::string dotIter = "iter_args(";
+        for (size_t a = 0; a < dot.size(); ++a) {
+            dot[a] = w.fresh("dot");
+            dotIter += (a ? ", " : "") + dot[a] + " = " + dotZero;
+        }
+        dotIter += ")";
         const std::string dotOut = w.fresh("dotOut");
-        w.open(resultDecl(dotOut) + " = scf.for %b = " + b0 + " to " + b1 + " step " + c1 + " " + dotIter + " -> (" +
-               types(nAcc, kLanesI32) + ") : i64 {");
+        auto dotResult = [&](size_t a) { return dot.size() > 1 ? dotOut + "#" + std::to_string(a) : dotOut; };
+        w.open((dot.size() > 1 ? dotOut + ":" + std::to_string(dot.size()) : dotOut) + " = scf.for %b = " + b0 + " to " +
+               b1 + " step " + c1 + " " + dotIter + " -> (" + types(dot.size(), dotType) + ") : i64 {");
         const std::string kBase = w.mul("%b", w.i64(L.kBlock));
         // x of each row: a quadword (4 quads) replicated to every 128-bit
         // segment, read by the indexed sdot; a last odd quad broadcast.
         const int quads = L.kBlock / 4;
         std::vector<std::vector<std::string>> xQuadword(MT), xSplat(MT);
-        for (int i = 0; i < MT; ++i) {
+        for (int i = 0; i < MT && !f32x; ++i) {
             for (int qw = 0; qw + 4 <= quads; qw += 4)
                 xQuadword[i].push_back(w.let(
                     "x", "llvm.call_intrinsic \"llvm.aarch64.sve.ld1rq.nxv16i8\"(" + allBytes + ", " +
@@ -229,6 +243,14 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                 xSplat[i].push_back(w.let("x", "vector.bitcast " + xs + " : " + std::string(kLanesI32) + " to " + kBytes));
             }
         }
+        // f32 rows: x[k] of each row broadcast to every lane.
+        std::vector<std::vector<std::string>> xk(MT);
+        for (int i = 0; i < MT && f32x; ++i)
+            for (int kk = 0; kk < L.kBlock; ++kk) {
+                const std::string v = w.let("x", "llvm.load " + w.gep(qRow[i], w.mul(w.add(kBase, w.i64(kk)), c4)) +
+                                                     " {alignment = 4 : i64} : !llvm.ptr -> f32");
+                xk[i].push_back(w.let("x", "vector.broadcast " + v + " : f32 to " + std::string(kLanesF32)));
+            }
         std::vector<std::string> dotNow = dot;
         for (int st = 0; st < S; ++st) {
             // The block's chunks: plane p has chunksOf(p) chunks of 4*I bytes.
@@ -264,6 +286,57 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                                            : w.let("u", "arith.subi " + f[d] + ", " +
                                                             w.let("u", "arith.muli " + f[d + 1] + ", " + c3v + " : " + kBytes) +
                                                             " : " + kBytes));
+            }
+            if (f32x) {
+                // Each row's lane is a 32-bit word of 4 bytes (j = 0..3); the
+                // code of k = kBlock b + 4 quad + j is in byte j.
+                auto wordsOf = [&](const std::string &bytes) {
+                    return w.let("w", "vector.bitcast " + bytes + " : " + kBytes + " to " + std::string(kLanesI32));
+                };
+                auto constI32 = [&](long long v) {
+                    return w.let("c", "arith.constant dense<" + std::to_string(v) + "> : " + std::string(kLanesI32));
+                };
+                std::vector<std::vector<std::string>> words(L.numPlanes);
+                for (int p = 0; p < L.numPlanes; ++p)
+                    for (const std::string &ch : chunk[p]) words[p].push_back(wordsOf(ch));
+                for (int quad = 0; quad < quads; ++quad)
+                    for (int j = 0; j < 4; ++j) {
+                        std::string code;
+                        if (base3) {
+                            // byte j, then its digit `quad`: floor(b / 3^quad) % 3
+                            std::string b = w.let("u", "arith.andi " +
+                                                           w.let("u", "arith.shrui " + words[0][0] + ", " + constI32(8 * j) +
+                                                                          " : " + kLanesI32) +
+                                                           ", " + constI32(255) + " : " + kLanesI32);
+                            for (int d = 0; d < quad; ++d)
+                                b = w.let("u", "arith.shrui " + w.mul(b, constI32(171), kLanesI32) + ", " + constI32(9) +
+                                                   " : " + kLanesI32);
+                            const std::string next = w.let("u", "arith.shrui " + w.mul(b, constI32(171), kLanesI32) + ", " +
+                                                                    constI32(9) + " : " + kLanesI32);
+                            code = w.let("u", "arith.subi " + b + ", " + w.mul(next, constI32(3), kLanesI32) + " : " +
+                                                  kLanesI32);
+                        }
+                        for (int p = 0; p < L.numPlanes && !base3; ++p) {
+                            const int width = L.planes[p].width, cpb = 8 / width;
+                            const int u = quad / cpb, sl = quad % cpb;
+                            const int shift = 8 * j + width * sl;
+                            std::string bits = words[p][u];
+                            if (shift) bits = w.let("u", "arith.shrui " + bits + ", " + constI32(shift) + " : " + kLanesI32);
+                            if (shift + width < 32)
+                                bits = w.let("u", "arith.andi " + bits + ", " + constI32((1 << width) - 1) + " : " + kLanesI32);
+                            if (L.planes[p].shift)
+                                bits = w.let("u", "arith.shli " + bits + ", " + constI32(L.planes[p].shift) + " : " + kLanesI32);
+                            code = code.empty() ? bits : w.let("u", "arith.ori " + code + ", " + bits + " : " + kLanesI32);
+                        }
+                        const std::string cf = w.let("f", "arith.uitofp " + code + " : " + std::string(kLanesI32) + " to " +
+                                                              kLanesF32);
+                        for (int i = 0; i < MT; ++i) {
+                            std::string &d = dotNow[static_cast<size_t>((st * MT + i) * 2 + (j % 2))];
+                            d = w.let("dot", "vector.fma " + xk[i][static_cast<size_t>(4 * quad + j)] + ", " + cf + ", " + d +
+                                                 " : " + kLanesF32);
+                        }
+                    }
+                continue;
             }
             for (int quad = 0; quad < quads; ++quad) {
                 // Codes of k = kBlock b + 4 quad + j in the bytes of each row's lane.
@@ -305,23 +378,54 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                 }
             }
         }
-        w.line("scf.yield " + joined(dotNow) + " : " + types(nAcc, kLanesI32));
+        w.line("scf.yield " + joined(dotNow) + " : " + types(dotNow.size(), dotType));
         w.close();
 
         // The chunk's sum a (dot + off qs) + b qs, then into the accumulator.
+        // (f32 rows: (a dot + b xs) / d, dot the sum of the two chains.)
         std::vector<std::string> accNow(nAcc);
         std::vector<std::string> qsv(MT);
         for (int i = 0; i < MT; ++i) {
             const std::string qsPtr = w.gep(qsumRow[i], w.mul("%c", c4));
-            const std::string qs = w.let("qs", "llvm.load " + qsPtr + " {alignment = 4 : i64} : !llvm.ptr -> i32");
-            qsv[i] = w.let("qs", "vector.broadcast " + qs + " : i32 to " + std::string(kLanesI32));
+            const std::string elem = f32x ? "f32" : "i32";
+            const std::string qs = w.let("qs", "llvm.load " + qsPtr + " {alignment = 4 : i64} : !llvm.ptr -> " + elem);
+            qsv[i] = w.let("qs", "vector.broadcast " + qs + " : " + elem + " to " + (f32x ? kLanesF32 : kLanesI32));
         }
-        for (int st = 0; st < S; ++st) {
+        if (f32x) {
+            auto constF32 = [&](double v) {
+                std::ostringstream t;
+                t << "arith.constant dense<" << std::showpoint << v << "> : " << kLanesF32;
+                return w.let("c", t.str());
+            };
+            for (int st = 0; st < S; ++st) {
+                const std::string zpv = k.zeroPoints ? loadZeroPoints(st, perChannel ? c0 : std::string("%c")) : "";
+                const std::string scaleNow = perChannel ? "" : loadScale(st, "%c");
+                for (int i = 0; i < MT; ++i) {
+                    const size_t a = static_cast<size_t>(st * MT + i);
+                    std::string v = w.let("f", "arith.addf " + dotResult(2 * a) + ", " + dotResult(2 * a + 1) + " : " + kLanesF32);
+                    if (k.levelA != 1) v = w.let("f", "arith.mulf " + constF32(k.levelA) + ", " + v + " : " + kLanesF32);
+                    std::string b;
+                    if (k.zeroPoints) {
+                        const std::string neg = w.let("f", "arith.uitofp " + zpv + " : " + std::string(kLanesI32) + " to " + kLanesF32);
+                        b = w.let("f", "arith.negf " + neg + " : " + kLanesF32);
+                    } else if (k.levelB) {
+                        b = constF32(k.levelB);
+                    }
+                    if (!b.empty())
+                        v = w.let("f", "arith.addf " + v + ", " + w.let("f", "arith.mulf " + b + ", " + qsv[i] + " : " + kLanesF32) +
+                                           " : " + kLanesF32);
+                    if (k.levelD != 1) v = w.let("f", "arith.divf " + v + ", " + constF32(k.levelD) + " : " + kLanesF32);
+                    if (!perChannel) v = w.let("f", "arith.mulf " + scaleNow + ", " + v + " : " + kLanesF32);
+                    accNow[a] = w.let("f", "arith.addf " + acc[a] + ", " + v + " : " + kLanesF32);
+                }
+            }
+        }
+        for (int st = 0; st < S && !f32x; ++st) {
             const std::string zpv = k.zeroPoints ? loadZeroPoints(st, perChannel ? c0 : std::string("%c")) : "";
             const std::string scaleNow = perChannel ? "" : loadScale(st, "%c");
             for (int i = 0; i < MT; ++i) {
                 const size_t a = static_cast<size_t>(st * MT + i);
-                std::string v = result(dotOut, a);
+                std::string v = dotResult(a);
                 if (codeOffset) {
                     const std::string off = w.let("c", "arith.constant dense<" + std::to_string(codeOffset) + "> : " + kLanesI32);
                     v = w.add(v, w.mul(off, qsv[i], kLanesI32), kLanesI32);
@@ -337,10 +441,9 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                               kLanesI32);
                 if (perChannel) {
                     accNow[a] = w.add(acc[a], v, kLanesI32);
-                } else {
+                } else {  // acc + scale * chunk, fused as LLVM fuses the Halide lowering's
                     const std::string f = w.let("f", "arith.sitofp " + v + " : " + std::string(kLanesI32) + " to " + kLanesF32);
-                    const std::string prod = w.let("f", "arith.mulf " + scaleNow + ", " + f + " : " + kLanesF32);
-                    accNow[a] = w.let("f", "arith.addf " + acc[a] + ", " + prod + " : " + kLanesF32);
+                    accNow[a] = w.let("f", "vector.fma " + scaleNow + ", " + f + ", " + acc[a] + " : " + kLanesF32);
                 }
             }
         }
@@ -351,6 +454,10 @@ std::string sveLinearModule(const SveLinearKernel &k) {
         // bias; stored where the row exists.
         std::vector<std::string> rsv(MT), exists(MT);
         for (int i = 0; i < MT; ++i) {
+            if (f32x) {
+                if (i) exists[i] = w.let("in", "arith.cmpi slt, " + w.add("%m0", w.i64(i)) + ", %M : i64");
+                continue;
+            }
             const std::string rs = w.let("rs", "llvm.load " + w.gep("%rowScale", w.mul(row[i], c4)) +
                                                    " {alignment = 4 : i64} : !llvm.ptr -> f32");
             rsv[i] = w.let("rs", "vector.broadcast " + rs + " : f32 to " + std::string(kLanesF32));
@@ -365,12 +472,21 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                                           " {alignment = 4 : i32} : (!llvm.ptr, vector<[4]xi1>, vector<[4]xf32>) -> vector<[4]xf32>");
             for (int i = 0; i < MT; ++i) {
                 std::string a = result(accOut, static_cast<size_t>(st * MT + i));
-                if (perChannel) {
+                if (perChannel && !f32x) {
                     const std::string f = w.let("f", "arith.sitofp " + a + " : " + std::string(kLanesI32) + " to " + kLanesF32);
                     a = w.let("f", "arith.mulf " + f + ", " + scale0 + " : " + kLanesF32);
+                } else if (perChannel) {
+                    a = w.let("f", "arith.mulf " + a + ", " + scale0 + " : " + kLanesF32);
                 }
-                std::string r = w.let("f", "arith.mulf " + a + ", " + rsv[i] + " : " + kLanesF32);
-                if (k.bias) r = w.let("f", "arith.addf " + r + ", " + biasv + " : " + kLanesF32);
+                // With a bias, acc * (s_x / d) + bias is one fused multiply-add, as
+                // LLVM contracts the Halide lowering's (so both backends round alike).
+                std::string r;
+                if (f32x)
+                    r = k.bias ? w.let("f", "arith.addf " + a + ", " + biasv + " : " + kLanesF32) : a;
+                else if (k.bias)
+                    r = w.let("f", "vector.fma " + a + ", " + rsv[i] + ", " + biasv + " : " + kLanesF32);
+                else
+                    r = w.let("f", "arith.mulf " + a + ", " + rsv[i] + " : " + kLanesF32);
                 const std::string yPtr = w.gep("%y", w.mul(w.add(w.mul(row[i], "%yStride"), rowInTiles[st]), c4));
                 const std::string store = "llvm.intr.masked.store " + r + ", " + yPtr + ", " + laneMask[st] +
                                           " {alignment = 4 : i32} : vector<[4]xf32>, vector<[4]xi1> into !llvm.ptr";

@@ -1,6 +1,6 @@
 // \file
-// lowbit_linear -> MLIR for scalable ARM SVE: the int8-activation product
-// over the family's packed layout (kforge/detail/Linear.h), vector-length
+// lowbit_linear -> MLIR for scalable ARM SVE: the product over the family's
+// packed layout (int8 activations on sdot; f32 / bf16 ones on FMAs) (kforge/detail/Linear.h), vector-length
 // agnostic, so one object is correct at every SVE vector length.
 //
 // The kernel is the integer core of docs/formats.md's "Dynamic int8 per
@@ -16,8 +16,10 @@
 // each 4-k quad unpacked in registers and multiplied by the indexed `sdot`
 // with x's quadword replicated per 128-bit segment (`ld1rqb`). Chunk sums
 // become f32 with the chunk's scale as the Halide lowering does
-// (LowbitLinearHalide.cpp), in the same order, so both backends give the
-// same int32 sums and the same floats.
+// (LowbitLinearHalide.cpp): the same order and the same fused multiply-adds
+// LLVM makes of Halide's, so both backends give the same int32 sums and the
+// same floats (test/unit/codegen/BackendsAgreeTest.cpp). With f32 / bf16
+// activations the same loops convert the codes to f32 and use FMAs.
 #pragma once
 
 #include <string>
@@ -35,6 +37,10 @@ struct SveLinearKernel {
     bool zeroPoints = false;
     bool bias = false;
     int mTile = 1;  // rows of x per pass over a strip's weights (1..8)
+    // f32 rows instead of int8 ones: x f32 [m][kPad] and per-chunk sums of x
+    // in f32 in place of q and qsum (chunks of layout.kAlign also for
+    // per-channel scales), f32 FMAs on the codes, no row scale.
+    bool floatInput = false;
 };
 
 // The module defines @kf_kernel (renamed to the variant's symbol when

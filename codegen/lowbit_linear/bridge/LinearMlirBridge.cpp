@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace kf::bridge {
@@ -18,11 +19,58 @@ float roundAway(float v) {
     return frac >= 0.5f ? t + 1.0f : frac <= -0.5f ? t - 1.0f : t;
 }
 
+// Runs run(t0, t1) over the tiles, in parallel tasks of variant.tilesPerTask.
+template <class Run>
+int runTiles(const LinearMlirVariant &variant, const rt::LinearArgs &a, Run &&run) {
+    const int64_t grain = std::max(1, variant.tilesPerTask);
+    if (!variant.parallel || a.nTiles <= grain) {
+        run(int64_t{0}, a.nTiles);
+    } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, a.nTiles, grain),
+                          [&](const tbb::blocked_range<int64_t> &r) { run(r.begin(), r.end()); },
+                          tbb::simple_partitioner());
+    }
+    return 0;
+}
+
 }  // namespace
 
 int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVariant &variant,
                   const rt::LinearArgs &a) {
     const int64_t m = a.m, kPad = a.kPad;
+    if (variant.input != LinearMlirVariant::Int8) {
+        // f32 rows (bf16 widened: its bits are the top half of an f32) and
+        // the sum of each chunk of kAlign, in k order as the Halide lowering.
+        const int64_t chunks = kPad / L.kAlign;
+        std::vector<float> rows;
+        const float *x = static_cast<const float *>(a.x);
+        if (variant.input == LinearMlirVariant::BF16 || a.xStride != kPad) {
+            rows.resize(static_cast<size_t>(m * kPad));
+            for (int64_t r = 0; r < m; ++r)
+                for (int64_t k = 0; k < kPad; ++k) {
+                    float v;
+                    if (variant.input == LinearMlirVariant::BF16) {
+                        const uint32_t bits = static_cast<uint32_t>(static_cast<const uint16_t *>(a.x)[r * a.xStride + k]) << 16;
+                        std::memcpy(&v, &bits, sizeof v);
+                    } else {
+                        v = x[r * a.xStride + k];
+                    }
+                    rows[static_cast<size_t>(r * kPad + k)] = v;
+                }
+            x = rows.data();
+        }
+        std::vector<float> sums(static_cast<size_t>(m * chunks));
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t c = 0; c < chunks; ++c) {
+                float s = 0.0f;
+                for (int64_t k = c * L.kAlign; k < (c + 1) * L.kAlign; ++k) s += x[r * kPad + k];
+                sums[static_cast<size_t>(r * chunks + c)] = s;
+            }
+        return runTiles(variant, a, [&](int64_t t0, int64_t t1) {
+            fn(a.planes, a.scales, a.zeroPoints, a.bias, reinterpret_cast<const int8_t *>(x),
+               reinterpret_cast<const int32_t *>(sums.data()), nullptr, a.y, m, kPad, a.numScaleCols, a.yStride, t0, t1);
+        });
+    }
     const int64_t chunkK = L.group ? L.kAlign : kPad;
     const int64_t chunks = kPad / chunkK;
     std::vector<int8_t> q(static_cast<size_t>(m * kPad));
@@ -50,19 +98,10 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
         }
         rowScale[static_cast<size_t>(r)] = sx / static_cast<float>(variant.levelD);
     }
-    auto run = [&](int64_t t0, int64_t t1) {
+    return runTiles(variant, a, [&](int64_t t0, int64_t t1) {
         fn(a.planes, a.scales, a.zeroPoints, a.bias, q.data(), qsum.data(), rowScale.data(), a.y, m, kPad,
            a.numScaleCols, a.yStride, t0, t1);
-    };
-    const int64_t grain = std::max(1, variant.tilesPerTask);
-    if (!variant.parallel || a.nTiles <= grain) {
-        run(0, a.nTiles);
-    } else {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, a.nTiles, grain),
-                          [&](const tbb::blocked_range<int64_t> &r) { run(r.begin(), r.end()); },
-                          tbb::simple_partitioner());
-    }
-    return 0;
+    });
 }
 
 }  // namespace kf::bridge

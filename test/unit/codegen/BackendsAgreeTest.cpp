@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <iomanip>
 #include <random>
 #include <string>
 #include <tuple>
@@ -99,9 +100,12 @@ TEST_P(BackendsAgree, BitForBit) {
         SCOPED_TRACE("M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
         const std::vector<float> a = run(def, halide, k, M, N, K, 7), b = run(def, mlir, k, M, N, K, 7);
         ASSERT_EQ(a.size(), b.size());
-        size_t differ = 0;
-        for (size_t i = 0; i < a.size(); ++i) differ += std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
-        EXPECT_EQ(differ, 0u) << halide << " vs " << mlir << ": first y[0] " << a[0] << " vs " << b[0];
+        size_t differ = 0, first = a.size();
+        for (size_t i = 0; i < a.size(); ++i)
+            if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0 && differ++ == 0) first = i;
+        EXPECT_EQ(differ, 0u) << halide << " vs " << mlir << ": first at row " << first / N << " column " << first % N
+                              << ": " << (first < a.size() ? a[first] : 0.0f) << " vs "
+                              << (first < a.size() ? b[first] : 0.0f);
     }
 }
 
