@@ -12,6 +12,9 @@
 # (codegen/emit/Toolchain.cpp); nothing of the build or source tree is needed.
 include(CMakePackageConfigHelpers)
 
+# The installed kforge loads libMLIR / libLLVM 19 from LLVM 19's own lib
+# directory (not on the loader's default path): keep it in the RUNPATH.
+set_target_properties(kforge PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
 install(TARGETS kforge RUNTIME DESTINATION bin)
 install(FILES $<TARGET_FILE:kforge_runtime> $<TARGET_FILE:kforge_targets> $<TARGET_FILE:kforge_halide_bridge>
               $<TARGET_FILE:kforge_mlir_bridge>

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "autotune/Family.h"
+#include "codegen/Lowering.h"
 #include "codegen/lowbit_linear/LinearSchedule.h"
 #include "dsl/families/lowbit_linear/RandomLayer.h"
 #include "dsl/families/lowbit_linear/Reference.h"
@@ -60,6 +62,19 @@ std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::Ta
     // bench/lowbit_linear/lowbit_bench.kf chose 0), and the loop order is tuned.
     const bool rowsTuned = p.input == dsl::ActKind::QInt8PerToken && dsl::bucketDef(bucket).minRows > 1;
     std::vector<dsl::TuneAxis> out;
+    if (std::string_view(codegen::loweringFor(kernel, target).backend) == "mlir") {
+        // The scalable SVE kernel (codegen/lowbit_linear/LowbitLinearMlir.h)
+        // has no unroll, prefetch or loop-order knobs: its tile (any size
+        // serves every vector length: the last strip is predicated), rows per
+        // parallel task, the f32 path's per-channel k-chunk, and rows of x
+        // per pass over the weights.
+        out.push_back(makeAxis(Kind::Pack, {"weight"}, {16, 32, 64}, "interleave"));
+        out.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
+        if (p.group == 0 && p.input != dsl::ActKind::QInt8PerToken)
+            out.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
+        if (rowsTuned) out.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4, 8}));
+        return out;
+    }
     out.push_back(makeAxis(Kind::Pack, {"weight"}, interleaves, "interleave"));
     out.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
     if (p.group == 0) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <iomanip>
 #include <random>
@@ -45,6 +46,14 @@ std::string variantFor(const kf_kernel_def *def, const std::string &target) {
         if (kf_variant_bucket(def, v) == 0 && name.find("__" + target) != std::string::npos) return name;
     }
     return "";
+}
+
+bool supported(const kf_kernel_def *def, const std::string &variant) {
+    kf_kernel_info info{};
+    kf_kernel_query(def, &info);
+    for (int v = 0; v < info.num_variants; ++v)
+        if (variant == kf_variant_name(def, v)) return kf_variant_supported(def, v) != 0;
+    return false;
 }
 
 std::vector<float> run(const kf_kernel_def *def, const std::string &variant, const Kernel &k, int64_t M, int64_t N,
@@ -94,7 +103,8 @@ TEST_P(BackendsAgree, BitForBit) {
     const std::string halide = variantFor(def, "arm64_neondot"), mlir = variantFor(def, "arm64_sve");
     ASSERT_FALSE(halide.empty());
     ASSERT_FALSE(mlir.empty());
-    if (!kf_variant_supported(def, 0)) GTEST_SKIP() << "this CPU runs no arm64 variant";
+    if (!supported(def, halide) || !supported(def, mlir))
+        GTEST_SKIP() << "this CPU cannot run both " << halide << " and " << mlir;
     for (const auto &[M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 48, 256}, {3, 33, 200}, {8, 100, 640},
                                   {33, 17, 130}}) {
         SCOPED_TRACE("M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
@@ -106,6 +116,26 @@ TEST_P(BackendsAgree, BitForBit) {
         EXPECT_EQ(differ, 0u) << halide << " vs " << mlir << ": first at row " << first / N << " column " << first % N
                               << ": " << (first < a.size() ? a[first] : 0.0f) << " vs "
                               << (first < a.size() ? b[first] : 0.0f);
+    }
+}
+
+// The SVE variants run only where the CPU has SVE (HWCAP_SVE), and then
+// dispatch prefers them: KFORGE_EXPECT_SVE (1 or 0) says which CPU the test
+// is run on (qemu -cpu max, or max,sve=off).
+TEST(SveDispatch, FollowsTheCpu) {
+    const char *expect = std::getenv("KFORGE_EXPECT_SVE");
+    if (!expect) GTEST_SKIP() << "KFORGE_EXPECT_SVE not set";
+    const bool sve = std::string(expect) == "1";
+    for (const Kernel &k : kKernels) {
+        SCOPED_TRACE(k.name);
+        const kf_kernel_def *def = defOf(k.name);
+        ASSERT_NE(def, nullptr);
+        EXPECT_EQ(supported(def, variantFor(def, "arm64_sve")), sve);
+        EXPECT_TRUE(supported(def, variantFor(def, "arm64_neondot")));
+        kf_linear *layer = nullptr;
+        ASSERT_EQ(kf_linear_create(def, 64, 256, nullptr, &layer), KF_OK) << kf_last_error();
+        EXPECT_EQ(std::string(kf_linear_variant(layer)), variantFor(def, sve ? "arm64_sve" : "arm64_neondot"));
+        kf_linear_destroy(layer);
     }
 }
 
