@@ -79,7 +79,8 @@ std::string sveLinearModule(const SveLinearKernel &k) {
     const int codeOffset = L.bits == 8 ? 128 : 0;
 
     Writer w;
-    w.line("// kforge lowbit_linear, int8 activations, scalable SVE (LowbitLinearMlir.cpp)");
+    w.line(std::string("// kforge lowbit_linear, ") + (k.floatInput ? "f32" : "int8") +
+           " activations, scalable SVE (LowbitLinearMlir.cpp)");
     w.open("module {");
     w.open(
         "func.func @kf_kernel(%planes: !llvm.ptr, %scales: !llvm.ptr, %zp: !llvm.ptr, %bias: !llvm.ptr, "
