@@ -24,6 +24,7 @@
 #include "autotune/Scratch.h"
 #include "autotune/Space.h"
 #include "autotune/Strategy.h"
+#include "codegen/Backend.h"
 #include "autotune/Task.h"
 #include "autotune/Transfer.h"
 #include "dsl/Load.h"
@@ -164,7 +165,9 @@ int tune(const TuneOptions &o, std::ostream &out, std::ostream &err) {
     const auto start = Clock::now();
     std::vector<std::string> targetNames;
     for (const auto *t : targets::all()) targetNames.emplace_back(t->name);
-    dsl::LoadResult loaded = dsl::loadFile(o.file, dsl::CheckOptions{targetNames});
+    dsl::CheckOptions options{targetNames};
+    for (const codegen::Backend *b : codegen::backends()) options.knownBackends.emplace_back(b->name);
+    dsl::LoadResult loaded = dsl::loadFile(o.file, options);
     for (const auto &d : loaded.diagnostics) err << d.render() << "\n";
     if (!loaded.ok()) return 1;
     const dsl::Module &module = *loaded.module;

@@ -126,7 +126,7 @@ Module checkModule(const FileAst &ast, const std::string &fileName, const CheckO
         sched.bucket = bucket.value_or(Bucket::Any);
         sched.loc = s.kernelLoc;
         const FamilyParams *params = k->second.params ? &*k->second.params : nullptr;
-        checkScheduleBody(s, *k->second.family, params, sched, sink);
+        checkScheduleBody(s, *k->second.family, params, sched, sink, options.knownBackends);
         if (headerOk) module.schedules.push_back(std::move(sched));
     }
     return module;

@@ -28,6 +28,10 @@ struct CheckOptions {
     // copied into the result): a tuning record's schedule text is checked
     // against the kernel file it was tuned from.
     const Module *context = nullptr;
+    // Code generator names a `backend <name>` directive may give (codegen's
+    // registry); empty = accept any word. Whether the schedule's target
+    // compiles through it is codegen's check.
+    std::vector<std::string> knownBackends;
 };
 
 // The Module for `ast`. Everything wrong is reported to `sink`; the result is

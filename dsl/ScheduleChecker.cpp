@@ -12,6 +12,7 @@ std::optional<Directive::Kind> parsePrimitive(const std::string &name) {
     static const std::pair<const char *, K> table[] = {
         {"split", K::Split},     {"vectorize", K::Vectorize}, {"unroll", K::Unroll}, {"parallel", K::Parallel},
         {"reorder", K::Reorder}, {"threads", K::Threads},     {"pack", K::Pack},         {"prefetch", K::Prefetch},
+        {"backend", K::Backend},
     };
     for (const auto &[n, k] : table)
         if (name == n) return k;
@@ -35,7 +36,8 @@ const char *usageOf(Directive::Kind k) {
     case Directive::Kind::Reorder: return "reorder <var> <var> ...";
     case Directive::Kind::Threads: return "threads <count>";
     case Directive::Kind::Pack: return "pack weight [interleave=<4..64>] [layout=<name>]";
-    case Directive::Kind::Prefetch: return "prefetch weight <distance in k, 0..4096; 0 = off>";
+    case Directive::Kind::Prefetch: return "prefetch weight <distance in k, 0..4096; 0 = off> [hint=t0|t1|t2|nta]";
+    case Directive::Kind::Backend: return "backend <name>, e.g. backend halide";
     }
     return "";
 }
@@ -46,8 +48,9 @@ bool hasFactor(Directive::Kind k) {
 
 class BodyChecker {
 public:
-    BodyChecker(const ScheduleDecl &decl, const FamilyDef &family, const FamilyParams *params, DiagnosticSink &sink)
-        : decl_(decl), family_(family), params_(params), sink_(sink) {}
+    BodyChecker(const ScheduleDecl &decl, const FamilyDef &family, const FamilyParams *params, DiagnosticSink &sink,
+                const std::vector<std::string> &knownBackends)
+        : decl_(decl), family_(family), params_(params), sink_(sink), knownBackends_(knownBackends) {}
 
     void run(Schedule &out) {
         std::vector<std::pair<std::string, int>> seen;  // directive key, line
@@ -82,11 +85,42 @@ private:
     const FamilyDef &family_;
     const FamilyParams *params_;
     DiagnosticSink &sink_;
+    const std::vector<std::string> &knownBackends_;
+
+    // A backend name (`backend <name>`, `backend in [...]`): a word, and one
+    // of the registered code generators when the caller named them.
+    bool readBackend(const Value &v, std::string &out) {
+        if (v.kind != Value::Kind::Word) {
+            sink_.error(v.loc, "backend must be a name, e.g. 'backend halide', got '" + describe(v) + "'");
+            return false;
+        }
+        if (!knownBackends_.empty() &&
+            std::find(knownBackends_.begin(), knownBackends_.end(), v.text) == knownBackends_.end()) {
+            std::string msg = "unknown backend '" + v.text + "'; known backends: " + joinNames(knownBackends_);
+            std::string near = closestName(v.text, knownBackends_);
+            if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+            sink_.error(v.loc, msg);
+            return false;
+        }
+        out = v.text;
+        return true;
+    }
+
+    bool readHint(const Value &v, std::string &out) {
+        const auto &hints = prefetchHints();
+        if (v.kind == Value::Kind::Word && std::find(hints.begin(), hints.end(), v.text) != hints.end()) {
+            out = v.text;
+            return true;
+        }
+        sink_.error(v.loc, "unknown prefetch hint '" + describe(v) + "'; expected one of " + joinNames(hints) +
+                               " (t0: keep in every cache level ... nta: non-temporal, the default)");
+        return false;
+    }
 
     static std::string keyOf(const Directive &d) {
         std::string key = toString(d.kind);
         if (d.kind != Directive::Kind::Reorder && d.kind != Directive::Kind::Pack && d.kind != Directive::Kind::Prefetch &&
-            !d.vars.empty())
+            d.kind != Directive::Kind::Backend && !d.vars.empty())
             key += " " + d.vars[0];
         return key;
     }
@@ -97,7 +131,7 @@ private:
             std::string msg = "unknown schedule primitive '" + st.head + "'; expected one of " +
                               kSchedulePrimitiveList;
             std::string near = closestName(st.head, {"split", "vectorize", "unroll", "parallel", "reorder",
-                                                     "threads", "pack", "prefetch"});
+                                                     "threads", "pack", "prefetch", "backend"});
             if (!near.empty()) msg += " (did you mean '" + near + "'?)";
             sink_.error(st.loc, msg);
             return std::nullopt;
@@ -180,7 +214,7 @@ private:
             break;
         }
         case Directive::Kind::Prefetch: {
-            if (!checkArgs(st, 2, 2, {}, usage, sink_)) return std::nullopt;
+            if (!checkArgs(st, 2, 2, {"hint"}, usage, sink_)) return std::nullopt;
             auto pos = positionals(st);
             if (readPackOperand(*pos[0], "prefetch")) d.vars.push_back("weight");
             if (pos[1]->kind != Value::Kind::Int)
@@ -188,6 +222,16 @@ private:
                                              "'; usage: " + usage);
             else if (checkFactor(*kind, "", pos[1]->intValue, pos[1]->loc, &sink_))
                 d.factor = pos[1]->intValue;
+            for (const auto &a : st.args) {
+                std::string hint;
+                if (!a.positional() && readHint(a.value, hint)) d.options.emplace_back(a.key, hint);
+            }
+            break;
+        }
+        case Directive::Kind::Backend: {
+            if (!checkArgs(st, 1, 1, {}, usage, sink_)) return std::nullopt;
+            std::string name;
+            if (readBackend(*positionals(st)[0], name)) d.vars.push_back(name);
             break;
         }
         case Directive::Kind::Pack: {
@@ -219,7 +263,8 @@ private:
         if (!kind) return std::nullopt;
         if (*kind == Directive::Kind::Parallel || *kind == Directive::Kind::Reorder) {
             sink_.error(st.loc, "'" + st.head + "' has no value to tune; tunable primitives are split, "
-                                "vectorize, unroll, threads, prefetch weight and pack weight interleave / layout");
+                                "vectorize, unroll, threads, prefetch weight (and its hint), pack weight "
+                                "interleave / layout and backend");
             return std::nullopt;
         }
         TuneAxis axis;
@@ -235,8 +280,20 @@ private:
         } else if (*kind == Directive::Kind::Threads) {
             if (!checkArgs(st, 0, 0, {}, "threads in [<count>, ...]", sink_)) return std::nullopt;
         } else if (*kind == Directive::Kind::Prefetch) {
-            if (!checkArgs(st, 1, 1, {}, "prefetch weight in [<distance>, ...]", sink_)) return std::nullopt;
-            if (readPackOperand(*positionals(st)[0], "prefetch")) axis.directive.vars.push_back("weight");
+            const char *usage = "prefetch weight in [<distance>, ...] or prefetch weight hint in [<t0|t1|t2|nta>, ...]";
+            if (!checkArgs(st, 1, 2, {}, usage, sink_)) return std::nullopt;
+            auto pos = positionals(st);
+            if (readPackOperand(*pos[0], "prefetch")) axis.directive.vars.push_back("weight");
+            if (pos.size() == 2) {
+                if (pos[1]->kind == Value::Kind::Word && pos[1]->text == "hint")
+                    axis.option = "hint";
+                else
+                    sink_.error(pos[1]->loc, "'prefetch weight' tunes its distance or 'hint', got '" +
+                                                 describe(*pos[1]) + "'; usage: " + usage);
+                if (axis.option.empty()) return std::nullopt;
+            }
+        } else if (*kind == Directive::Kind::Backend) {
+            if (!checkArgs(st, 0, 0, {}, "backend in [<name>, ...]", sink_)) return std::nullopt;
         } else {
             const char *usage = "pack weight interleave in [<4..64>, ...] or pack weight layout in [<name>, ...]";
             if (!checkArgs(st, 2, 2, {}, usage, sink_)) return std::nullopt;
@@ -255,14 +312,19 @@ private:
         if (!axis.option.empty()) what += " " + axis.option;
         if (list.items.empty())
             sink_.error(list.loc, "empty tune list for '" + what + "'; give at least one value");
-        if (axis.option == "layout") {
+        if (axis.option == "layout" || axis.option == "hint" || *kind == Directive::Kind::Backend) {
             // Names; which ones the family's lowering takes is its check (the tuner prunes with it).
+            const char *names = axis.option == "layout" ? "layout names" : axis.option == "hint" ? "prefetch hints"
+                                                                                                 : "backend names";
             for (const auto &item : list.items) {
                 if (!item.positional() || item.value.kind != Value::Kind::Word) {
-                    sink_.error(item.loc(), "tune values of '" + what + "' must be layout names, got " +
+                    sink_.error(item.loc(), "tune values of '" + what + "' must be " + names + ", got " +
                                                 (item.positional() ? describe(item.value) : "'" + item.key + "='"));
                     continue;
                 }
+                std::string word;
+                if (axis.option == "hint" && !readHint(item.value, word)) continue;
+                if (*kind == Directive::Kind::Backend && !readBackend(item.value, word)) continue;
                 if (std::find(axis.words.begin(), axis.words.end(), item.value.text) != axis.words.end()) {
                     sink_.error(item.value.loc, "duplicate value " + item.value.text + " in tune list for '" + what + "'");
                     continue;
@@ -351,6 +413,7 @@ bool checkFactor(Directive::Kind kind, const std::string &option, int64_t value,
         break;
     case Directive::Kind::Parallel:
     case Directive::Kind::Reorder:
+    case Directive::Kind::Backend:
         msg = std::string("'") + toString(kind) + "' takes no factor";
         break;
     }
@@ -359,8 +422,13 @@ bool checkFactor(Directive::Kind kind, const std::string &option, int64_t value,
 }
 
 void checkScheduleBody(const ScheduleDecl &decl, const FamilyDef &family, const FamilyParams *params,
-                       Schedule &out, DiagnosticSink &sink) {
-    BodyChecker(decl, family, params, sink).run(out);
+                       Schedule &out, DiagnosticSink &sink, const std::vector<std::string> &knownBackends) {
+    BodyChecker(decl, family, params, sink, knownBackends).run(out);
+}
+
+const std::vector<std::string> &prefetchHints() {
+    static const std::vector<std::string> hints = {"t0", "t1", "t2", "nta"};
+    return hints;
 }
 
 }  // namespace kf::dsl

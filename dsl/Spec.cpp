@@ -142,6 +142,7 @@ const char *toString(Directive::Kind k) {
     case Directive::Kind::Pack: return "pack";
     case Directive::Kind::Threads: return "threads";
     case Directive::Kind::Prefetch: return "prefetch";
+    case Directive::Kind::Backend: return "backend";
     }
     return "unknown";
 }

@@ -175,23 +175,25 @@ Bucket bucketForRows(int64_t m);
 // One schedule primitive, as written. The family checker decides which
 // primitives and variables are legal.
 struct Directive {
-    enum class Kind { Split, Vectorize, Unroll, Parallel, Reorder, Pack, Threads, Prefetch };
+    enum class Kind { Split, Vectorize, Unroll, Parallel, Reorder, Pack, Threads, Prefetch, Backend };
     Kind kind = Kind::Split;
-    std::vector<std::string> vars;  // split/vectorize/unroll/parallel: 1 var; reorder: many; pack: operand ("weight")
+    // split/vectorize/unroll/parallel: 1 var; reorder: many; pack, prefetch: operand ("weight");
+    // backend: the code generator's name ("halide", "mlir")
+    std::vector<std::string> vars;
     int64_t factor = 0;             // split/vectorize/unroll factor; threads count; prefetch distance in k
-    // pack options, e.g. interleave=16, layout=nibble
+    // pack options, e.g. interleave=16, layout=nibble; prefetch: hint=t0|t1|t2|nta
     std::vector<std::pair<std::string, std::string>> options;
     SourceLoc loc;
 };
 
 // One tunable axis: the directive with its factor (or one pack option) taken
 // from `values` instead of being fixed.
-// A word axis (`pack weight layout in [planes, bytes]`; the tuner's
-// loop-order axis) takes its alternatives from `words`: `values` are then the
+// A word axis (`pack weight layout in [planes, bytes]`, `prefetch weight hint
+// in [t0, nta]`, `backend in [halide, mlir]`; the tuner's loop-order axis) takes its alternatives from `words`: `values` are then the
 // indices 0..n-1 into it, so the tuner treats every axis alike.
 struct TuneAxis {
     Directive directive;                 // factor ignored; for Pack, `option` names the tuned key
-    std::string option;                  // pack option tuned (e.g. "interleave"), empty otherwise
+    std::string option;                  // pack / prefetch option tuned ("interleave", "hint"), empty otherwise
     std::vector<int64_t> values;
     std::vector<std::string> words;      // word axis: the alternatives (a reorder's are "k m", ...)
     SourceLoc loc;

@@ -99,6 +99,8 @@ HadamardSchedule resolveSchedule(const dsl::HadamardParams &params, const dsl::S
         case K::Reorder:
             reject("hadamard has one loop order (rows outside, the passes of a row inside); 'reorder' does not apply");
             break;
+        case K::Backend:  // chosen by codegen::loweringFor, before this schedule is resolved
+            break;
         case K::Pack:
         case K::Prefetch:
             reject(std::string("'") + dsl::toString(d.kind) + "' does not apply to hadamard (it has no packed weights)");

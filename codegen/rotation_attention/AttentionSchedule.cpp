@@ -73,6 +73,8 @@ AttentionSchedule resolveSchedule(const dsl::RotationAttentionParams &params, co
             reject(std::string("'") + dsl::toString(d.kind) +
                    "' does not apply to rotation_attention (one loop order per mode)");
             break;
+        case K::Backend:  // chosen by codegen::loweringFor, before this schedule is resolved
+            break;
         case K::Pack:
         case K::Prefetch:
             reject(std::string("'") + dsl::toString(d.kind) +

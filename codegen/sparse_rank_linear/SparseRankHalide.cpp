@@ -102,6 +102,8 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
             unrollN = &d;
             s.registerTile = static_cast<int>(std::min<int64_t>(d.factor, 1 << 20));
             break;
+        case K::Backend:  // chosen by codegen::loweringFor, before this schedule is resolved
+            break;
         case K::Reorder:
         case K::Prefetch:
             reject(std::string("'") + dsl::toString(d.kind) +

@@ -57,7 +57,9 @@ std::vector<std::string> targetNames() {
 
 // Loads and checks FILE; prints diagnostics to stderr. Empty on failure.
 std::optional<dsl::Module> load(const std::string &file) {
-    dsl::LoadResult r = dsl::loadFile(file, dsl::CheckOptions{targetNames()});
+    dsl::CheckOptions options{targetNames()};
+    for (const codegen::Backend *b : codegen::backends()) options.knownBackends.emplace_back(b->name);
+    dsl::LoadResult r = dsl::loadFile(file, options);
     for (const auto &d : r.diagnostics) std::cerr << d.render() << "\n";
     if (!r.ok()) return std::nullopt;
     return std::move(r.module);

@@ -97,7 +97,7 @@ TEST(Schedule, DirectiveErrors) {
                       "  reorder n n\n  threads 0\n  pack bias interleave=3\n  pack weight swizzle=2\n"
                       "  split k 8\n  split k 16\n  parallel n m\n  split n 8 foo=1\n");
     EXPECT_EQ(messages(r), (std::vector<std::string>{
-        "unknown schedule primitive 'tile'; expected one of split, vectorize, unroll, parallel, reorder, threads, pack, prefetch",
+        "unknown schedule primitive 'tile'; expected one of split, vectorize, unroll, parallel, reorder, threads, pack, prefetch, backend",
         "unknown loop variable 'q' for lowbit_linear; expected one of m, n, k",
         "split factor must be an integer between 1 and 2147483647, got 0",
         "vectorize factor must be a power of two between 1 and 64, got 12",
@@ -144,7 +144,7 @@ TEST(Schedule, TuneErrors) {
                       "    split n in [8]\n    split n in [16]\n  }\n  tune {\n  }\n");
     EXPECT_EQ(messages(r), (std::vector<std::string>{
         "empty tune list for 'split n'; give at least one value",
-        "'parallel' has no value to tune; tunable primitives are split, vectorize, unroll, threads, prefetch weight and pack weight interleave / layout",
+        "'parallel' has no value to tune; tunable primitives are split, vectorize, unroll, threads, prefetch weight (and its hint), pack weight interleave / layout and backend",
         "vectorize factor must be a power of two between 1 and 64, got 3",
         "duplicate value 2 in tune list for 'unroll k'",
         "tune values of 'pack weight layout' must be layout names, got 1",
@@ -195,6 +195,76 @@ TEST(SchedulePrefetch, RejectsBadDistanceOperandAndFamily) {
                              "schedule h for x86-avx512 {\n  prefetch weight 64\n}\n");
     EXPECT_NE(test::rendered(family).find("'prefetch' is not legal for hadamard kernels"), std::string::npos)
         << test::rendered(family);
+}
+
+}  // namespace
+}  // namespace kf::dsl
+
+// `backend <name>` and `prefetch weight <k> hint=`: parsed, checked with
+// file:line:col, tunable as word axes.
+namespace kf::dsl {
+namespace {
+
+LoadResult loadWithBackends(const std::string &text) {
+    CheckOptions options;
+    options.knownTargets = {"x86-avx512", "arm64-sve"};
+    options.knownBackends = {"halide", "mlir"};
+    return loadString(text, "t.kf", options);
+}
+
+TEST(ScheduleBackend, ParsesDirectiveHintAndTuneAxes) {
+    auto r = loadWithBackends(test::lowbitKernel("  weight int4 shape=[N=64, K=256] group=128") +
+                              "schedule lin for arm64-sve {\n  backend halide\n  prefetch weight 64 hint=t1\n"
+                              "  tune {\n    backend in [halide, mlir]\n    prefetch weight hint in [t0, t1, nta]\n"
+                              "    prefetch weight in [0, 64]\n  }\n}\n");
+    ASSERT_TRUE(r.ok()) << test::rendered(r);
+    const auto &s = r.module->schedules[0];
+    ASSERT_EQ(s.directives.size(), 2u);
+    EXPECT_EQ(s.directives[0].kind, Directive::Kind::Backend);
+    EXPECT_EQ(s.directives[0].vars, std::vector<std::string>{"halide"});
+    EXPECT_EQ(s.directives[1].factor, 64);
+    EXPECT_EQ(s.directives[1].options, (std::vector<std::pair<std::string, std::string>>{{"hint", "t1"}}));
+    ASSERT_TRUE(s.tune);
+    ASSERT_EQ(s.tune->axes.size(), 3u);
+    EXPECT_EQ(s.tune->axes[0].directive.kind, Directive::Kind::Backend);
+    EXPECT_EQ(s.tune->axes[0].words, (std::vector<std::string>{"halide", "mlir"}));
+    EXPECT_EQ(s.tune->axes[0].values, (std::vector<int64_t>{0, 1}));
+    EXPECT_EQ(s.tune->axes[1].option, "hint");
+    EXPECT_EQ(s.tune->axes[1].words, (std::vector<std::string>{"t0", "t1", "nta"}));
+    EXPECT_TRUE(s.tune->axes[2].option.empty());
+}
+
+TEST(ScheduleBackend, ErrorsWithLocations) {
+    const std::string lin = test::lowbitKernel("  weight int4 shape=[N=64, K=256] group=128");
+    auto unknown = loadWithBackends(lin + "schedule lin for arm64-sve {\n  backend mlr\n}\n");
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_NE(test::rendered(unknown).find(
+                  "t.kf:7:11: error: unknown backend 'mlr'; known backends: halide, mlir (did you mean 'mlir'?)"),
+              std::string::npos)
+        << test::rendered(unknown);
+    auto dup = loadWithBackends(lin + "schedule lin for arm64-sve {\n  backend mlir\n  backend halide\n}\n");
+    EXPECT_NE(test::rendered(dup).find("t.kf:8:3: error: duplicate 'backend' in schedule (first at line 7)"),
+              std::string::npos)
+        << test::rendered(dup);
+    auto number = loadWithBackends(lin + "schedule lin for arm64-sve {\n  backend 3\n}\n");
+    EXPECT_NE(test::rendered(number).find("t.kf:7:11: error: backend must be a name"), std::string::npos)
+        << test::rendered(number);
+    auto none = loadWithBackends(lin + "schedule lin for arm64-sve {\n  backend\n}\n");
+    EXPECT_FALSE(none.ok());
+    auto hint = loadWithBackends(lin + "schedule lin for arm64-sve {\n  prefetch weight 64 hint=t3\n}\n");
+    EXPECT_NE(test::rendered(hint).find("t.kf:7:27: error: unknown prefetch hint 't3'; expected one of t0, t1, t2, nta"),
+              std::string::npos)
+        << test::rendered(hint);
+    auto tuned = loadWithBackends(lin + "schedule lin for arm64-sve {\n  tune {\n    backend in [halide, cuda]\n"
+                                        "    prefetch weight hint in [t1, t1]\n  }\n}\n");
+    EXPECT_NE(test::rendered(tuned).find("t.kf:8:25: error: unknown backend 'cuda'"), std::string::npos)
+        << test::rendered(tuned);
+    EXPECT_NE(test::rendered(tuned).find("duplicate value t1 in tune list for 'prefetch weight hint'"),
+              std::string::npos)
+        << test::rendered(tuned);
+    // Without a list of backends (a tuning record checked against its file) any word passes.
+    auto any = test::load(lin + "schedule lin for x86-avx512 {\n  backend mlir\n}\n");
+    EXPECT_TRUE(any.ok()) << test::rendered(any);
 }
 
 }  // namespace
