@@ -18,14 +18,23 @@ namespace kf::codegen {
 const dsl::Schedule *findSchedule(const dsl::Module &module, const std::string &kernel, const std::string &target,
                                   dsl::Bucket bucket = dsl::Bucket::Any);
 
-// How `kernel` lowers for `target`: the first of the target's backends the
-// family has a lowering for. Throws CodegenError naming the family, the
-// target and the backends when there is none.
-const BackendLowering &loweringFor(const dsl::KernelSpec &kernel, const targets::TargetInfo &target);
+// How `kernel` lowers for `target` with `schedule` (null: no schedule): the
+// backend the schedule's `backend <name>` directive names, else the first of
+// the target's backends whose lowering covers the kernel. Throws CodegenError
+// naming the family, the target and the backends when there is none, and at
+// the directive when the target does not compile through the named backend
+// or its lowering does not cover the kernel.
+const BackendLowering &loweringFor(const dsl::KernelSpec &kernel, const targets::TargetInfo &target,
+                                   const dsl::Schedule *schedule = nullptr);
+
+// The lowerings of the target's backends (in the target's order) that cover
+// `kernel`: the backends a schedule may choose between (the tuner's backend axis).
+std::vector<const BackendLowering *> coveringLowerings(const dsl::KernelSpec &kernel, const targets::TargetInfo &target);
 
 // The kernel lowered for `target`: the bucket-any variant first (from the
 // schedule without a bucket, or the target's defaults), then one per bucket
-// the file schedules. All share one packed layout (a mismatch is an error).
+// the file schedules, each through its schedule's backend (loweringFor). All
+// share one packed layout (a mismatch is an error).
 // Throws CodegenError when the family or target has no lowering.
 std::vector<LoweredVariant> lowerKernel(const dsl::Module &module, const dsl::KernelSpec &kernel,
                                         const targets::TargetInfo &target);

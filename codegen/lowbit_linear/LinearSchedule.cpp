@@ -23,6 +23,16 @@ const char *toString(PackLayout layout) {
     return "planes";
 }
 
+const char *toString(PrefetchHint hint) {
+    switch (hint) {
+    case PrefetchHint::Nta: return "nta";
+    case PrefetchHint::T2: return "t2";
+    case PrefetchHint::T1: return "t1";
+    case PrefetchHint::T0: return "t0";
+    }
+    return "nta";
+}
+
 LinearSchedule defaultSchedule(const targets::TargetInfo &target) {
     LinearSchedule s;
     s.vector = target.vectorBits / 32;  // f32 lanes
@@ -110,6 +120,17 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
             case K::Prefetch:
                 s.prefetch = static_cast<int>(d.factor);
                 prefetchSet = true;
+                for (const auto &[key, value] : d.options) {
+                    constexpr PrefetchHint hints[] = {PrefetchHint::T0, PrefetchHint::T1, PrefetchHint::T2,
+                                                      PrefetchHint::Nta};
+                    const PrefetchHint *h = std::find_if(std::begin(hints), std::end(hints),
+                                                         [&](PrefetchHint c) { return value == toString(c); });
+                    if (key != "hint" || h == std::end(hints))
+                        reject("prefetch weight takes hint=t0, t1, t2 or nta; got '" + key + "=" + value + "'");
+                    s.prefetchHint = *h;
+                }
+                break;
+            case K::Backend:  // chosen by codegen::loweringFor before the schedule is resolved
                 break;
             case K::Reorder:
                 // The loop nest is n tiles, then m (rows of x) and k (chunks) in one of two orders.

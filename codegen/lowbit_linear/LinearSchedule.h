@@ -23,6 +23,14 @@ enum class PackLayout {
 
 const char *toString(PackLayout layout);
 
+// prefetch weight <k> hint=: the cache level the prefetched weights go to,
+// numbered as LLVM's prefetch locality argument (3 = keep in every level,
+// 0 = non-temporal). nta (x86 prefetchnta) is the default and all Halide 14
+// emits; the others need a backend that sets the locality (backend mlir).
+enum class PrefetchHint { Nta = 0, T2 = 1, T1 = 2, T0 = 3 };
+
+const char *toString(PrefetchHint hint);  // "nta", "t2", "t1", "t0"
+
 struct LinearSchedule {
     int interleave = 16;   // pack weight interleave=: output rows per packed tile (multiple of 16)
     PackLayout layout = PackLayout::Planes;  // pack weight layout=
@@ -36,6 +44,7 @@ struct LinearSchedule {
                               // weights decoded once (to bytes in L1) for all M rows instead of once per row tile
     int prefetch = 64;     // prefetch weight <k>: k ahead the weights are prefetched (whole k-blocks); 0 = off
                            // (default 64 for f32/bf16 activations, 0 for int8: measured)
+    PrefetchHint prefetchHint = PrefetchHint::Nta;  // prefetch weight <k> hint=
 };
 
 LinearSchedule defaultSchedule(const targets::TargetInfo &target);

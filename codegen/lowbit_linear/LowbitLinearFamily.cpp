@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "codegen/CodegenError.h"
 #include "codegen/Family.h"
+#include "codegen/Lowering.h"
 #include "codegen/Naming.h"
 #include "codegen/backends/halide/HalideBackend.h"
 #include "codegen/lowbit_linear/LinearSchedule.h"
@@ -31,7 +33,11 @@ const dsl::LowbitLinearParams &paramsOf(const dsl::KernelSpec &kernel) {
 
 // "s" + 8 hex digits of a hash of the resolved schedule, or "" when it is the
 // target's default (Naming.h: schedules never share a symbol).
-std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSchedule &defaults) {
+// `otherBackend`: the variant lowers through a backend other than the one
+// the kernel takes by default on its target (a `backend` directive), so that
+// the same numbers through two code generators never share a symbol.
+std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSchedule &defaults,
+                        bool otherBackend = false) {
     // Fields added later hash only when they differ from their default, so
     // the tags of schedules that do not use them stay what they were.
     std::vector<int> fields = {s.interleave, s.vector, s.nBlock, s.kChunk, s.unrollK, s.parallel ? 1 : 0, s.mTile, s.prefetch};
@@ -39,6 +45,8 @@ std::string scheduleTag(const lowbit::LinearSchedule &s, const lowbit::LinearSch
                                    defaults.unrollK,    defaults.parallel ? 1 : 0, defaults.mTile, defaults.prefetch};
     if (s.chunkOuter) fields.push_back(1001);  // reorder k m
     if (s.layout != lowbit::PackLayout::Planes) fields.push_back(2000 + static_cast<int>(s.layout));
+    if (s.prefetchHint != lowbit::PrefetchHint::Nta) fields.push_back(3000 + static_cast<int>(s.prefetchHint));
+    if (otherBackend) fields.push_back(4000);
     if (fields == base) return "";
     uint32_t h = 2166136261u;  // FNV-1a over the fields' bytes
     for (int f : fields)
@@ -60,7 +68,7 @@ std::string planesText(const rt::LinearLayout &L) {
 
 // The variant's symbol (Naming.h) for the resolved schedule and its layout.
 std::string symbolOf(const dsl::LowbitLinearParams &p, const lowbit::LinearSchedule &s, const rt::LinearLayout &L,
-                     const targets::TargetInfo &target) {
+                     const targets::TargetInfo &target, bool otherBackend = false) {
     SymbolParts parts;
     parts.family = "linear";
     parts.dst = dsl::toString(p.output);
@@ -73,7 +81,7 @@ std::string symbolOf(const dsl::LowbitLinearParams &p, const lowbit::LinearSched
     parts.tileN = L.interleave;
     parts.tileK = L.kAlign;
     parts.target = target.symbolSuffix;
-    parts.scheduleTag = scheduleTag(s, lowbit::resolveSchedule(p, nullptr, target));
+    parts.scheduleTag = scheduleTag(s, lowbit::resolveSchedule(p, nullptr, target), otherBackend);
     return kernelSymbol(parts);
 }
 
@@ -82,15 +90,29 @@ void checkKernel(const dsl::KernelSpec &kernel) {
         throw CodegenError(kernel.loc, *problem);
 }
 
+// The schedule the Halide pipeline runs, or CodegenError for what Halide 14
+// cannot emit: its prefetch is always prefetchnta (no locality argument).
+lowbit::LinearSchedule resolveHalideSchedule(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
+                                             const targets::TargetInfo &target) {
+    const lowbit::LinearSchedule s = lowbit::resolveSchedule(paramsOf(kernel), schedule, target);
+    if (s.prefetchHint != lowbit::PrefetchHint::Nta && schedule)
+        for (const dsl::Directive &d : schedule->directives)
+            if (d.kind == dsl::Directive::Kind::Prefetch)
+                throw CodegenError(d.loc, std::string("Halide 14 emits prefetchnta only; hint=") +
+                                              lowbit::toString(s.prefetchHint) + " needs 'backend mlir'");
+    return s;
+}
+
 LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
                            const targets::TargetInfo &target) {
     checkKernel(kernel);
     const auto &p = paramsOf(kernel);
-    const lowbit::LinearSchedule s = lowbit::resolveSchedule(p, schedule, target);
+    const lowbit::LinearSchedule s = resolveHalideSchedule(kernel, schedule, target);
     lowbit::LinearPipeline lp = lowbit::buildLinearPipeline(kernel, s, target);
 
     LoweredVariant v;
-    v.symbol = symbolOf(p, s, lp.layout, target);
+    v.symbol = symbolOf(p, s, lp.layout, target,
+                        std::string_view(codegen::loweringFor(kernel, target).backend) != "halide");
     v.target = &target;
     v.kernel = std::make_shared<halide::HalideKernel>(lp.pipeline, lp.args);
     if (p.input == dsl::ActKind::QInt8PerToken) {
@@ -109,7 +131,7 @@ void checkHalide(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, c
     if (target.arch == targets::Arch::Cuda)
         throw CodegenError(kernel.loc, std::string("no lowering of lowbit_linear for ") + target.name +
                                            " yet (CUDA lowering is planned)");
-    lowbit::resolveSchedule(paramsOf(kernel), &schedule, target);
+    resolveHalideSchedule(kernel, &schedule, target);
 }
 
 

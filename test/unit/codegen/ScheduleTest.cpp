@@ -269,3 +269,97 @@ TEST(Buckets, RejectsLayoutMismatchAndTilesLargerThanTheBucket) {
 
 }  // namespace
 }  // namespace kf::codegen
+
+// `backend <name>` and `prefetch weight <k> hint=`.
+namespace kf::codegen {
+namespace {
+
+const char *kF32Int4 = R"(
+kernel k : lowbit_linear {
+  weight int4 shape=[N=256, K=256] scale=f16 group=128
+  input f32
+  output f32
+}
+)";
+
+void expectCheckRejected(const std::string &text, const char *target, const std::string &message) {
+    auto m = load(text);
+    try {
+        checkSchedule(m.kernels[0], m.schedules.at(0), *targets::find(target));
+        ADD_FAILURE() << "accepted: " << text;
+    } catch (const CodegenError &e) {
+        EXPECT_EQ(std::string(e.what()), message);
+    }
+}
+
+TEST(BackendDirective, PrefetchHintResolves) {
+    auto m = load(std::string(kF32Int4) + "schedule k for x86-avx512 {\n  prefetch weight 128 hint=nta\n}\n");
+    const auto s = lowbit::resolveSchedule(paramsOf(m), &m.schedules[0], *targets::find("x86-avx512"));
+    EXPECT_EQ(s.prefetch, 128);
+    EXPECT_EQ(s.prefetchHint, lowbit::PrefetchHint::Nta);
+    auto t0 = load(std::string(kF32Int4) + "schedule k for x86-avx512 {\n  prefetch weight 64 hint=t0\n}\n");
+    EXPECT_EQ(lowbit::resolveSchedule(paramsOf(t0), &t0.schedules[0], *targets::find("x86-avx512")).prefetchHint,
+              lowbit::PrefetchHint::T0);
+    EXPECT_EQ(static_cast<int>(lowbit::PrefetchHint::T1), 2);  // LLVM's locality argument
+    // hint=nta is Halide's prefetch: it lowers, with the symbol of the schedule without the hint.
+    auto plain = load(std::string(kF32Int4) + "schedule k for x86-avx512 {\n  prefetch weight 128\n}\n");
+    EXPECT_EQ(lowerKernel(m, m.kernels[0], *targets::find("x86-avx512")).at(0).symbol,
+              lowerKernel(plain, plain.kernels[0], *targets::find("x86-avx512")).at(0).symbol);
+}
+
+TEST(BackendDirective, HalideRejectsLocalityHints) {
+    expectCheckRejected(std::string(kF32Int4) + "schedule k for x86-avx512 {\n  prefetch weight 64 hint=t1\n}\n",
+                        "x86-avx512", "t.kf:8:3: Halide 14 emits prefetchnta only; hint=t1 needs 'backend mlir'");
+    expectLoweringRejected(std::string(kF32Int4) + "schedule k for x86-avx2 {\n  prefetch weight 64 hint=t2\n}\n",
+                           "x86-avx2", "hint=t2 needs 'backend mlir'", true);
+}
+
+TEST(BackendDirective, TargetMustListTheBackend) {
+    expectCheckRejected(std::string(kF32Int4) + "schedule k for x86-avx512 {\n  backend mlir\n}\n", "x86-avx512",
+                        "t.kf:8:3: x86-avx512 compiles through halide; 'backend mlir' is not one of them");
+    expectLoweringRejected(std::string(kF32Int4) + "schedule k for x86-avx2 {\n  backend cuda\n}\n", "x86-avx2",
+                           "x86-avx2 compiles through halide; 'backend cuda' is not one of them", true);
+    auto m = load(std::string(kF32Int4) + "schedule k for x86-avx512 {\n  backend halide\n}\n");
+    const auto vs = lowerKernel(m, m.kernels[0], *targets::find("x86-avx512"));
+    ASSERT_EQ(vs.size(), 1u);
+    EXPECT_STREQ(vs[0].backend->name, "halide");
+    // The target's own backend named: the same symbol as without the directive.
+    auto plain = load(kF32Int4);
+    EXPECT_EQ(vs[0].symbol, lowerKernel(plain, plain.kernels[0], *targets::find("x86-avx512")).at(0).symbol);
+}
+
+#if KFORGE_HAVE_MLIR
+TEST(BackendDirective, ChoosesTheLoweringPerBucketOnSve) {
+    const targets::TargetInfo &sve = *targets::find("arm64-sve");
+    auto dflt = load(kF32Int4);
+    EXPECT_STREQ(loweringFor(dflt.kernels[0], sve).backend, "mlir");
+    EXPECT_EQ(coveringLowerings(dflt.kernels[0], sve).size(), 2u);
+
+    auto m = load(std::string(kF32Int4) + "schedule k for arm64-sve bucket=decode {\n  backend halide\n}\n"
+                                          "schedule k for arm64-sve bucket=prefill {\n  backend mlir\n}\n");
+    EXPECT_STREQ(loweringFor(m.kernels[0], sve, &m.schedules[0]).backend, "halide");
+    const auto vs = lowerKernel(m, m.kernels[0], sve);
+    ASSERT_EQ(vs.size(), 3u);
+    EXPECT_STREQ(vs[0].backend->name, "mlir");  // bucket any: the target's first covering backend
+    EXPECT_STREQ(vs[1].backend->name, "halide");
+    EXPECT_STREQ(vs[2].backend->name, "mlir");
+    EXPECT_TRUE(sameLayout(m.kernels[0], vs[0], vs[1]));
+    EXPECT_NE(vs[0].symbol, vs[1].symbol);  // the same numbers through two code generators
+    EXPECT_EQ(vs[0].symbol, vs[2].symbol);
+
+    // Each backend's own check: Halide unrolls k on arm64-sve, the SVE kernel does not.
+    auto unroll = load(std::string(kF32Int4) + "schedule k for arm64-sve {\n  backend halide\n  unroll k 64\n}\n");
+    EXPECT_NO_THROW(checkSchedule(unroll.kernels[0], unroll.schedules[0], sve));
+    expectCheckRejected(std::string(kF32Int4) + "schedule k for arm64-sve {\n  backend mlir\n  unroll k 64\n}\n",
+                        "arm64-sve", "t.kf:9:3: 'unroll k' is not lowered on arm64-sve (MLIR, scalable SVE) yet");
+
+    // A backend whose lowering does not cover the kernel (codebooks are Halide's).
+    const std::string cb = "kernel k : lowbit_linear {\n  weight codebook4 shape=[N=256, K=256] scale=f16 group=128\n"
+                           "  input f32\n  output f32\n}\n";
+    expectCheckRejected(cb + "schedule k for arm64-sve {\n  backend mlir\n}\n", "arm64-sve",
+                        "t.kf:7:3: 'backend mlir' has no lowering of this lowbit_linear kernel for arm64-sve");
+}
+#endif
+
+}  // namespace
+}  // namespace kf::codegen
