@@ -63,10 +63,11 @@ std::string axisName(const dsl::TuneAxis &axis) {
 }
 
 // The directive a tune axis sets: the same primitive on the same loop
-// variable (pack, prefetch, threads and reorder exist once per schedule).
+// variable (pack, prefetch, threads, reorder and backend exist once per schedule).
 bool sameTarget(const dsl::Directive &d, const dsl::Directive &axis) {
     if (d.kind != axis.kind) return false;
-    if (d.kind == Kind::Pack || d.kind == Kind::Prefetch || d.kind == Kind::Threads || d.kind == Kind::Reorder)
+    if (d.kind == Kind::Pack || d.kind == Kind::Prefetch || d.kind == Kind::Threads || d.kind == Kind::Reorder ||
+        d.kind == Kind::Backend)
         return true;
     return d.vars == axis.vars;
 }
@@ -82,11 +83,11 @@ void applyAxis(std::vector<dsl::Directive> &directives, const dsl::TuneAxis &axi
         directives.push_back(std::move(d));
         it = std::prev(directives.end());
     }
-    if (axis.directive.kind == Kind::Reorder) {
+    if (axis.directive.kind == Kind::Reorder || axis.directive.kind == Kind::Backend) {
         it->vars = splitWords(valueText(axis, value));
         return;
     }
-    if (axis.directive.kind != Kind::Pack) {
+    if (axis.option.empty()) {
         it->factor = value;
         return;
     }
@@ -101,8 +102,8 @@ void applyAxis(std::vector<dsl::Directive> &directives, const dsl::TuneAxis &axi
 // Canonical order: by primitive, then by the family's loop-variable order;
 // pack options by name. The lowering does not depend on the order.
 int kindRank(Kind k) {
-    static const Kind order[] = {Kind::Pack,     Kind::Vectorize, Kind::Split,   Kind::Unroll,
-                                 Kind::Prefetch, Kind::Parallel,  Kind::Threads, Kind::Reorder};
+    static const Kind order[] = {Kind::Backend,  Kind::Pack,     Kind::Vectorize, Kind::Split,  Kind::Unroll,
+                                 Kind::Prefetch, Kind::Parallel, Kind::Threads,   Kind::Reorder};
     return static_cast<int>(std::find(std::begin(order), std::end(order), k) - std::begin(order));
 }
 
@@ -131,6 +132,7 @@ std::string directiveText(const dsl::Directive &d) {
         break;
     case Kind::Parallel:
     case Kind::Reorder:
+    case Kind::Backend:
         for (const std::string &v : d.vars) s += " " + v;
         break;
     case Kind::Threads: s += " " + std::to_string(d.factor); break;
@@ -138,7 +140,10 @@ std::string directiveText(const dsl::Directive &d) {
         s += " weight";
         for (const auto &[key, value] : d.options) s += " " + key + "=" + value;
         break;
-    case Kind::Prefetch: s += " weight " + std::to_string(d.factor); break;
+    case Kind::Prefetch:
+        s += " weight " + std::to_string(d.factor);
+        for (const auto &[key, value] : d.options) s += " " + key + "=" + value;
+        break;
     }
     return s;
 }
@@ -197,6 +202,18 @@ Space Space::forTask(const Task &task, const std::map<std::string, std::string> 
         if (used != pin->second.size() || !dsl::checkFactor(axis.directive.kind, axis.option, value, axis.loc, nullptr))
             throw std::invalid_argument(bad);
         axis.values = {value};
+    }
+    // A hint without a distance would tune nothing (the distance would be 0: off).
+    for (const dsl::TuneAxis &axis : space.axes_) {
+        if (axis.directive.kind != Kind::Prefetch || axis.option != "hint") continue;
+        const bool fixed = std::any_of(space.base_.directives.begin(), space.base_.directives.end(),
+                                       [](const dsl::Directive &d) { return d.kind == Kind::Prefetch; });
+        const bool tuned = std::any_of(space.axes_.begin(), space.axes_.end(), [](const dsl::TuneAxis &a) {
+            return a.directive.kind == Kind::Prefetch && a.option.empty();
+        });
+        if (!fixed && !tuned)
+            throw codegen::CodegenError(axis.loc, "tune axis 'prefetch weight hint' needs a prefetch distance: write "
+                                                  "'prefetch weight <k>' in the schedule or tune 'prefetch weight'");
     }
     std::size_t total = 1;
     for (const dsl::TuneAxis &axis : space.axes_) {

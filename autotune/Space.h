@@ -36,7 +36,7 @@ public:
     bool fromTuneBlock() const { return fromTuneBlock_; }  // false: family default space
 
     // Axis names as written in a tune block: "split n", "unroll k",
-    // "prefetch weight", "pack weight interleave", ...
+    // "prefetch weight", "prefetch weight hint", "pack weight interleave", "backend", ...
     const std::vector<std::string> &axisNames() const { return names_; }
     // Per axis, its values (a word axis: indices into its words, see valueText).
     const std::vector<std::vector<int64_t>> &axisValues() const { return values_; }
@@ -52,7 +52,7 @@ public:
     dsl::Schedule schedule(std::size_t i) const;
     // Point i as canonical DSL text, `schedule <kernel> for <target> bucket=<b> { ... }`
     // (no bucket for bucket-any), one directive per line in a fixed order
-    // (pack, vectorize, split, unroll, prefetch, parallel, threads, reorder;
+    // (backend, pack, vectorize, split, unroll, prefetch, parallel, threads, reorder;
     // loop variables in the family's order): parses back (dsl::loadString)
     // to schedule(i), and is what the database stores and hashes.
     std::string scheduleText(std::size_t i) const;

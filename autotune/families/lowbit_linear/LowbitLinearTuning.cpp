@@ -35,46 +35,25 @@ dsl::TuneAxis makeWordAxis(Kind kind, std::vector<std::string> vars, std::vector
 
 float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
 
-// The default space (codegen/lowbit_linear/LinearSchedule.h says what each
-// knob does). Sized for roughly 100-200 legal decode points (~2 s each to
-// build and time): the packed tile (interleave: up to four vectors of rows,
-// and at least 32 so that narrow targets try two row groups), rows per
-// parallel task, unrolling of the k-block loop, the software prefetch
-// distance, and per-channel scales' k-chunk; for int8 activations in buckets
-// with several rows, rows of x per decoded weight vector (split m) and the
-// loop order (reorder k m: each chunk decoded once for all rows) instead of
-// prefetch. The packed layout (pack weight layout) is not in the default
-// space: every decode measurement so far has the default planes ahead, since
-// the others stream more bytes (bench/README.md, "Packed layouts"); a tune
-// block can add it.
-std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket) {
-    const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
-    const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
-    const int64_t kBlock = base3 ? 20 : 32;  // packed k per block
+// The default space of the Halide lowering (codegen/lowbit_linear/LinearSchedule.h
+// says what each knob does). Sized for roughly 100-200 legal decode points
+// (~2 s each to build and time): the packed tile (interleave: up to four
+// vectors of rows, and at least 32 so that narrow targets try two row
+// groups), rows per parallel task, unrolling of the k-block loop, the
+// software prefetch distance, and per-channel scales' k-chunk; for int8
+// activations in buckets with several rows, rows of x per decoded weight
+// vector (split m) and the loop order (reorder k m: each chunk decoded once
+// for all rows) instead of prefetch. The packed layout (pack weight layout)
+// is not in the default space: every decode measurement so far has the
+// default planes ahead, since the others stream more bytes
+// (bench/README.md, "Packed layouts"); a tune block can add it.
+std::vector<dsl::TuneAxis> halideAxes(const dsl::LowbitLinearParams &p, const targets::TargetInfo &target,
+                                      bool rowsTuned, int64_t kBlock) {
     const int64_t lanes = std::max(1, target.vectorBits / 32);
-
     std::vector<int64_t> interleaves;
     for (int64_t i : {16, 32, 64})
         if (i <= std::max<int64_t>(32, 4 * lanes)) interleaves.push_back(i);
-
-    // int8 with several rows of x is compute-bound: the software prefetch
-    // stays at the lowering's default (0; every tuned prefill schedule in
-    // bench/lowbit_linear/lowbit_bench.kf chose 0), and the loop order is tuned.
-    const bool rowsTuned = p.input == dsl::ActKind::QInt8PerToken && dsl::bucketDef(bucket).minRows > 1;
     std::vector<dsl::TuneAxis> out;
-    if (std::string_view(codegen::loweringFor(kernel, target).backend) == "mlir") {
-        // The scalable SVE kernel (codegen/lowbit_linear/LowbitLinearMlir.h)
-        // has no unroll, prefetch or loop-order knobs: its tile (any size
-        // serves every vector length: the last strip is predicated), rows per
-        // parallel task, the f32 path's per-channel k-chunk, and rows of x
-        // per pass over the weights.
-        out.push_back(makeAxis(Kind::Pack, {"weight"}, {16, 32, 64}, "interleave"));
-        out.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
-        if (p.group == 0 && p.input != dsl::ActKind::QInt8PerToken)
-            out.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
-        if (rowsTuned) out.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4, 8}));
-        return out;
-    }
     out.push_back(makeAxis(Kind::Pack, {"weight"}, interleaves, "interleave"));
     out.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
     if (p.group == 0) {
@@ -95,6 +74,80 @@ std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::Ta
     return out;
 }
 
+// The scalable SVE kernel's (codegen/lowbit_linear/LowbitLinearMlir.h): no
+// unroll, prefetch or loop-order knobs; its tile (any size serves every
+// vector length: the last strip is predicated), rows per parallel task, the
+// f32 path's per-channel k-chunk, and rows of x per pass over the weights.
+std::vector<dsl::TuneAxis> mlirAxes(const dsl::LowbitLinearParams &p, bool rowsTuned, int64_t kBlock) {
+    std::vector<dsl::TuneAxis> out;
+    out.push_back(makeAxis(Kind::Pack, {"weight"}, {16, 32, 64}, "interleave"));
+    out.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
+    if (p.group == 0 && p.input != dsl::ActKind::QInt8PerToken)
+        out.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
+    if (rowsTuned) out.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4, 8}));
+    return out;
+}
+
+// The same directive (and option) as a tune block would name it.
+bool sameAxis(const dsl::TuneAxis &a, const dsl::TuneAxis &b) {
+    return a.directive.kind == b.directive.kind && a.directive.vars == b.directive.vars && a.option == b.option;
+}
+
+// The default space: the axes of the backend the kernel lowers through on
+// the target; where several of the target's backends cover it (arm64-sve:
+// MLIR and Halide for most formats), the backend as a word axis (the
+// target's order) and the union of their axes, a shared axis taking the
+// values of both. A point a backend cannot honour (Halide's unroll on the
+// MLIR kernel) is pruned by that backend's check (Space::forTask).
+std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket) {
+    const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
+    const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
+    const int64_t kBlock = base3 ? 20 : 32;  // packed k per block
+    // int8 with several rows of x is compute-bound: the software prefetch
+    // stays at the lowering's default (0; every tuned prefill schedule in
+    // bench/lowbit_linear/lowbit_bench.kf chose 0), and the loop order is tuned.
+    const bool rowsTuned = p.input == dsl::ActKind::QInt8PerToken && dsl::bucketDef(bucket).minRows > 1;
+
+    std::vector<std::string> backends;
+    std::vector<std::vector<dsl::TuneAxis>> perBackend;
+    for (const codegen::BackendLowering *l : codegen::coveringLowerings(kernel, target)) {
+        const std::string_view name = l->backend;
+        if (name == "mlir")
+            perBackend.push_back(mlirAxes(p, rowsTuned, kBlock));
+        else if (name == "halide")
+            perBackend.push_back(halideAxes(p, target, rowsTuned, kBlock));
+        else
+            continue;  // a backend without a default space here
+        backends.emplace_back(name);
+    }
+    // None: the Halide space, which pruning then rejects with the lowering's "no lowering" error.
+    if (perBackend.empty()) return halideAxes(p, target, rowsTuned, kBlock);
+    if (perBackend.size() == 1) return perBackend[0];
+
+    std::vector<dsl::TuneAxis> out;
+    out.push_back(makeWordAxis(Kind::Backend, {}, backends));
+    for (const auto &axesOfBackend : perBackend)
+        for (const dsl::TuneAxis &axis : axesOfBackend) {
+            auto it = std::find_if(out.begin(), out.end(), [&](const dsl::TuneAxis &o) { return sameAxis(o, axis); });
+            if (it == out.end()) {
+                out.push_back(axis);
+                continue;
+            }
+            if (!it->words.empty()) {
+                for (const std::string &w : axis.words)
+                    if (std::find(it->words.begin(), it->words.end(), w) == it->words.end()) {
+                        it->values.push_back(static_cast<int64_t>(it->words.size()));
+                        it->words.push_back(w);
+                    }
+                continue;
+            }
+            for (int64_t v : axis.values)
+                if (std::find(it->values.begin(), it->values.end(), v) == it->values.end()) it->values.push_back(v);
+            std::sort(it->values.begin(), it->values.end());
+        }
+    return out;
+}
+
 // The task-independent features of a schedule (Space.h, transferFeatures):
 // what the lowering will actually do (the resolved schedule, defaults filled
 // in), then what the task is.
@@ -104,6 +157,11 @@ std::vector<float> features(const Task &task, const dsl::Schedule &schedule) {
     const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
     const int kBlock = base3 ? 20 : 32;
     const dsl::Shape &shape = task.shape;
+    // The code generator, as its place in the registry (Backend.h): the same
+    // numbers run differently through Halide and MLIR.
+    const std::string_view backend = codegen::loweringFor(*task.kernel, *task.target, &schedule).backend;
+    std::size_t backendIndex = 0;
+    while (backendIndex < codegen::backends().size() && codegen::backends()[backendIndex]->name != backend) ++backendIndex;
     return {
         log2Feature(s.interleave), log2Feature(s.vector), log2Feature(s.nBlock),
         log2Feature(s.nBlock / s.interleave),  // packed tiles per parallel task
@@ -115,6 +173,7 @@ std::vector<float> features(const Task &task, const dsl::Schedule &schedule) {
         static_cast<float>(p.weight.kind), static_cast<float>(p.input), log2Feature(p.group),
         log2Feature(task.target->vectorBits),
         static_cast<float>(s.layout), s.chunkOuter ? 1.0f : 0.0f,  // later additions at the end
+        static_cast<float>(s.prefetchHint), static_cast<float>(backendIndex),
     };
 }
 

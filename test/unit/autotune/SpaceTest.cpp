@@ -296,7 +296,9 @@ TEST(Space, DefaultSpacesForEveryCpuTargetAndBucket) {
                 EXPECT_FALSE(space.fromTuneBlock());
                 // Scalable SVE (MLIR) kernels have fewer knobs: tile, task size, rows of x.
                 EXPECT_GE(space.size(), target->caps.scalableVectors ? 12u : 48u);
-                EXPECT_LE(space.size(), 650u);
+                // arm64-sve: the MLIR and the Halide kernel (the backend axis);
+                // int8 per-channel small / prefill: 144 MLIR + 576 Halide points.
+                EXPECT_LE(space.size(), target->caps.scalableVectors ? 720u : 650u);
                 const auto &names = space.axisNames();
                 const bool splitM = std::find(names.begin(), names.end(), "split m") != names.end();
                 EXPECT_EQ(splitM, int8 && (b == dsl::Bucket::SmallBatch || b == dsl::Bucket::Prefill));
@@ -404,6 +406,81 @@ TEST(Task, RowsAndDescription) {
     EXPECT_EQ(dsl::bucketDef(dsl::Bucket::Prefill).defaultRows, 128);
     const dsl::Module m = load(kInt4F32);
     EXPECT_EQ(describe(taskFor(m, "x86-avx512vnni")), "k x86-avx512vnni decode 1x4096x11008");
+}
+
+}  // namespace
+}  // namespace kf::autotune
+
+// The backend as an axis: the default space of a target with several
+// covering backends (arm64-sve: MLIR, then Halide), each point pruned by its
+// backend's check; a tune block's `backend` and `prefetch weight hint`.
+namespace kf::autotune {
+namespace {
+
+std::size_t countWithBackend(const Space &space, const std::string &backend) {
+    const auto &names = space.axisNames();
+    const std::size_t axis = static_cast<std::size_t>(std::find(names.begin(), names.end(), "backend") - names.begin());
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < space.size(); ++i) n += space.valueText(axis, i) == backend;
+    return n;
+}
+
+#if KFORGE_HAVE_MLIR
+TEST(SpaceBackend, DefaultSpaceOnSveHasBothBackends) {
+    const dsl::Module m = load(kInt4F32);
+    const Space space = Space::forTask(taskFor(m, "arm64-sve"));
+    ASSERT_FALSE(space.axisNames().empty());
+    EXPECT_EQ(space.axisNames()[0], "backend");
+    // MLIR: interleave {16,32,64} x split n {64..512}, at its own unroll and prefetch.
+    EXPECT_EQ(countWithBackend(space, "mlir"), 12u);
+    // Halide: interleave {16,32,64} (the union) x split n x unroll k {1,64,128} x prefetch {0,32,64,128}.
+    EXPECT_EQ(countWithBackend(space, "halide"), 144u);
+    EXPECT_EQ(space.size(), 156u);
+    for (std::size_t i = 0; i < space.size(); ++i) {
+        const std::string text = space.scheduleText(i);
+        ASSERT_EQ(text.find("  backend "), text.find('\n') + 1) << "the backend comes first:\n" << text;
+    }
+    expectRoundTrip(space, kInt4F32);
+
+    // A kernel one backend covers: no backend axis (codebooks are Halide's).
+    const dsl::Module cb = load("kernel k : lowbit_linear {\n  weight codebook4 shape=[N=4096, K=4096] scale=f16 "
+                                "group=128\n  input f32\n  output f32\n}\n");
+    const std::vector<std::string> names = Space::forTask(taskFor(cb, "arm64-sve")).axisNames();
+    EXPECT_EQ(std::find(names.begin(), names.end(), "backend"), names.end());
+    // Targets with one backend are unchanged.
+    const std::vector<std::string> x86 = Space::forTask(taskFor(m, "x86-avx512")).axisNames();
+    EXPECT_EQ(std::find(x86.begin(), x86.end(), "backend"), x86.end());
+}
+
+TEST(SpaceBackend, TuneBlockBackendAndHint) {
+    const dsl::Module m = load(std::string(kInt4F32) + "schedule k for arm64-sve {\n  prefetch weight 64\n  tune {\n"
+                                                       "    backend in [halide, mlir]\n"
+                                                       "    prefetch weight hint in [t0, t1, nta]\n  }\n}\n");
+    const Space space = Space::forTask(taskFor(m, "arm64-sve"));
+    EXPECT_TRUE(space.fromTuneBlock());
+    // Halide takes only nta; the MLIR kernel is not pruned by the hint.
+    EXPECT_EQ(countWithBackend(space, "halide"), 1u);
+    EXPECT_EQ(countWithBackend(space, "mlir"), 3u);
+    bool sawHint = false;
+    for (std::size_t i = 0; i < space.size(); ++i)
+        sawHint |= space.scheduleText(i).find("  prefetch weight 64 hint=t1\n") != std::string::npos;
+    EXPECT_TRUE(sawHint);
+    expectRoundTrip(space, kInt4F32);
+
+    // A hint alone tunes nothing: it needs a distance.
+    const dsl::Module alone = load(std::string(kInt4F32) + "schedule k for arm64-sve {\n  tune {\n"
+                                                           "    prefetch weight hint in [t0, nta]\n  }\n}\n");
+    EXPECT_THROW(Space::forTask(taskFor(alone, "arm64-sve")), codegen::CodegenError);
+}
+#endif
+
+TEST(SpaceBackend, BackendNotOnTheTargetIsPruned) {
+    const dsl::Module m = load(std::string(kInt4F32) + "schedule k for x86-avx512 {\n  tune {\n"
+                                                       "    backend in [halide, mlir]\n    split n in [64, 128]\n"
+                                                       "  }\n}\n");
+    const Space space = Space::forTask(taskFor(m, "x86-avx512"));
+    EXPECT_EQ(space.size(), 2u);
+    EXPECT_EQ(countWithBackend(space, "halide"), 2u);
 }
 
 }  // namespace

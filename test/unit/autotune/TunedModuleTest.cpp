@@ -10,6 +10,7 @@
 #include "autotune/Database.h"
 #include "TestShapes.h"
 #include "autotune/TunedModule.h"
+#include "codegen/Lowering.h"
 #include "dsl/Load.h"
 
 namespace kf::autotune {
@@ -85,6 +86,61 @@ TEST(TunedModule, BestRecordsPerBucketWithTheDecodeLayout) {
     EXPECT_TRUE(has(*prefill, dsl::Directive::Kind::Split, 4)) << "the row tile of the best same-layout record";
     fs::remove(path);
 }
+
+}  // namespace
+}  // namespace kf::autotune
+
+// A record whose schedule names its backend (the tuner's backend axis)
+// comes back through emit --db with the directive: the buckets lower through
+// the backends the records chose.
+namespace kf::autotune {
+namespace {
+
+#if KFORGE_HAVE_MLIR
+TEST(TunedModule, RecordsCarryTheBackend) {
+    const fs::path path = fs::temp_directory_path() / ("kforge-tuned-backend-" + std::to_string(::getpid()) + ".db");
+    fs::remove(path);
+    const char *text = "kernel f4 : lowbit_linear {\n  weight int4 shape=[N=256, K=512] scale=f16 group=64\n"
+                       "  input f32\n  output f32\n}\n";
+    dsl::LoadResult loaded = dsl::loadString(text, "f4.kf", {});
+    ASSERT_TRUE(loaded.ok());
+    dsl::Module module = *loaded.module;
+    const dsl::KernelSpec &k = module.kernels[0];
+    auto sveRecord = [&](const std::string &bucket, const std::string &body, double seconds) {
+        Record r = record(k, bucket, body, seconds);
+        r.target = "arm64-sve";
+        r.schedule = "schedule f4 for arm64-sve bucket=" + bucket + " {\n" + body + "}\n";
+        r.key = hashHex(r.schedule);
+        return r;
+    };
+    {
+        Database db(path.string());
+        db.insert(sveRecord("decode", "  backend halide\n  pack weight interleave=32\n  unroll k 64\n", 1e-3));
+        db.insert(sveRecord("decode", "  backend mlir\n  pack weight interleave=32\n", 2e-3));
+        db.insert(sveRecord("prefill", "  backend mlir\n  pack weight interleave=32\n", 1e-3));
+    }
+    Database db(path.string());
+    const TuningApplied applied = applyTuning(module, {targets::find("arm64-sve")}, db, "m");
+    EXPECT_EQ(applied.tuned.size(), 2u);
+    const dsl::Schedule *any = find(module, dsl::Bucket::Any), *decode = find(module, dsl::Bucket::Decode),
+                        *prefill = find(module, dsl::Bucket::Prefill);
+    ASSERT_TRUE(any && decode && prefill);
+    auto backendOf = [](const dsl::Schedule &s) {
+        for (const auto &d : s.directives)
+            if (d.kind == dsl::Directive::Kind::Backend) return d.vars.at(0);
+        return std::string();
+    };
+    EXPECT_EQ(backendOf(*decode), "halide");
+    EXPECT_EQ(backendOf(*any), "halide");
+    EXPECT_EQ(backendOf(*prefill), "mlir");
+    const auto variants = codegen::lowerKernel(module, k, *targets::find("arm64-sve"));
+    ASSERT_EQ(variants.size(), 3u);
+    EXPECT_STREQ(variants[0].backend->name, "halide");
+    EXPECT_STREQ(variants[1].backend->name, "halide");
+    EXPECT_STREQ(variants[2].backend->name, "mlir");
+    fs::remove(path);
+}
+#endif
 
 }  // namespace
 }  // namespace kf::autotune
