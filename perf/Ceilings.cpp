@@ -77,17 +77,40 @@ std::mutex gPeakMutex;
 
 // ---- read bandwidth -------------------------------------------------------
 
-uint64_t sumWords(const uint64_t *p, std::size_t n) {
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a0 += p[i];
-        a1 += p[i + 1];
-        a2 += p[i + 2];
-        a3 += p[i + 3];
+// The sum is compiled once per vector width and the widest the CPU runs is
+// used: with 16-byte SSE2 loads (the x86-64 baseline) one core reads ~2/3
+// of what it reads with 64-byte loads on AVX-512 machines (measured: 10.4
+// vs 15.7 GB/s on a Sapphire Rapids VM), and the kernels' own loads are
+// vectors, so a narrower loop would understate the roofline.
+#define KFORGE_SUM_WORDS(name, attrs)                                   \
+    attrs uint64_t name(const uint64_t *p, std::size_t n) {             \
+        uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;                        \
+        std::size_t i = 0;                                              \
+        for (; i + 4 <= n; i += 4) {                                    \
+            a0 += p[i];                                                 \
+            a1 += p[i + 1];                                             \
+            a2 += p[i + 2];                                             \
+            a3 += p[i + 3];                                             \
+        }                                                               \
+        for (; i < n; ++i) a0 += p[i];                                  \
+        return a0 + a1 + a2 + a3;                                       \
     }
-    for (; i < n; ++i) a0 += p[i];
-    return a0 + a1 + a2 + a3;
+KFORGE_SUM_WORDS(sumWordsBaseline, )
+#if defined(__x86_64__)
+KFORGE_SUM_WORDS(sumWordsAvx2, __attribute__((target("avx2"))))
+KFORGE_SUM_WORDS(sumWordsAvx512, __attribute__((target("avx512f"))))
+#endif
+#undef KFORGE_SUM_WORDS
+
+uint64_t sumWords(const uint64_t *p, std::size_t n) {
+#if defined(__x86_64__)
+    static const auto best = __builtin_cpu_supports("avx512f") ? sumWordsAvx512
+                             : __builtin_cpu_supports("avx2") ? sumWordsAvx2
+                                                              : sumWordsBaseline;
+    return best(p, n);
+#else
+    return sumWordsBaseline(p, n);
+#endif
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ double vnniPeakOps(int threads);   // computePeak(true, threads, 3)
 double fmaPeakFlops(int threads);  // computePeak(false, threads, 3)
 
 // Bytes/s of a plain read of buf[0, bytes): a sum of its uint64 words (4
-// accumulators), `threads` threads each on a contiguous slice, each reading
+// accumulators, vectorised for the widest of AVX-512 / AVX2 / SSE2 the CPU
+// has), `threads` threads each on a contiguous slice, each reading
 // its slice `passes` times (several passes amortise starting the threads when
 // the buffer is small, i.e. cache resident; one pass for a buffer that
 // streams from DRAM). buf must be 8-byte aligned; a tail of fewer than 8
