@@ -63,15 +63,16 @@ function(kforge_emit_library lib)
   set_property(TARGET kforge::${lib} PROPERTY KFORGE_TARGETS "${ARG_TARGETS}")
 endfunction()
 
-# kforge_lowbit_instantiations(<act> <out.kf>): the lowbit_linear family's
-# instantiation list for one activation kind (f32, bf16, int8), generated at
-# build time by dsl/families/lowbit_linear/instantiations.py.
+# kforge_lowbit_instantiations(<act> <out.kf> [script options...]): the
+# lowbit_linear family's instantiation list for one activation kind (f32,
+# bf16, int8), generated at build time by
+# dsl/families/lowbit_linear/instantiations.py (e.g. `--backend mlir`).
 function(kforge_lowbit_instantiations act out)
   find_package(Python3 REQUIRED COMPONENTS Interpreter)
   set(script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../dsl/families/lowbit_linear/instantiations.py")
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND ${Python3_EXECUTABLE} "${script}" --act ${act} > "${out}"
+    COMMAND ${Python3_EXECUTABLE} "${script}" --act ${act} ${ARGN} > "${out}"
     DEPENDS "${script}"
     COMMENT "lowbit_linear instantiations (${act} activations)"
     VERBATIM)

@@ -42,7 +42,9 @@ struct TargetInfo {
     std::array<const char *, 3> backends{};
     const char *halideTarget = nullptr;  // full Halide 14 target string (docs/halide.md): spell the whole chain
     const char *llvmTriple = nullptr;    // "x86_64-unknown-linux-gnu"
-    const char *llvmCpu = nullptr;       // LLVM CPU name: "skylake-avx512"
+    const char *llvmCpu = nullptr;       // LLVM CPU name: "skylake-avx512"; an ISA level ("x86-64-v4") where
+                                         // a named CPU would enable features the target does not promise (GFNI)
+    const char *llvmTuneCpu = nullptr;   // LLVM "tune-cpu": scheduling model only, no features
     const char *llvmFeatures = nullptr;  // LLVM feature string: "+avx512f,+avx512vnni,..."
     int vectorBits = 128;                // widest vector register (SVE: the minimum, 128)
     Capabilities caps{};

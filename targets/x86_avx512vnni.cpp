@@ -9,10 +9,11 @@ extern const TargetInfo kX86Avx512Vnni{
     .symbolSuffix = "x86_avx512vnni",
     .arch = Arch::X86_64,
     .description = "x86-64 with AVX-512 VNNI and BF16 (Sapphire Rapids, Zen 4)",
-    .backends = {"halide"},
+    .backends = {"halide", "mlir"},  // mlir where a schedule says `backend mlir`
     .halideTarget = "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids",
     .llvmTriple = "x86_64-unknown-linux-gnu",
-    .llvmCpu = "sapphirerapids",
+    .llvmCpu = "x86-64-v4",  // not "sapphirerapids": its GFNI / AMX / FP16 are not in hostSupports
+    .llvmTuneCpu = "sapphirerapids",
     .llvmFeatures = "+sse4.1,+avx,+avx2,+fma,+f16c,+avx512f,+avx512cd,+avx512bw,+avx512dq,+avx512vl,"
                     "+avx512vnni,+avx512bf16",
     .vectorBits = 512,

@@ -136,13 +136,28 @@ void checkHalide(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, c
 
 
 #if KFORGE_HAVE_MLIR
-// The MLIR backend (LowbitLinearMlir.h): scalable SVE, every format but the
-// codebooks (a table lookup per code), f32 / bf16 / int8 activations. Other
-// kernels of a target that lists "mlir" go to its next backend.
+// The MLIR backend (LowbitLinearMlir.h): scalable SVE and x86 AVX-512 VNNI,
+// every format but the codebooks (a table lookup per code), f32 / bf16 / int8
+// activations. Other kernels of a target that lists "mlir" go to its next
+// backend.
+bool avx512Vnni(const targets::TargetInfo &target) {
+    return target.arch == targets::Arch::X86_64 && target.vectorBits == 512 && target.caps.int8Dot;
+}
+
 bool coversMlir(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
     const auto &p = paramsOf(kernel);
-    return target.caps.scalableVectors && p.weight.kind != dsl::WeightKind::Codebook &&
+    return (target.caps.scalableVectors || avx512Vnni(target)) && p.weight.kind != dsl::WeightKind::Codebook &&
            p.output == dsl::ScalarType::F32;
+}
+
+// The AVX-512 kernel's prefetch when the schedule names none: prefetcht1
+// about 12 KiB ahead of the tile's weight stream, where it measured best on a
+// streamed int4 decode at 1 thread (bench/README.md, "x86 decode through
+// MLIR"). In k: whole blocks of the layout.
+int defaultMlirPrefetchK(const rt::LinearLayout &L) {
+    int blockBytes = 0;
+    for (int p = 0; p < L.numPlanes; ++p) blockBytes += 4 * L.interleave * std::max(1, L.planes[p].width);
+    return L.kBlock * std::max(1, (12 * 1024 + blockBytes - 1) / blockBytes);
 }
 
 // The schedule the SVE kernel runs, or CodegenError for a directive it does
@@ -160,14 +175,20 @@ lowbit::LinearSchedule resolveMlirSchedule(const dsl::KernelSpec &kernel, const 
         return schedule ? schedule->loc : kernel.loc;
     };
     using K = dsl::Directive::Kind;
-    const std::string on = std::string(" on ") + target.name + " (MLIR, scalable SVE)";
+    const bool sve = target.caps.scalableVectors;
+    const std::string on = std::string(" on ") + target.name + (sve ? " (MLIR, scalable SVE)" : " (MLIR)");
     if (s.vector != d.vector)
         throw CodegenError(at(K::Vectorize), "'vectorize n' does not apply" + on +
-                                                 ": a strip of rows is one scalable vector, whatever the hardware's length");
+                                                 (sve ? ": a strip of rows is one scalable vector, whatever the hardware's length"
+                                                      : ": a strip of rows is one 512-bit vector"));
     if (s.unrollK != d.unrollK) throw CodegenError(at(K::Unroll, "k"), "'unroll k' is not lowered" + on + " yet");
     if (s.chunkOuter) throw CodegenError(at(K::Reorder), "'reorder k m' is not lowered" + on + " yet");
-    if (s.prefetch != d.prefetch) throw CodegenError(at(K::Prefetch), "'prefetch weight' is not lowered" + on + " yet");
+    if (sve && (s.prefetch != d.prefetch || s.prefetchHint != d.prefetchHint))
+        throw CodegenError(at(K::Prefetch), "'prefetch weight' is not lowered" + on + " yet");
     if (s.mTile > 8) throw CodegenError(at(K::Split, "m"), "'split m' takes at most 8 rows" + on);
+    if (!sve && s.interleave % 16 != 0)
+        throw CodegenError(at(K::Pack), "'pack weight interleave=" + std::to_string(s.interleave) +
+                                            "' is not a multiple of 16 rows (one 512-bit vector)" + on);
     return s;
 }
 
@@ -190,10 +211,22 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     const auto &p = paramsOf(kernel);
     if (!coversMlir(kernel, target))
         throw CodegenError(kernel.loc, std::string("no MLIR lowering of this lowbit_linear kernel for ") + target.name +
-                                           " (it covers the non-codebook formats on scalable SVE)");
-    const lowbit::LinearSchedule s = resolveMlirSchedule(kernel, schedule, target);
-    lowbit::SveLinearKernel k;
+                                           " (it covers the non-codebook formats on scalable SVE and AVX-512 VNNI)");
+    lowbit::LinearSchedule s = resolveMlirSchedule(kernel, schedule, target);
+    lowbit::MlirLinearKernel k;
     k.layout = mlirLayout(kernel, s);
+    if (avx512Vnni(target)) {
+        k.isa = lowbit::LinearIsa::Avx512Vnni;
+        bool named = false;
+        if (schedule)
+            for (const dsl::Directive &d : schedule->directives) named |= d.kind == dsl::Directive::Kind::Prefetch;
+        if (!named) {  // this kernel's own default, in the schedule so that the symbol tells it apart
+            s.prefetch = defaultMlirPrefetchK(k.layout);
+            s.prefetchHint = lowbit::PrefetchHint::T1;
+        }
+        k.prefetchK = s.prefetch;
+        k.prefetchLocality = static_cast<int>(s.prefetchHint);
+    }
     switch (p.weight.kind) {  // levels (a c + b) / d, as LowbitLinearHalide.cpp's AffineLevels
     case dsl::WeightKind::Binary: k.levelA = 2, k.levelB = -1; break;
     case dsl::WeightKind::Ternary: k.levelB = -1; break;
@@ -206,9 +239,10 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     k.mTile = s.mTile;
     k.floatInput = p.input != dsl::ActKind::QInt8PerToken;
     LoweredVariant v;
-    v.symbol = symbolOf(p, s, k.layout, target);
+    v.symbol = symbolOf(p, s, k.layout, target,
+                        std::string_view(codegen::loweringFor(kernel, target).backend) != "mlir");
     v.target = &target;
-    v.kernel = std::make_shared<mlir::MlirKernel>(lowbit::sveLinearModule(k));
+    v.kernel = std::make_shared<mlir::MlirKernel>(lowbit::linearModule(k));
     v.layout = k.layout;
     const bridge::LinearMlirVariant::Input input = p.input == dsl::ActKind::QInt8PerToken ? bridge::LinearMlirVariant::Int8
                                                    : p.input == dsl::ActKind::BF16        ? bridge::LinearMlirVariant::BF16

@@ -54,42 +54,61 @@ private:
     int indent_ = 0;
 };
 
-constexpr const char *kBytes = "vector<[16]xi8>";
-constexpr const char *kLanesI32 = "vector<[4]xi32>";
-constexpr const char *kLanesF32 = "vector<[4]xf32>";
-
 // Chunks of 4*I bytes per k-block of a plane (base 3: one).
 int chunksOf(const rt::PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
 
 }  // namespace
 
-std::string sveLinearModule(const SveLinearKernel &k) {
+std::string linearModule(const MlirLinearKernel &k) {
     const rt::LinearLayout &L = k.layout;
+    const bool sve = k.isa == LinearIsa::Sve;
+    const char *isaName = sve ? "SVE" : "AVX-512";
     const bool base3 = L.numPlanes == 1 && L.planes[0].width == 0;
     if (L.kBlock != (base3 ? 20 : 32))
-        throw CodegenError("the SVE lowering of lowbit_linear needs k-blocks of 32 (20 for base-3 ternary)");
-    if (k.mTile < 1 || k.mTile > 8) throw CodegenError("the SVE lowering of lowbit_linear takes 1 to 8 rows of x per step");
+        throw CodegenError(std::string("the ") + isaName +
+                           " lowering of lowbit_linear needs k-blocks of 32 (20 for base-3 ternary)");
+    if (k.mTile < 1 || k.mTile > 8)
+        throw CodegenError(std::string("the ") + isaName + " lowering of lowbit_linear takes 1 to 8 rows of x per step");
     const int I = L.interleave;
+    if (!sve && I % 16 != 0)
+        throw CodegenError("the AVX-512 lowering of lowbit_linear needs tiles of a multiple of 16 rows, not " +
+                           std::to_string(I));
     const bool perChannel = L.group == 0;
     const int blocksPerChunk = L.kAlign / L.kBlock;
     const int MT = k.mTile;
     // sdot multiplies s8 x s8: codes below 128 go in as they are; 8-bit codes
     // as c - 128 (the bytes with their top bit flipped), added back through
     // the row sum (the Halide lowering's codeOffset, with the same result).
-    const int codeOffset = L.bits == 8 ? 128 : 0;
+    // vpdpbusd takes the codes as unsigned bytes: no offset.
+    const int codeOffset = sve && L.bits == 8 ? 128 : 0;
+
+    // Vector types: one register of bytes, its int32 / f32 lanes (one per
+    // row of a strip), and the narrower per-row and wider per-byte forms.
+    const auto vec = [&](int n, const char *elem) {
+        return std::string("vector<") + (sve ? "[" : "") + std::to_string(sve ? n : 4 * n) + (sve ? "]" : "") + "x" +
+               elem + ">";
+    };
+    const std::string kBytes = vec(16, "i8"), kWide = vec(16, "i16"), kMask16 = vec(16, "i1");
+    const std::string kLanesI32 = vec(4, "i32"), kLanesF32 = vec(4, "f32"), kLanesI16 = vec(4, "i16"),
+                      kLanesF16 = vec(4, "f16"), kLanesI8 = vec(4, "i8"), kMask4 = vec(4, "i1");
 
     Writer w;
-    w.line(std::string("// kforge lowbit_linear, ") + (k.floatInput ? "f32" : "int8") +
-           " activations, scalable SVE (LowbitLinearMlir.cpp)");
+    w.line(std::string("// kforge lowbit_linear, ") + (k.floatInput ? "f32" : "int8") + " activations, " +
+           (sve ? "scalable SVE" : "AVX-512 VNNI") + " (LowbitLinearMlir.cpp)");
     w.open("module {");
     w.open(
         "func.func @kf_kernel(%planes: !llvm.ptr, %scales: !llvm.ptr, %zp: !llvm.ptr, %bias: !llvm.ptr, "
         "%q: !llvm.ptr, %qsum: !llvm.ptr, %rowScale: !llvm.ptr, %y: !llvm.ptr, %M: i64, %kPad: i64, "
         "%numScaleCols: i64, %yStride: i64, %t0: i64, %t1: i64) {");
     const std::string c0 = w.i64(0), c1 = w.i64(1), c4 = w.i64(4), cI = w.i64(I), cMT = w.i64(MT);
-    const std::string vscale = w.let("vs", "vector.vscale");
-    const std::string vsI = w.let("vs", "arith.index_cast " + vscale + " : index to i64");
-    const std::string lanes = w.mul(vsI, c4);  // i32 lanes per vector = rows per strip
+    // i32 lanes per vector = rows per strip
+    std::string lanes;
+    if (sve) {
+        const std::string vscale = w.let("vs", "vector.vscale");
+        lanes = w.mul(w.let("vs", "arith.index_cast " + vscale + " : index to i64"), c4);
+    } else {
+        lanes = w.i64(16);
+    }
     const std::string nBlocks = w.let("nb", "arith.divui %kPad, " + w.i64(L.kBlock) + " : i64");
     // int8 per-channel: one chunk (exact int32 sums); otherwise chunks of kAlign.
     const bool wholeRow = perChannel && !k.floatInput;
@@ -107,10 +126,21 @@ std::string sveLinearModule(const SveLinearKernel &k) {
     const std::string zeroI32 = w.let("z", "arith.constant dense<0> : " + std::string(kLanesI32));
     const std::string zeroF32 = w.let("z", "arith.constant dense<0.0> : " + std::string(kLanesF32));
 
-    const std::string allBytes = w.let("mask", "vector.constant_mask [16] : vector<[16]xi1>");  // one quadword
+    // SVE: the first quadword's predicate and the lane indices of the indexed sdot.
+    std::string allBytes;
     const std::string sdotLane = "llvm.call_intrinsic \"llvm.aarch64.sve.sdot.lane.nxv4i32\"";
     std::vector<std::string> laneIndex;
-    for (int l = 0; l < 4; ++l) laneIndex.push_back(w.let("c", "llvm.mlir.constant(" + std::to_string(l) + " : i32) : i32"));
+    // AVX-512: strips are whole registers; every load and store is unmasked
+    // (LLVM folds the all-true masks away).
+    std::string allLanes, allBytesX86;
+    if (sve) {
+        allBytes = w.let("mask", "vector.constant_mask [16] : " + kMask16);
+        for (int l = 0; l < 4; ++l)
+            laneIndex.push_back(w.let("c", "llvm.mlir.constant(" + std::to_string(l) + " : i32) : i32"));
+    } else {
+        allLanes = w.let("mask", "arith.constant dense<true> : " + kMask4);
+        allBytesX86 = w.let("mask", "arith.constant dense<true> : " + kMask16);
+    }
 
     auto joined = [](const std::vector<std::string> &v) {
         std::string out;
@@ -130,9 +160,10 @@ std::string sveLinearModule(const SveLinearKernel &k) {
     const std::string dotZero = f32x ? zeroF32 : zeroI32;
 
     // One tile's rows in strips of one vector, S strips per pass (S vectors
-    // of rows share each loaded quad of x). `S` is chosen at run time from
-    // the vector length (emitTile is instantiated for 4, 2 and 1), so short
-    // vectors get several strips and long ones do not run empty strips.
+    // of rows share each loaded quad of x). On SVE `S` is chosen at run time
+    // from the vector length (emitTile is instantiated for 4, 2 and 1), so
+    // short vectors get several strips and long ones do not run empty strips;
+    // on AVX-512 it is fixed by the tile.
     auto emitTile = [&](int S) {
         const std::string step = w.mul(lanes, w.i64(S));
         w.open("scf.for %r0 = " + c0 + " to " + cI + " step " + step + " : i64 {");
@@ -140,13 +171,20 @@ std::string sveLinearModule(const SveLinearKernel &k) {
         std::vector<std::vector<std::string>> stripBase(S, std::vector<std::string>(L.numPlanes));
         for (int st = 0; st < S; ++st) {
             row0[st] = st ? w.add("%r0", w.mul(lanes, w.i64(st))) : std::string("%r0");
-            const std::string left = w.let("left", "arith.maxsi " + w.let("left", "arith.subi " + cI + ", " + row0[st] + " : i64") +
-                                                       ", " + c0 + " : i64");
-            laneMask[st] = w.let("mask", "vector.create_mask " + w.let("left", "arith.index_cast " + left + " : i64 to index") +
-                                             " : vector<[4]xi1>");
-            byteMask[st] = w.let("mask", "vector.create_mask " +
-                                             w.let("left", "arith.index_cast " + w.mul(left, c4) + " : i64 to index") +
-                                             " : vector<[16]xi1>");
+            if (sve) {
+                const std::string left = w.let(
+                    "left", "arith.maxsi " + w.let("left", "arith.subi " + cI + ", " + row0[st] + " : i64") + ", " + c0 +
+                                " : i64");
+                laneMask[st] = w.let("mask", "vector.create_mask " +
+                                                 w.let("left", "arith.index_cast " + left + " : i64 to index") + " : " +
+                                                 kMask4);
+                byteMask[st] = w.let("mask", "vector.create_mask " +
+                                                 w.let("left", "arith.index_cast " + w.mul(left, c4) + " : i64 to index") +
+                                                 " : " + kMask16);
+            } else {
+                laneMask[st] = allLanes;
+                byteMask[st] = allBytesX86;
+            }
             rowInTiles[st] = w.add(w.mul("%t", cI), row0[st]);  // t*I + first row of the strip
             // The strip's plane data at block 0: tile base + row*4.
             for (int p = 0; p < L.numPlanes; ++p)
@@ -161,26 +199,26 @@ std::string sveLinearModule(const SveLinearKernel &k) {
             const std::string ptr = w.gep("%scales", w.mul(tableOffset(st, col), w.i64(scaleBytes)));
             if (L.scaleType == KF_SCALE_F32)
                 return w.let("s", "llvm.intr.masked.load " + ptr + ", " + laneMask[st] + ", " + zeroF32 +
-                                      " {alignment = 4 : i32} : (!llvm.ptr, vector<[4]xi1>, vector<[4]xf32>) -> vector<[4]xf32>");
-            const std::string zero16 = w.let("z", "arith.constant dense<0> : vector<[4]xi16>");
+                                      " {alignment = 4 : i32} : (!llvm.ptr, " + kMask4 + ", " + kLanesF32 + ") -> " + kLanesF32);
+            const std::string zero16 = w.let("z", "arith.constant dense<0> : " + kLanesI16);
             const std::string raw = w.let("s", "llvm.intr.masked.load " + ptr + ", " + laneMask[st] + ", " + zero16 +
-                                                   " {alignment = 2 : i32} : (!llvm.ptr, vector<[4]xi1>, vector<[4]xi16>) -> vector<[4]xi16>");
+                                                   " {alignment = 2 : i32} : (!llvm.ptr, " + kMask4 + ", " + kLanesI16 + ") -> " + kLanesI16);
             if (L.scaleType == KF_SCALE_F16) {
-                const std::string h = w.let("s", "arith.bitcast " + raw + " : vector<[4]xi16> to vector<[4]xf16>");
-                return w.let("s", "arith.extf " + h + " : vector<[4]xf16> to vector<[4]xf32>");
+                const std::string h = w.let("s", "arith.bitcast " + raw + " : " + kLanesI16 + " to " + kLanesF16);
+                return w.let("s", "arith.extf " + h + " : " + kLanesF16 + " to " + kLanesF32);
             }
             // bf16: the top half of an f32
-            const std::string wide = w.let("s", "arith.extui " + raw + " : vector<[4]xi16> to vector<[4]xi32>");
-            const std::string c16 = w.let("c", "arith.constant dense<16> : vector<[4]xi32>");
-            const std::string hi = w.let("s", "arith.shli " + wide + ", " + c16 + " : vector<[4]xi32>");
-            return w.let("s", "arith.bitcast " + hi + " : vector<[4]xi32> to vector<[4]xf32>");
+            const std::string wide = w.let("s", "arith.extui " + raw + " : " + kLanesI16 + " to " + kLanesI32);
+            const std::string c16 = w.let("c", "arith.constant dense<16> : " + kLanesI32);
+            const std::string hi = w.let("s", "arith.shli " + wide + ", " + c16 + " : " + kLanesI32);
+            return w.let("s", "arith.bitcast " + hi + " : " + kLanesI32 + " to " + kLanesF32);
         };
         auto loadZeroPoints = [&](int st, const std::string &col) {  // as i32 lanes
             const std::string ptr = w.gep("%zp", tableOffset(st, col));
-            const std::string zero8 = w.let("z", "arith.constant dense<0> : vector<[4]xi8>");
+            const std::string zero8 = w.let("z", "arith.constant dense<0> : " + kLanesI8);
             const std::string raw = w.let("zp", "llvm.intr.masked.load " + ptr + ", " + laneMask[st] + ", " + zero8 +
-                                                    " {alignment = 1 : i32} : (!llvm.ptr, vector<[4]xi1>, vector<[4]xi8>) -> vector<[4]xi8>");
-            return w.let("zp", "arith.extui " + raw + " : vector<[4]xi8> to vector<[4]xi32>");
+                                                    " {alignment = 1 : i32} : (!llvm.ptr, " + kMask4 + ", " + kLanesI8 + ") -> " + kLanesI8);
+            return w.let("zp", "arith.extui " + raw + " : " + kLanesI8 + " to " + kLanesI32);
         };
 
         w.open("scf.for %m0 = " + c0 + " to %M step " + cMT + " : i64 {");
@@ -231,12 +269,21 @@ std::string sveLinearModule(const SveLinearKernel &k) {
         // x of each row: a quadword (4 quads) replicated to every 128-bit
         // segment, read by the indexed sdot; a last odd quad broadcast.
         const int quads = L.kBlock / 4;
+        // Blocks between a block and the one its prefetch reads (at least one).
+        const int ahead = std::max(1, (k.prefetchK + L.kBlock - 1) / L.kBlock);
         std::vector<std::vector<std::string>> xQuadword(MT), xSplat(MT);
-        for (int i = 0; i < MT && !f32x; ++i) {
+        // AVX-512: each quad of x broadcast to every int32 lane.
+        for (int i = 0; i < MT && !f32x && !sve; ++i)
+            for (int quad = 0; quad < quads; ++quad) {
+                const std::string xq = w.let("x", "llvm.load " + w.gep(qRow[i], w.add(kBase, w.i64(4 * quad))) +
+                                                      " {alignment = 1 : i64} : !llvm.ptr -> i32");
+                xSplat[i].push_back(w.let("x", "vector.broadcast " + xq + " : i32 to " + kLanesI32));
+            }
+        for (int i = 0; i < MT && !f32x && sve; ++i) {
             for (int qw = 0; qw + 4 <= quads; qw += 4)
                 xQuadword[i].push_back(w.let(
                     "x", "llvm.call_intrinsic \"llvm.aarch64.sve.ld1rq.nxv16i8\"(" + allBytes + ", " +
-                             w.gep(qRow[i], w.add(kBase, w.i64(4 * qw))) + ") : (vector<[16]xi1>, !llvm.ptr) -> " + kBytes));
+                             w.gep(qRow[i], w.add(kBase, w.i64(4 * qw))) + ") : (" + kMask16 + ", !llvm.ptr) -> " + kBytes));
             for (int quad = quads / 4 * 4; quad < quads; ++quad) {
                 const std::string xq = w.let("x", "llvm.load " + w.gep(qRow[i], w.add(kBase, w.i64(4 * quad))) +
                                                       " {alignment = 1 : i64} : !llvm.ptr -> i32");
@@ -261,8 +308,12 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                 const std::string blockPtr = w.gep(stripBase[st][p], w.mul("%b", w.i64(4 * I * chunks)));
                 for (int u = 0; u < chunks; ++u) {
                     const std::string ptr = u ? w.gep(blockPtr, w.i64(4 * I * u)) : blockPtr;
+                    if (!sve && k.prefetchK > 0)  // the same line `ahead` blocks on
+                        w.line("\"llvm.intr.prefetch\"(" + w.gep(ptr, w.i64(ahead * 4 * I * chunks)) +
+                               ") <{cache = 1 : i32, hint = " + std::to_string(k.prefetchLocality) +
+                               " : i32, rw = 0 : i32}> : (!llvm.ptr) -> ()");
                     chunk[p].push_back(w.let("w", "llvm.intr.masked.load " + ptr + ", " + byteMask[st] + ", " + zeroBytes +
-                                                      " {alignment = 1 : i32} : (!llvm.ptr, vector<[16]xi1>, " + kBytes +
+                                                      " {alignment = 1 : i32} : (!llvm.ptr, " + kMask16 + ", " + kBytes +
                                                       ") -> " + kBytes));
                 }
             }
@@ -271,7 +322,6 @@ std::string sveLinearModule(const SveLinearKernel &k) {
             // (MLIR 19 cannot lower arith.mului_extended on scalable vectors: widen by hand.)
             std::vector<std::string> trits;
             if (base3) {
-                const std::string kWide = "vector<[16]xi16>";
                 const std::string c171 = w.let("c", "arith.constant dense<171> : " + kWide);
                 const std::string c9 = w.let("c", "arith.constant dense<9> : " + kWide);
                 const std::string c3v = w.let("c", "arith.constant dense<3> : " + std::string(kBytes));
@@ -369,7 +419,12 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                                           w.let("c", "arith.constant dense<-128> : " + std::string(kBytes)) + " : " + kBytes);
                 for (int i = 0; i < MT; ++i) {
                     std::string &d = dotNow[static_cast<size_t>(st * MT + i)];
-                    if (quad < quads / 4 * 4)
+                    if (!sve)
+                        d = w.let("dot", "llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(" + d + ", " +
+                                             w.let("u", "vector.bitcast " + code + " : " + kBytes + " to " + kLanesI32) +
+                                             ", " + xSplat[i][static_cast<size_t>(quad)] + ") : (" + kLanesI32 + ", " +
+                                             kLanesI32 + ", " + kLanesI32 + ") -> " + kLanesI32);
+                    else if (quad < quads / 4 * 4)
                         d = w.let("dot", sdotLane + "(" + d + ", " + code + ", " + xQuadword[i][quad / 4] + ", " +
                                              laneIndex[quad % 4] + ") : (" + kLanesI32 + ", " + kBytes + ", " + kBytes +
                                              ", i32) -> " + kLanesI32);
@@ -470,7 +525,7 @@ std::string sveLinearModule(const SveLinearKernel &k) {
             if (k.bias)
                 biasv = w.let("bias", "llvm.intr.masked.load " + w.gep("%bias", w.mul(rowInTiles[st], c4)) + ", " +
                                           laneMask[st] + ", " + zeroF32 +
-                                          " {alignment = 4 : i32} : (!llvm.ptr, vector<[4]xi1>, vector<[4]xf32>) -> vector<[4]xf32>");
+                                          " {alignment = 4 : i32} : (!llvm.ptr, " + kMask4 + ", " + kLanesF32 + ") -> " + kLanesF32);
             for (int i = 0; i < MT; ++i) {
                 std::string a = result(accOut, static_cast<size_t>(st * MT + i));
                 if (perChannel && !f32x) {
@@ -490,7 +545,7 @@ std::string sveLinearModule(const SveLinearKernel &k) {
                     r = w.let("f", "arith.mulf " + a + ", " + rsv[i] + " : " + kLanesF32);
                 const std::string yPtr = w.gep("%y", w.mul(w.add(w.mul(row[i], "%yStride"), rowInTiles[st]), c4));
                 const std::string store = "llvm.intr.masked.store " + r + ", " + yPtr + ", " + laneMask[st] +
-                                          " {alignment = 4 : i32} : vector<[4]xf32>, vector<[4]xi1> into !llvm.ptr";
+                                          " {alignment = 4 : i32} : " + kLanesF32 + ", " + kMask4 + " into !llvm.ptr";
                 if (i == 0) {
                     w.line(store);
                 } else {
@@ -509,7 +564,9 @@ std::string sveLinearModule(const SveLinearKernel &k) {
     const int maxStrips = std::max(1, std::min(4, 8 / MT));
     w.open("scf.for %t = %t0 to %t1 step " + c1 + " : i64 {");
     std::vector<int> options;
-    for (int S = maxStrips; S >= 1; S /= 2) options.push_back(S);
+    for (int S = maxStrips; S >= 1; S /= 2)
+        if (sve || I % (16 * S) == 0) options.push_back(S);
+    if (!sve) options.resize(1);  // fixed vectors: the most strips that divide the tile
     for (size_t o = 0; o < options.size(); ++o) {
         if (o + 1 < options.size()) {
             const std::string fits =

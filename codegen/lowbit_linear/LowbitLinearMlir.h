@@ -1,7 +1,12 @@
 // \file
-// lowbit_linear -> MLIR for scalable ARM SVE: the product over the family's
-// packed layout (int8 activations on sdot; f32 / bf16 ones on FMAs) (kforge/detail/Linear.h), vector-length
-// agnostic, so one object is correct at every SVE vector length.
+// lowbit_linear -> MLIR: the product over the family's packed layout
+// (kforge/detail/Linear.h), int8 activations on dot-product instructions and
+// f32 / bf16 ones on FMAs, for two instruction sets:
+//  - scalable ARM SVE, vector-length agnostic, so one object is correct at
+//    every SVE vector length (`sdot`);
+//  - x86 AVX-512 VNNI (`vpdpbusd`, 16 rows per zmm), with a software prefetch
+//    of the weight stream at a scheduled distance and locality
+//    (`prefetcht0` / `t1` / `t2` / `nta`), which Halide 14 cannot emit.
 //
 // The kernel is the integer core of docs/formats.md's "Dynamic int8 per
 // token": it takes rows already quantized to int8, and per row the sums of
@@ -20,6 +25,13 @@
 // LLVM makes of Halide's, so both backends give the same int32 sums and the
 // same floats (test/unit/codegen/BackendsAgreeTest.cpp). With f32 / bf16
 // activations the same loops convert the codes to f32 and use FMAs.
+//
+// On AVX-512 the same loops run on fixed vectors: a strip is 16 rows (one
+// zmm of int32 lanes), the tile a whole number of strips (no predication),
+// and each 4-k quad of x is one int32 broadcast into a register that
+// `vpdpbusd` multiplies with the codes as unsigned bytes (so 8-bit codes need
+// no offset). Every 64-byte line of a strip's weights is prefetched
+// `prefetchK` k ahead when the schedule asks for it.
 #pragma once
 
 #include <string>
@@ -28,8 +40,11 @@
 
 namespace kf::codegen::lowbit {
 
-// What the SVE kernel computes, in the terms of the packed layout.
-struct SveLinearKernel {
+enum class LinearIsa { Sve, Avx512Vnni };
+
+// What the kernel computes, in the terms of the packed layout.
+struct MlirLinearKernel {
+    LinearIsa isa = LinearIsa::Sve;
     rt::LinearLayout layout;
     // Level L(c) = (a c + b) / d (LowbitLinearHalide.cpp, AffineLevels); for
     // uint weights b = -z per row and chunk (zeroPoints).
@@ -41,13 +56,18 @@ struct SveLinearKernel {
     // in f32 in place of q and qsum (chunks of layout.kAlign also for
     // per-channel scales), f32 FMAs on the codes, no row scale.
     bool floatInput = false;
+    // Software prefetch (AVX-512 only): `prefetchK` k ahead of the block being
+    // read (0 = none), with LLVM's locality (3 = t0, 2 = t1, 1 = t2, 0 = nta).
+    int prefetchK = 0;
+    int prefetchLocality = 0;
 };
 
 // The module defines @kf_kernel (renamed to the variant's symbol when
 // compiled) with the C ABI of bridge::LinearMlirFn (bridge/LinearMlirBridge.h):
 // tiles [t0, t1) of y from rows already quantized to int8. Throws
 // CodegenError for a layout it does not read (k-blocks other than 32, or 20
-// for base 3) or mTile outside 1..8.
-std::string sveLinearModule(const SveLinearKernel &kernel);
+// for base 3; on AVX-512 a tile that is not a multiple of 16 rows) or mTile
+// outside 1..8.
+std::string linearModule(const MlirLinearKernel &kernel);
 
 }  // namespace kf::codegen::lowbit

@@ -87,6 +87,7 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine, const targets:
         if (f.isDeclaration()) continue;
         if (!f.hasFnAttribute("target-cpu")) f.addFnAttr("target-cpu", machine.getTargetCPU());
         if (!f.hasFnAttribute("target-features")) f.addFnAttr("target-features", machine.getTargetFeatureString());
+        if (target.llvmTuneCpu && !f.hasFnAttribute("tune-cpu")) f.addFnAttr("tune-cpu", target.llvmTuneCpu);
         if (sve && !f.hasFnAttribute(llvm::Attribute::VScaleRange))
             f.addFnAttr(llvm::Attribute::getWithVScaleRangeArgs(module.getContext(), 1, 16));
         // The kernels are C functions that never throw.

@@ -1,10 +1,13 @@
 // The Halide and MLIR variants of one int8-activation kernel compute the
 // same numbers: exact int32 sums of q x codes per chunk, then the same f32
 // operations in the same order (LowbitLinearMlir.h). Each kernel of the
-// library (test/kernels/backends_agree.kf, emitted for arm64-neon-dotprod and
-// arm64-sve) runs both variants on the same packed weights and rows; the
-// outputs must be equal bit for bit. Under qemu (cmake/aarch64-runtime/tests)
-// at several SVE vector lengths.
+// library (test/kernels/backends_agree.kf) runs both variants on the same
+// packed weights and rows; the outputs must be equal bit for bit.
+//  - arm64 (emitted for arm64-neon-dotprod and arm64-sve): NEON through
+//    Halide against scalable SVE through MLIR, under qemu
+//    (cmake/aarch64-runtime/tests) at several SVE vector lengths;
+//  - x86 (emitted for x86-avx512vnni): the bucket-any variant through Halide
+//    against the decode bucket's `backend mlir` variant.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "TestLibrary.h"
@@ -37,15 +41,25 @@ const Kernel kKernels[] = {
 
 using kf::testing::defOf;
 
-// The bucket-any variant of the kernel for the target whose symbol suffix is `target`.
-std::string variantFor(const kf_kernel_def *def, const std::string &target) {
+// The variant of the kernel for the target whose symbol suffix is `target`:
+// its bucket-any one, or with `anyBucket` false the first of another bucket.
+std::string variantFor(const kf_kernel_def *def, const std::string &target, bool anyBucket = true) {
     kf_kernel_info info{};
     kf_kernel_query(def, &info);
     for (int v = 0; v < info.num_variants; ++v) {
         const std::string name = kf_variant_name(def, v);
-        if (kf_variant_bucket(def, v) == 0 && name.find("__" + target) != std::string::npos) return name;
+        if ((kf_variant_bucket(def, v) == 0) == anyBucket && name.find("__" + target) != std::string::npos) return name;
     }
     return "";
+}
+
+// The two variants compared: {Halide, MLIR}.
+std::pair<std::string, std::string> backendsOf(const kf_kernel_def *def) {
+#if defined(__x86_64__)
+    return {variantFor(def, "x86_avx512vnni"), variantFor(def, "x86_avx512vnni", false)};
+#else
+    return {variantFor(def, "arm64_neondot"), variantFor(def, "arm64_sve")};
+#endif
 }
 
 bool supported(const kf_kernel_def *def, const std::string &variant) {
@@ -100,7 +114,7 @@ TEST_P(BackendsAgree, BitForBit) {
     const Kernel &k = GetParam();
     const kf_kernel_def *def = defOf(k.name);
     ASSERT_NE(def, nullptr);
-    const std::string halide = variantFor(def, "arm64_neondot"), mlir = variantFor(def, "arm64_sve");
+    const auto [halide, mlir] = backendsOf(def);
     ASSERT_FALSE(halide.empty());
     ASSERT_FALSE(mlir.empty());
     if (!supported(def, halide) || !supported(def, mlir))
@@ -119,6 +133,7 @@ TEST_P(BackendsAgree, BitForBit) {
     }
 }
 
+#if defined(__aarch64__)
 // The SVE variants run only where the CPU has SVE (HWCAP_SVE), and then
 // dispatch prefers them: KFORGE_EXPECT_SVE (1 or 0) says which CPU the test
 // is run on (qemu -cpu max, or max,sve=off).
@@ -139,7 +154,9 @@ TEST(SveDispatch, FollowsTheCpu) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Arm64, BackendsAgree, ::testing::ValuesIn(kKernels),
+#endif
+
+INSTANTIATE_TEST_SUITE_P(Lowbit, BackendsAgree, ::testing::ValuesIn(kKernels),
                          [](const ::testing::TestParamInfo<Kernel> &i) { return std::string(i.param.name); });
 
 }  // namespace
