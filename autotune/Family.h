@@ -27,6 +27,14 @@ struct FamilyTuning {
     // The axes searched when a schedule has no tune block, for a target and
     // bucket; pruning then drops what the lowering rejects.
     std::vector<dsl::TuneAxis> (*axes)(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket);
+    // A default space that joins several backends' axes (a `backend` word
+    // axis and the union of the backends' own axes): whether the point with
+    // these values (values[a] of axes[a]; a word axis's index) is in its
+    // backend's own space, so that one backend's values do not multiply the
+    // other's points. Null, or a tune block: every point (then the
+    // lowering's check prunes).
+    bool (*inDefaultSpace)(const dsl::KernelSpec &, const targets::TargetInfo &, dsl::Bucket,
+                           const std::vector<dsl::TuneAxis> &axes, const std::vector<int64_t> &values) = nullptr;
     // Features of a schedule that mean the same in every task of the family
     // (Space.h, transferFeatures); null when the family has none.
     std::vector<float> (*features)(const Task &, const dsl::Schedule &) = nullptr;

@@ -233,7 +233,18 @@ Space Space::forTask(const Task &task, const std::map<std::string, std::string> 
     std::string firstRejection;
     std::vector<int> point(space.axes_.size(), 0);
     dsl::Schedule candidate = space.base_;
+    const FamilyTuning *family = familyTuning(kernel.family);
+    const bool ownSpaces = !space.fromTuneBlock_ && family && family->inDefaultSpace;
+    std::vector<int64_t> values(point.size());
     for (std::size_t n = 0; n < total; ++n) {
+        for (std::size_t a = 0; ownSpaces && a < point.size(); ++a) values[a] = space.values_[a][point[a]];
+        if (ownSpaces && !family->inDefaultSpace(kernel, target, task.bucket, space.axes_, values)) {
+            for (std::size_t a = point.size(); a-- > 0;) {
+                if (++point[a] < static_cast<int>(space.values_[a].size())) break;
+                point[a] = 0;
+            }
+            continue;
+        }
         candidate.directives = space.base_.directives;
         for (std::size_t a = 0; a < point.size(); ++a) applyAxis(candidate.directives, space.axes_[a], space.values_[a][point[a]]);
         try {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "autotune/Family.h"
@@ -74,17 +75,29 @@ std::vector<dsl::TuneAxis> halideAxes(const dsl::LowbitLinearParams &p, const ta
     return out;
 }
 
-// The scalable SVE kernel's (codegen/lowbit_linear/LowbitLinearMlir.h): no
-// unroll, prefetch or loop-order knobs; its tile (any size serves every
-// vector length: the last strip is predicated), rows per parallel task, the
-// f32 path's per-channel k-chunk, and rows of x per pass over the weights.
-std::vector<dsl::TuneAxis> mlirAxes(const dsl::LowbitLinearParams &p, bool rowsTuned, int64_t kBlock) {
+// The MLIR kernel's (codegen/lowbit_linear/LowbitLinearMlir.h): no unroll
+// or loop-order knobs; its tile, rows per parallel task, the f32 path's
+// per-channel k-chunk, and rows of x per pass over the weights. Scalable SVE
+// has no prefetch (and any tile serves every vector length: the last strip
+// is predicated). AVX-512 tiles are whole 512-bit strips, and in decode the
+// software prefetch is tuned: distance (4-16 KiB of a 64-row int4 tile) and
+// locality, the reason this kernel exists (Halide 14 has prefetchnta only).
+std::vector<dsl::TuneAxis> mlirAxes(const dsl::LowbitLinearParams &p, const targets::TargetInfo &target,
+                                    bool rowsTuned, int64_t kBlock) {
+    const bool sve = target.caps.scalableVectors;
     std::vector<dsl::TuneAxis> out;
-    out.push_back(makeAxis(Kind::Pack, {"weight"}, {16, 32, 64}, "interleave"));
+    out.push_back(makeAxis(Kind::Pack, {"weight"}, sve ? std::vector<int64_t>{16, 32, 64} : std::vector<int64_t>{32, 64},
+                           "interleave"));
     out.push_back(makeAxis(Kind::Split, {"n"}, {64, 128, 256, 512}));
     if (p.group == 0 && p.input != dsl::ActKind::QInt8PerToken)
         out.push_back(makeAxis(Kind::Split, {"k"}, {4 * kBlock, 8 * kBlock, 16 * kBlock}));
     if (rowsTuned) out.push_back(makeAxis(Kind::Split, {"m"}, {1, 2, 4, 8}));
+    if (!sve && !rowsTuned) {
+        out.push_back(makeAxis(Kind::Prefetch, {"weight"}, {0, 128, 256, 512}));
+        dsl::TuneAxis hint = makeWordAxis(Kind::Prefetch, {"weight"}, {"nta", "t1", "t0"});
+        hint.option = "hint";
+        out.push_back(hint);
+    }
     return out;
 }
 
@@ -93,13 +106,11 @@ bool sameAxis(const dsl::TuneAxis &a, const dsl::TuneAxis &b) {
     return a.directive.kind == b.directive.kind && a.directive.vars == b.directive.vars && a.option == b.option;
 }
 
-// The default space: the axes of the backend the kernel lowers through on
-// the target; where several of the target's backends cover it (arm64-sve:
-// MLIR and Halide for most formats), the backend as a word axis (the
-// target's order) and the union of their axes, a shared axis taking the
-// values of both. A point a backend cannot honour (Halide's unroll on the
-// MLIR kernel) is pruned by that backend's check (Space::forTask).
-std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket) {
+// Each backend that covers the kernel on the target (the target's order),
+// with its own default axes.
+std::vector<std::pair<std::string, std::vector<dsl::TuneAxis>>> backendSpaces(const dsl::KernelSpec &kernel,
+                                                                               const targets::TargetInfo &target,
+                                                                               dsl::Bucket bucket) {
     const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
     const bool base3 = p.weight.kind == dsl::WeightKind::Ternary && p.weight.ternaryBase3;
     const int64_t kBlock = base3 ? 20 : 32;  // packed k per block
@@ -107,27 +118,36 @@ std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::Ta
     // stays at the lowering's default (0; every tuned prefill schedule in
     // bench/lowbit_linear/lowbit_bench.kf chose 0), and the loop order is tuned.
     const bool rowsTuned = p.input == dsl::ActKind::QInt8PerToken && dsl::bucketDef(bucket).minRows > 1;
-
-    std::vector<std::string> backends;
-    std::vector<std::vector<dsl::TuneAxis>> perBackend;
+    std::vector<std::pair<std::string, std::vector<dsl::TuneAxis>>> out;
     for (const codegen::BackendLowering *l : codegen::coveringLowerings(kernel, target)) {
         const std::string_view name = l->backend;
         if (name == "mlir")
-            perBackend.push_back(mlirAxes(p, rowsTuned, kBlock));
+            out.emplace_back(name, mlirAxes(p, target, rowsTuned, kBlock));
         else if (name == "halide")
-            perBackend.push_back(halideAxes(p, target, rowsTuned, kBlock));
-        else
-            continue;  // a backend without a default space here
-        backends.emplace_back(name);
+            out.emplace_back(name, halideAxes(p, target, rowsTuned, kBlock));
     }
     // None: the Halide space, which pruning then rejects with the lowering's "no lowering" error.
-    if (perBackend.empty()) return halideAxes(p, target, rowsTuned, kBlock);
-    if (perBackend.size() == 1) return perBackend[0];
+    if (out.empty()) out.emplace_back("halide", halideAxes(p, target, rowsTuned, kBlock));
+    return out;
+}
 
+// The default space: the axes of the backend the kernel lowers through on
+// the target; where several of the target's backends cover it (arm64-sve:
+// MLIR and Halide for most formats; x86-avx512vnni: Halide and MLIR), the
+// backend as a word axis (the target's order) and the union of their axes,
+// a shared axis taking the values of both. inDefaultSpace then keeps each
+// point to its backend's own values (one value of the axes it does not
+// have), and the backend's check prunes what it cannot honour.
+std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket) {
+    const auto spaces = backendSpaces(kernel, target, bucket);
+    if (spaces.size() == 1) return spaces[0].second;
+
+    std::vector<std::string> backends;
+    for (const auto &space : spaces) backends.push_back(space.first);
     std::vector<dsl::TuneAxis> out;
     out.push_back(makeWordAxis(Kind::Backend, {}, backends));
-    for (const auto &axesOfBackend : perBackend)
-        for (const dsl::TuneAxis &axis : axesOfBackend) {
+    for (const auto &space : spaces)
+        for (const dsl::TuneAxis &axis : space.second) {
             auto it = std::find_if(out.begin(), out.end(), [&](const dsl::TuneAxis &o) { return sameAxis(o, axis); });
             if (it == out.end()) {
                 out.push_back(axis);
@@ -146,6 +166,60 @@ std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::Ta
             std::sort(it->values.begin(), it->values.end());
         }
     return out;
+}
+
+// The text of an axis's value in the lowering's default schedule `d`
+// ("" for an axis without one).
+std::string defaultText(const dsl::TuneAxis &axis, const codegen::lowbit::LinearSchedule &d) {
+    const std::string var = axis.directive.vars.empty() ? "" : axis.directive.vars[0];
+    switch (axis.directive.kind) {
+    case Kind::Pack: return axis.option == "interleave" ? std::to_string(d.interleave) : codegen::lowbit::toString(d.layout);
+    case Kind::Split:
+        return var == "n" ? std::to_string(d.nBlock) : var == "k" ? std::to_string(d.kChunk) : std::to_string(d.mTile);
+    case Kind::Unroll: return std::to_string(d.unrollK);
+    case Kind::Prefetch: return axis.option == "hint" ? codegen::lowbit::toString(d.prefetchHint) : std::to_string(d.prefetch);
+    case Kind::Reorder: return d.chunkOuter ? "k m" : "m k";
+    default: return "";
+    }
+}
+
+// Whether a point of the joined space is in its backend's own space: each
+// axis the backend has takes one of its own values; each axis it does not
+// have, the lowering's default (so that the point is counted once and the
+// backend's check, which refuses knobs it does not lower, keeps it). A hint
+// with no prefetch is the same kernel as nta: kept once.
+bool inDefaultSpace(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket,
+                    const std::vector<dsl::TuneAxis> &joined, const std::vector<int64_t> &values) {
+    const auto spaces = backendSpaces(kernel, target, bucket);
+    if (spaces.size() < 2) return true;
+    const codegen::lowbit::LinearSchedule defaults =
+        codegen::lowbit::resolveSchedule(std::get<dsl::LowbitLinearParams>(kernel.params), nullptr, target);
+    const std::vector<dsl::TuneAxis> *own = &spaces[0].second;
+    for (std::size_t a = 0; a < joined.size(); ++a)
+        if (joined[a].directive.kind == Kind::Backend)
+            for (const auto &space : spaces)
+                if (space.first == joined[a].words.at(static_cast<std::size_t>(values[a]))) own = &space.second;
+    bool noPrefetch = false, hinted = false;
+    for (std::size_t a = 0; a < joined.size(); ++a) {
+        const dsl::TuneAxis &axis = joined[a];
+        if (axis.directive.kind == Kind::Backend) continue;
+        const auto mine = std::find_if(own->begin(), own->end(), [&](const dsl::TuneAxis &o) { return sameAxis(o, axis); });
+        if (mine == own->end()) {
+            const std::string text =
+                axis.words.empty() ? std::to_string(values[a]) : axis.words.at(static_cast<std::size_t>(values[a]));
+            if (text != defaultText(axis, defaults)) return false;
+            continue;
+        }
+        if (!axis.words.empty()) {
+            const std::string &word = axis.words.at(static_cast<std::size_t>(values[a]));
+            if (std::find(mine->words.begin(), mine->words.end(), word) == mine->words.end()) return false;
+            if (axis.directive.kind == Kind::Prefetch && axis.option == "hint") hinted = word != "nta";
+        } else {
+            if (std::find(mine->values.begin(), mine->values.end(), values[a]) == mine->values.end()) return false;
+            if (axis.directive.kind == Kind::Prefetch && axis.option.empty()) noPrefetch = values[a] == 0;
+        }
+    }
+    return !(noPrefetch && hinted);
 }
 
 // The task-independent features of a schedule (Space.h, transferFeatures):
@@ -292,6 +366,7 @@ FamilyTuning family() {
     return FamilyTuning{
         .family = dsl::Family::LowbitLinear,
         .axes = axes,
+        .inDefaultSpace = inDefaultSpace,
         .features = features,
         .layoutAxes = {"pack weight interleave", "pack weight layout", "split k"},
         .streams = streams,
