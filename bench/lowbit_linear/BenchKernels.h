@@ -22,6 +22,18 @@ struct Kernel {
     dsl::LowbitLinearParams params;
 };
 
+// Whether the bench library has the kernel (the "_mlir" ones only where kforge
+// was built with MLIR).
+inline bool hasKernel(const std::string &name) {
+    int count = 0;
+    const kf_kernel_def *const *all = kf_bench_lowbit_kernels(&count);
+    for (int i = 0; i < count; ++i) {
+        kf_kernel_info info{};
+        if (kf_kernel_query(all[i], &info) == KF_OK && name == info.name) return true;
+    }
+    return false;
+}
+
 inline Kernel kernelNamed(const std::string &name) {
     int count = 0;
     const kf_kernel_def *const *all = kf_bench_lowbit_kernels(&count);

@@ -143,6 +143,17 @@ std::string registerAll() {
                             add(std::string(fmt) + "/" + actName(act) + "/M:" + std::to_string(M) + "/" + d + "/" +
                                     targetOf(variant) + "/threads:" + std::to_string(t),
                                 benchKernel, k, s, variant, M, t, WeightSource::Packed);
+                // The same format through the MLIR backend (lowbit_bench_mlir.kf),
+                // its variant for this CPU: "<target>+mlir".
+                const std::string mlirName = std::string(fmt) + "_" + actName(act) + "_mlir";
+                if (!hasKernel(mlirName)) continue;
+                const Kernel km = kernelNamed(mlirName);
+                const std::string variant = variantsOf(km, s, false)[0];
+                for (int64_t M : kRows)
+                    for (int t : threadCounts())
+                        add(std::string(fmt) + "/" + actName(act) + "/M:" + std::to_string(M) + "/" + d + "/" +
+                                targetOf(variant) + "+mlir/threads:" + std::to_string(t),
+                            benchKernel, km, s, variant, M, t, WeightSource::Packed);
             }
         }
     }
@@ -159,11 +170,12 @@ std::string registerAll() {
                             targetOf(variant) + "/threads:" + std::to_string(t),
                         benchKernel, k, kDefaultShape, variant, int64_t{1}, t, source);
         }
-    // Default: kDefaultShape, every format and activation kind at M = 1, int4
-    // also at M = 8, the best variant only; and the baselines they compare to.
+    // Default: kDefaultShape, every format and activation kind at M = 1 (and
+    // its MLIR kernel), int4 also at M = 8, the best variant only; and the
+    // baselines they compare to.
     const std::string shape = "/" + dims(kDefaultShape) + "/";
     return "^(dense_f32/M:(1|8)" + shape + "|dequant_f32/[a-z0-9]+/M:1" + shape + "|dequant_f32/int4/M:8" + shape +
-           "|[a-z0-9]+/(f32|int8)/M:1" + shape + best + "/|int4/(f32|int8)/M:8" + shape + best + "/)";
+           "|[a-z0-9]+/(f32|int8)/M:1" + shape + best + "(\\+mlir)?/|int4/(f32|int8)/M:8" + shape + best + "/)";
 }
 
 }  // namespace
