@@ -44,6 +44,11 @@ struct Backend {
     // (the tuner's builds share one); empty = objDir. Returns their paths.
     std::vector<std::string> (*runtimeObjects)(const std::vector<const targets::TargetInfo *> &targets,
                                                const std::string &objDir, const std::string &reuse);
+    // File name of the archive of this backend's glue among the runtime
+    // archives (Toolchain::runtimeArchives), merged only into libraries with
+    // kernels of this backend: the Halide glue needs the Halide runtime,
+    // which a library without Halide kernels does not have. null: none.
+    const char *bridgeArchive = nullptr;
 };
 
 // All registered backends, in registry order.

@@ -363,7 +363,16 @@ void emitLibrary(const dsl::Module &module, const EmitOptions &opt, const Toolch
     });
 
     timer.run("archive", [&] {
-        buildArchive(tc.ar, tc.runtimeArchives, objects, lib / ("libkforge_" + opt.libName + ".a"));
+        // The runtime archives, less the glue of backends no kernel uses.
+        std::vector<std::string> archives;
+        for (const std::string &a : tc.runtimeArchives) {
+            bool unused = false;
+            for (const Backend *b : backends())
+                unused |= b->bridgeArchive && fs::path(a).filename() == b->bridgeArchive &&
+                          std::find(usedBackends.begin(), usedBackends.end(), b) == usedBackends.end();
+            if (!unused) archives.push_back(a);
+        }
+        buildArchive(tc.ar, archives, objects, lib / ("libkforge_" + opt.libName + ".a"));
     });
 
     if (opt.sharedLibrary)

@@ -81,7 +81,7 @@ std::string HalideKernel::dump(const std::string &kind, const std::string &symbo
 }
 
 const Backend &backend() {
-    static const Backend b{"halide", {"stmt", "asm"}, runtimeObjects};
+    static const Backend b{"halide", {"stmt", "asm"}, runtimeObjects, "libkforge_halide_bridge.a"};
     return b;
 }
 

@@ -292,7 +292,7 @@ std::string MlirKernel::dump(const std::string &kind, const std::string &symbol,
 }
 
 const Backend &backend() {
-    static const Backend b{"mlir", {"mlir", "mlir-passes", "llvm", "asm"}, noRuntimeObjects};
+    static const Backend b{"mlir", {"mlir", "mlir-passes", "llvm", "asm"}, noRuntimeObjects, "libkforge_mlir_bridge.a"};
     return b;
 }
 
