@@ -151,13 +151,16 @@ bool coversMlir(const dsl::KernelSpec &kernel, const targets::TargetInfo &target
 }
 
 // The AVX-512 kernel's prefetch when the schedule names none: prefetcht1
-// about 12 KiB ahead of the tile's weight stream, where it measured best on a
-// streamed int4 decode at 1 thread (bench/README.md, "x86 decode through
-// MLIR"). In k: whole blocks of the layout.
+// about 8 KiB ahead of the tile's weight stream. Streamed decode at 1 thread
+// (4096x11008, a 64-row tile) measured t1 at 4-16 KiB ahead best or within
+// 0.03 of best for int4, int2 and ternary: 0.88-0.89 / 0.83 / 0.79-0.82 of
+// read bandwidth, against 0.64 / 0.49 / 0.50 without a prefetch and
+// 0.36-0.61 with prefetchnta (bench/README.md, "x86 decode through MLIR").
+// In k: whole blocks of the layout.
 int defaultMlirPrefetchK(const rt::LinearLayout &L) {
     int blockBytes = 0;
     for (int p = 0; p < L.numPlanes; ++p) blockBytes += 4 * L.interleave * std::max(1, L.planes[p].width);
-    return L.kBlock * std::max(1, (12 * 1024 + blockBytes - 1) / blockBytes);
+    return L.kBlock * std::max(1, (8 * 1024 + blockBytes - 1) / blockBytes);
 }
 
 // The schedule the SVE kernel runs, or CodegenError for a directive it does
