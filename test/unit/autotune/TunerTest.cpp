@@ -391,6 +391,34 @@ TEST(Tune, AttentionCandidatesAreCheckedAndTheBestIsEmitted) {
 // A sparse-rank kernel tunes through its default space (no tune block):
 // every candidate checked against the reference, a candidate made wrong is
 // recorded so, and the emitted library runs the best one.
+#if KFORGE_HAVE_MLIR
+// Candidates through the MLIR backend are built, loaded and measured like
+// Halide's: a library whose kernels are all MLIR has no Halide runtime, and
+// none of the Halide glue either (Backend::bridgeArchive).
+TEST(Tune, MlirCandidatesAreMeasured) {
+    if (TuneDir::hostTarget() != "x86-avx512vnni") GTEST_SKIP() << "the x86 MLIR kernel needs AVX-512 VNNI";
+    TuneDir t;
+    std::ofstream(t.dir / "q.kf") << "kernel q4 : lowbit_linear {\n  weight int4 shape=[N, K] scale=f16 group=128\n"
+                                     "  input int8 rows=M\n  output f32\n}\n"
+                                     "schedule q4 for x86-avx512vnni {\n  backend mlir\n  prefetch weight 128\n"
+                                     "  tune {\n    prefetch weight hint in [nta, t1]\n  }\n}\n";
+    std::string out;
+    const int rc = codegen::runCommand({KFORGE_EXE, "tune", (t.dir / "q.kf").string(), "--target", "host", "--shapes",
+                                        "256x512", "--buckets", "decode", "--stream-mib", "1", "--timeout", "20",
+                                        "--jobs", "2", "--threads", "1", "--db", (t.dir / "tune.db").string(), "--json"},
+                                       out);
+    ASSERT_EQ(rc, 0) << out;
+    Database db((t.dir / "tune.db").string());
+    std::set<std::string> hints;
+    for (const Record &r : db.records()) {
+        EXPECT_EQ(r.status, "ok") << r.schedule << out;
+        EXPECT_NE(r.schedule.find("  backend mlir\n"), std::string::npos) << r.schedule;
+        hints.insert(r.schedule.find("hint=t1") != std::string::npos ? "t1" : "nta");
+    }
+    EXPECT_EQ(hints, (std::set<std::string>{"nta", "t1"})) << out;
+}
+#endif
+
 TEST(Tune, SparseRankCandidatesAreCheckedAndTheBestIsEmitted) {
     TuneDir t;
     std::ofstream(t.dir / "sr.kf") << "kernel o : sparse_rank_linear {\n  weight int4 shape=[N, K] scale=f16 group=64\n"
