@@ -14,6 +14,7 @@
 #include "codegen/Lowering.h"
 #include "codegen/Naming.h"
 #include "codegen/backends/halide/HalideBackend.h"
+#include "codegen/lowbit_linear/AffineLevels.h"
 #include "codegen/lowbit_linear/LinearSchedule.h"
 #include "codegen/lowbit_linear/LowbitLinearHalide.h"
 #include "codegen/lowbit_linear/LowbitLinearMlir.h"
@@ -230,14 +231,9 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
         k.prefetchK = s.prefetch;
         k.prefetchLocality = static_cast<int>(s.prefetchHint);
     }
-    switch (p.weight.kind) {  // levels (a c + b) / d, as LowbitLinearHalide.cpp's AffineLevels
-    case dsl::WeightKind::Binary: k.levelA = 2, k.levelB = -1; break;
-    case dsl::WeightKind::Ternary: k.levelB = -1; break;
-    case dsl::WeightKind::Seq2: k.levelA = 2, k.levelB = -3, k.levelD = 2; break;
-    case dsl::WeightKind::Int: k.levelB = -(1 << (p.weight.bits - 1)); break;
-    case dsl::WeightKind::Uint: k.zeroPoints = true; break;
-    case dsl::WeightKind::Codebook: break;  // never with int8 activations (dsl::lowbitLinearProblem)
-    }
+    const lowbit::AffineLevels lv = lowbit::affineLevels(p.weight);  // the same levels as the Halide lowering
+    k.levelA = lv.a, k.levelB = lv.b, k.levelD = lv.d;
+    k.zeroPoints = p.weight.kind == dsl::WeightKind::Uint;
     k.bias = p.bias;
     k.mTile = s.mTile;
     k.floatInput = p.input != dsl::ActKind::QInt8PerToken;

@@ -1,6 +1,7 @@
 #include "codegen/lowbit_linear/LowbitLinearHalide.h"
 
 #include "codegen/CodegenError.h"
+#include "codegen/lowbit_linear/AffineLevels.h"
 
 namespace kf::codegen::lowbit {
 
@@ -24,29 +25,6 @@ kf_scale_type runtimeScaleType(dsl::ScalarType t) {
 int codesPerByte(const rt::PlaneLayout &p) { return p.width == 0 ? 5 : 8 / p.width; }
 int chunksPerBlock(const rt::PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
 int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
-
-// Level L(c) = (a * c + b) / d with integers a, d and b (b = -z for uint):
-// docs/formats.md's level tables in the form the integer path accumulates exactly.
-//   binary (ParetoQ 1-bit)      {-1,+1}:         2c - 1
-//   ternary (BitNet b1.58)      {-1,0,+1}:       c - 1
-//   seq2 (ParetoQ SEQ)          {-1.5..1.5}:     (2c - 3) / 2
-//   intN (ParetoQ LSQ, LLM-QAT) -2^(N-1)..:      c - 2^(N-1)
-//   uintN (GPTQ-style)          c - z
-struct AffineLevels {
-    int a, b, d;
-};
-
-AffineLevels affineLevels(const dsl::WeightFormat &w) {
-    switch (w.kind) {
-    case dsl::WeightKind::Binary: return {2, -1, 1};
-    case dsl::WeightKind::Ternary: return {1, -1, 1};
-    case dsl::WeightKind::Seq2: return {2, -3, 2};
-    case dsl::WeightKind::Int: return {1, -(1 << (w.bits - 1)), 1};
-    case dsl::WeightKind::Uint: return {1, 0, 1};  // b = -z per scale, added by the caller
-    case dsl::WeightKind::Codebook: break;
-    }
-    return {1, 0, 1};
-}
 
 // Round half away from zero (docs/formats.md, "Dynamic int8 per token"), as
 // Halide's round() is half-to-even; exactly: v - trunc(v) is exact in f32,

@@ -46,7 +46,7 @@ enum class LinearIsa { Sve, Avx512Vnni };
 struct MlirLinearKernel {
     LinearIsa isa = LinearIsa::Sve;
     rt::LinearLayout layout;
-    // Level L(c) = (a c + b) / d (LowbitLinearHalide.cpp, AffineLevels); for
+    // Level L(c) = (a c + b) / d (AffineLevels.h); for
     // uint weights b = -z per row and chunk (zeroPoints).
     int levelA = 1, levelB = 0, levelD = 1;
     bool zeroPoints = false;
