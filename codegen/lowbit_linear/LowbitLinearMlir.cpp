@@ -252,8 +252,22 @@ std::string linearModule(const MlirLinearKernel &k) {
                types(nAcc, accType) + ") : i64 {");
         const std::string b0 = w.mul("%c", chunkBlocks);
         const std::string b1 = w.add(b0, chunkBlocks);
+        // AVX-512, int8, one plane of 1/2/4-bit codes: slot sl of a byte is
+        // taken with a mask alone, as 2^(width sl) times its code, into an
+        // accumulator of its own; the slots are shifted back and summed after
+        // the blocks (exact: every term carries the same power of two). That
+        // keeps the unpacking off the shift port, which vpdpbusd also needs
+        // (bench/README.md, "x86 decode through MLIR"). Needs cpb accumulators
+        // per strip and row: only where 16 registers hold them.
+        const int width0 = L.planes[0].width;
+        const int cpb0 = width0 > 0 ? 8 / width0 : 0;
+        // Blocks summed into a slot before it is folded back: each slot term
+        // is below 2^17 per block, so 1024 blocks stay inside int32.
+        const int foldBlocks = 1024;
+        const bool slots = !sve && !f32x && !base3 && L.numPlanes == 1 && width0 < 8 && L.planes[0].shift == 0 &&
+                           static_cast<size_t>(cpb0) * nAcc <= 16 && (wholeRow || blocksPerChunk <= foldBlocks);
         // f32 rows: two FMA chains per accumulator (k of even / odd byte lane), as the Halide lowering.
-        const size_t chains = f32x ? 2 : 1;
+        const size_t chains = f32x ? 2 : slots ? static_cast<size_t>(cpb0) : 1;
         std::vector<std::string> dot(nAcc * chains);
         std::string dotIter = "iter_args(";
         for (size_t a = 0; a < dot.size(); ++a) {
@@ -263,8 +277,25 @@ std::string linearModule(const MlirLinearKernel &k) {
         dotIter += ")";
         const std::string dotOut = w.fresh("dotOut");
         auto dotResult = [&](size_t a) { return dot.size() > 1 ? dotOut + "#" + std::to_string(a) : dotOut; };
-        w.open((dot.size() > 1 ? dotOut + ":" + std::to_string(dot.size()) : dotOut) + " = scf.for %b = " + b0 + " to " +
-               b1 + " step " + c1 + " " + dotIter + " -> (" + types(dot.size(), dotType) + ") : i64 {");
+        // Slots over a whole row: an outer loop folds them every foldBlocks blocks.
+        std::string blockLo = b0, blockHi = b1;
+        std::vector<std::string> folded;
+        const std::string foldOut = w.fresh("foldOut");
+        if (slots && wholeRow) {
+            std::string foldIter = "iter_args(";
+            folded.resize(nAcc);
+            for (size_t a = 0; a < nAcc; ++a) {
+                folded[a] = w.fresh("fold");
+                foldIter += (a ? ", " : "") + folded[a] + " = " + dotZero;
+            }
+            foldIter += ")";
+            w.open(resultDecl(foldOut) + " = scf.for %fb = " + b0 + " to " + b1 + " step " + w.i64(foldBlocks) + " " +
+                   foldIter + " -> (" + types(nAcc, dotType) + ") : i64 {");
+            blockLo = "%fb";
+            blockHi = w.let("hi", "arith.minsi " + w.add("%fb", w.i64(foldBlocks)) + ", " + b1 + " : i64");
+        }
+        w.open((dot.size() > 1 ? dotOut + ":" + std::to_string(dot.size()) : dotOut) + " = scf.for %b = " + blockLo +
+               " to " + blockHi + " step " + c1 + " " + dotIter + " -> (" + types(dot.size(), dotType) + ") : i64 {");
         const std::string kBase = w.mul("%b", w.i64(L.kBlock));
         // x of each row: a quadword (4 quads) replicated to every 128-bit
         // segment, read by the indexed sdot; a last odd quad broadcast.
@@ -390,6 +421,23 @@ std::string linearModule(const MlirLinearKernel &k) {
                 continue;
             }
             for (int quad = 0; quad < quads; ++quad) {
+                if (slots) {  // slot sl of chunk u, in place: 2^(width sl) times the code
+                    const int u = quad / cpb0, sl = quad % cpb0;
+                    const std::string bits = w.let(
+                        "u", "arith.andi " + chunk[0][u] + ", " +
+                                 w.let("c", "arith.constant dense<" +
+                                                std::to_string(static_cast<int8_t>(((1 << width0) - 1) << (width0 * sl))) +
+                                                "> : " + kBytes) +
+                                 " : " + kBytes);
+                    for (int i = 0; i < MT; ++i) {
+                        std::string &d = dotNow[static_cast<size_t>((st * MT + i) * cpb0 + sl)];
+                        d = w.let("dot", "llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(" + d + ", " +
+                                             w.let("u", "vector.bitcast " + bits + " : " + kBytes + " to " + kLanesI32) +
+                                             ", " + xSplat[i][static_cast<size_t>(quad)] + ") : (" + kLanesI32 + ", " +
+                                             kLanesI32 + ", " + kLanesI32 + ") -> " + kLanesI32);
+                    }
+                    continue;
+                }
                 // Codes of k = kBlock b + 4 quad + j in the bytes of each row's lane.
                 std::string code = base3 ? trits[quad] : std::string();
                 for (int p = 0; p < L.numPlanes && !base3; ++p) {
@@ -436,6 +484,28 @@ std::string linearModule(const MlirLinearKernel &k) {
         }
         w.line("scf.yield " + joined(dotNow) + " : " + types(dotNow.size(), dotType));
         w.close();
+        // The chunk's int32 dot per (strip, row); slots folded back.
+        std::vector<std::string> dotSum(nAcc);
+        for (size_t a = 0; a < nAcc && !f32x; ++a) {
+            if (!slots) {
+                dotSum[a] = dotResult(a);
+                continue;
+            }
+            std::string v = dotResult(a * static_cast<size_t>(cpb0));
+            for (int sl = 1; sl < cpb0; ++sl)
+                v = w.add(v,
+                          w.let("u", "arith.shrsi " + dotResult(a * static_cast<size_t>(cpb0) + static_cast<size_t>(sl)) +
+                                         ", " +
+                                         w.let("c", "arith.constant dense<" + std::to_string(width0 * sl) + "> : " + kLanesI32) +
+                                         " : " + kLanesI32),
+                          kLanesI32);
+            dotSum[a] = wholeRow ? w.add(folded[a], v, kLanesI32) : v;
+        }
+        if (slots && wholeRow) {
+            w.line("scf.yield " + joined(dotSum) + " : " + types(nAcc, dotType));
+            w.close();
+            for (size_t a = 0; a < nAcc; ++a) dotSum[a] = result(foldOut, a);
+        }
 
         // The chunk's sum a (dot + off qs) + b qs, then into the accumulator.
         // (f32 rows: (a dot + b xs) / d, dot the sum of the two chains.)
@@ -481,7 +551,7 @@ std::string linearModule(const MlirLinearKernel &k) {
             const std::string scaleNow = perChannel ? "" : loadScale(st, "%c");
             for (int i = 0; i < MT; ++i) {
                 const size_t a = static_cast<size_t>(st * MT + i);
-                std::string v = dotResult(a);
+                std::string v = dotSum[a];
                 if (codeOffset) {
                     const std::string off = w.let("c", "arith.constant dense<" + std::to_string(codeOffset) + "> : " + kLanesI32);
                     v = w.add(v, w.mul(off, qsv[i], kLanesI32), kLanesI32);
