@@ -152,6 +152,12 @@ std::string linearModule(const MlirLinearKernel &k) {
         for (size_t i = 0; i < n; ++i) out += (i ? ", " : "") + t;
         return out;
     };
+    // AVX-512: acc += the byte codes (unsigned) . x's quad broadcast (signed), per int32 lane.
+    auto vpdpbusd = [&](const std::string &acc, const std::string &codes, const std::string &xQuad) {
+        return w.let("dot", "llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(" + acc + ", " +
+                                w.let("u", "vector.bitcast " + codes + " : " + kBytes + " to " + kLanesI32) + ", " + xQuad +
+                                ") : (" + kLanesI32 + ", " + kLanesI32 + ", " + kLanesI32 + ") -> " + kLanesI32);
+    };
     const bool f32x = k.floatInput;
     // int8: per-channel sums stay int32 to the end; f32 rows: f32 throughout.
     const std::string accType = perChannel && !f32x ? kLanesI32 : kLanesF32;
@@ -431,10 +437,7 @@ std::string linearModule(const MlirLinearKernel &k) {
                                  " : " + kBytes);
                     for (int i = 0; i < MT; ++i) {
                         std::string &d = dotNow[static_cast<size_t>((st * MT + i) * cpb0 + sl)];
-                        d = w.let("dot", "llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(" + d + ", " +
-                                             w.let("u", "vector.bitcast " + bits + " : " + kBytes + " to " + kLanesI32) +
-                                             ", " + xSplat[i][static_cast<size_t>(quad)] + ") : (" + kLanesI32 + ", " +
-                                             kLanesI32 + ", " + kLanesI32 + ") -> " + kLanesI32);
+                        d = vpdpbusd(d, bits, xSplat[i][static_cast<size_t>(quad)]);
                     }
                     continue;
                 }
@@ -468,10 +471,7 @@ std::string linearModule(const MlirLinearKernel &k) {
                 for (int i = 0; i < MT; ++i) {
                     std::string &d = dotNow[static_cast<size_t>(st * MT + i)];
                     if (!sve)
-                        d = w.let("dot", "llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(" + d + ", " +
-                                             w.let("u", "vector.bitcast " + code + " : " + kBytes + " to " + kLanesI32) +
-                                             ", " + xSplat[i][static_cast<size_t>(quad)] + ") : (" + kLanesI32 + ", " +
-                                             kLanesI32 + ", " + kLanesI32 + ") -> " + kLanesI32);
+                        d = vpdpbusd(d, code, xSplat[i][static_cast<size_t>(quad)]);
                     else if (quad < quads / 4 * 4)
                         d = w.let("dot", sdotLane + "(" + d + ", " + code + ", " + xQuadword[i][quad / 4] + ", " +
                                              laneIndex[quad % 4] + ") : (" + kLanesI32 + ", " + kBytes + ", " + kBytes +

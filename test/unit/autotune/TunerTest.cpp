@@ -145,6 +145,12 @@ TEST(Tune, CrashHangAndWrongCandidatesAreRecordedAsFailedAndTheRunCompletes) {
     EXPECT_NE(out.find("\"event\":\"done\""), std::string::npos) << out;
 }
 
+// How long a test polls (every 50 ms) for a tune run's first records: 180 s.
+// On a 2-core machine running the suite two tests at a time the first two
+// builds alone took over 60 s (a CI-like fresh-clone run); the bound only
+// caps how long a broken tuner keeps a test running.
+constexpr int kRecordPolls = 3600;
+
 TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
     TuneDir t;
     const fs::path db = t.dir / "tune.db";
@@ -152,9 +158,7 @@ TEST(Tune, AKilledRunResumesWithoutLosingOrRepeatingRecords) {
     const pid_t pid = kf::testing::spawnLogged(t.tuneArgs(), "");
     ASSERT_GE(pid, 0);
     std::set<std::string> before;
-    // Up to 180 s: on a 2-core machine running the suite two tests at a time,
-    // the first two builds alone took over 60 s (a CI-like fresh-clone run).
-    for (int i = 0; i < 3600 && before.size() < 2; ++i) {
+    for (int i = 0; i < kRecordPolls && before.size() < 2; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (!fs::exists(db)) continue;
         before.clear();
@@ -197,10 +201,10 @@ pid_t startTune(std::vector<std::string> args, const fs::path &tmp, const fs::pa
     return kf::testing::spawnLogged(std::move(args), log.string(), {{"TMPDIR", tmp.string()}});
 }
 
-// Waits until the database holds `n` records (at most 180 s: see above); how many it holds.
+// Waits until the database holds `n` records (at most kRecordPolls); how many it holds.
 std::size_t waitForRecords(const fs::path &db, std::size_t n) {
     std::size_t have = 0;
-    for (int i = 0; i < 3600 && have < n; ++i) {
+    for (int i = 0; i < kRecordPolls && have < n; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (!fs::exists(db)) continue;
         // The tuner may be between creating the file and committing its
@@ -390,9 +394,6 @@ TEST(Tune, AttentionCandidatesAreCheckedAndTheBestIsEmitted) {
     ::dlclose(h);
 }
 
-// A sparse-rank kernel tunes through its default space (no tune block):
-// every candidate checked against the reference, a candidate made wrong is
-// recorded so, and the emitted library runs the best one.
 #if KFORGE_HAVE_MLIR
 // Candidates through the MLIR backend are built, loaded and measured like
 // Halide's: a library whose kernels are all MLIR has no Halide runtime, and
@@ -421,6 +422,9 @@ TEST(Tune, MlirCandidatesAreMeasured) {
 }
 #endif
 
+// A sparse-rank kernel tunes through its default space (no tune block):
+// every candidate checked against the reference, a candidate made wrong is
+// recorded so, and the emitted library runs the best one.
 TEST(Tune, SparseRankCandidatesAreCheckedAndTheBestIsEmitted) {
     TuneDir t;
     std::ofstream(t.dir / "sr.kf") << "kernel o : sparse_rank_linear {\n  weight int4 shape=[N, K] scale=f16 group=64\n"
