@@ -141,13 +141,15 @@ void checkHalide(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, c
 // every format but the codebooks (a table lookup per code), f32 / bf16 / int8
 // activations. Other kernels of a target that lists "mlir" go to its next
 // backend.
-bool avx512Vnni(const targets::TargetInfo &target) {
+// A target the fixed-width MLIR kernel (LinearIsa::Avx512Vnni) serves: x86 with
+// 512-bit vectors and int8 dot products, from the target's capabilities.
+bool fixedInt8Dot512(const targets::TargetInfo &target) {
     return target.arch == targets::Arch::X86_64 && target.vectorBits == 512 && target.caps.int8Dot;
 }
 
 bool coversMlir(const dsl::KernelSpec &kernel, const targets::TargetInfo &target) {
     const auto &p = paramsOf(kernel);
-    return (target.caps.scalableVectors || avx512Vnni(target)) && p.weight.kind != dsl::WeightKind::Codebook &&
+    return (target.caps.scalableVectors || fixedInt8Dot512(target)) && p.weight.kind != dsl::WeightKind::Codebook &&
            p.output == dsl::ScalarType::F32;
 }
 
@@ -219,7 +221,7 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     lowbit::LinearSchedule s = resolveMlirSchedule(kernel, schedule, target);
     lowbit::MlirLinearKernel k;
     k.layout = mlirLayout(kernel, s);
-    if (avx512Vnni(target)) {
+    if (fixedInt8Dot512(target)) {
         k.isa = lowbit::LinearIsa::Avx512Vnni;
         bool named = false;
         if (schedule)
