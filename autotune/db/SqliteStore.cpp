@@ -11,11 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "autotune/db/Store.h"
 
@@ -160,6 +162,25 @@ void exec(sqlite3 *db, const std::string &path, const char *sql) {
         const std::string msg = err ? err : sqlite3_errmsg(db);
         sqlite3_free(err);
         throw std::runtime_error("tuning database " + path + ": " + msg);
+    }
+}
+
+// Puts the file in WAL mode (which the file keeps). Switching a new file
+// needs it to itself, and SQLite answers BUSY at once, without the busy
+// handler, while another connection has it open in a transaction: two tuners
+// creating one database at the same moment. So the switch is retried until
+// the busy timeout.
+void useWal(sqlite3 *db, const std::string &path) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (int attempt = 0;; ++attempt) {
+        char *err = nullptr;
+        const int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, &err);
+        const std::string msg = rc == SQLITE_OK ? "" : err ? err : sqlite3_errmsg(db);
+        sqlite3_free(err);
+        if (rc == SQLITE_OK) return;
+        if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+            throw std::runtime_error("tuning database " + path + ": " + msg);
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(attempt, 6), 50)));
     }
 }
 
@@ -327,11 +348,14 @@ bool isBlank(const std::string &path) {
 }
 
 // Refuses, before anything is written, a file that is an SQLite database of
-// something else (schema 0 with tables of its own).
+// something else (schema 0 with tables of its own). The version and the
+// tables are read in one statement, so from one snapshot: read apart, a
+// kforge process creating the schema between the two reads made a new
+// tuning database look foreign.
 void checkIsOurs(sqlite3 *db, const std::string &path) {
-    if (userVersion(db, path) != 0) return;
-    Stmt tables(db, path, "SELECT count(*) FROM sqlite_master");
-    if (tables.step() && tables.integer(0) != 0)
+    Stmt s(db, path,
+           "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)");
+    if (s.step() && s.integer(0) == 0 && s.integer(1) != 0)
         throw std::runtime_error(path + " is an SQLite database but not a kforge tuning database (left unchanged)");
 }
 
@@ -489,7 +513,7 @@ SqliteStore::SqliteStore(const std::string &path, bool reading) : path_(path) {
                                                       std::to_string(kDatabaseSchemaVersion) + ")"));
             return;
         }
-        exec(db_, path_, "PRAGMA journal_mode=WAL");
+        useWal(db_, path_);
         exec(db_, path_, "PRAGMA synchronous=FULL");
         migrationNote_ = ensureSchema(db_, path_);
         exec(db_, path_, kClaims);

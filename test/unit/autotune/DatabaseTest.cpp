@@ -395,6 +395,14 @@ TEST_F(DatabaseTest, SigkillMidInsertLosesAtMostTheInFlightRecord) {
             }
             _exit(3);  // only reached on an error
         }
+        // A failed assertion or an exception below still stops the writer
+        // (left alone, it would fill the disk).
+        struct Reaper {
+            pid_t pid;
+            ~Reaper() {
+                if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+            }
+        } reaper{child};
         // Let it write a few records past the ones of the previous round, then kill it mid-loop.
         const std::string fifthNewKey = bigRecord(static_cast<int>(before) + 4).key;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -405,6 +413,7 @@ TEST_F(DatabaseTest, SigkillMidInsertLosesAtMostTheInFlightRecord) {
         ASSERT_EQ(kill(child, SIGKILL), 0);
         int status = 0;
         ASSERT_EQ(waitpid(child, &status, 0), child);
+        reaper.pid = 0;
         ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself, status " << status;
 
         ASSERT_EQ(integrityCheck(file), "ok");
@@ -415,6 +424,55 @@ TEST_F(DatabaseTest, SigkillMidInsertLosesAtMostTheInFlightRecord) {
         for (std::size_t i = 0; i < records.size(); ++i) ASSERT_EQ(records[i], bigRecord(static_cast<int>(i))) << i;
         before = records.size();
     }
+}
+
+// Two processes opening a new tuning database at once (two tuners started
+// together) both get it. Each read of one file below starts while the other
+// process may be creating its schema; two bugs failed it: the schema and its
+// version read apart made a half-created database look foreign, and the
+// switch to WAL answered "database is locked" without waiting.
+TEST_F(DatabaseTest, TwoProcessesOpeningANewDatabaseBothGetIt) {
+    const fs::path dir = memoryDir();
+    constexpr int kFiles = 150;
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        try {
+            for (int i = 0; i < kFiles; ++i) Database db((dir / ("new" + std::to_string(i) + ".db")).string());
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "creator: %s\n", e.what());
+            _exit(3);
+        }
+        _exit(0);
+    }
+    struct Reaper {
+        pid_t pid;
+        ~Reaper() {
+            if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+        }
+    } reaper{child};
+    for (int i = 0; i < kFiles; ++i) {
+        const std::string file = (dir / ("new" + std::to_string(i) + ".db")).string();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!fs::exists(file)) {
+            int status = 0;
+            ASSERT_EQ(waitpid(child, &status, WNOHANG), 0) << "the creator stopped before file " << i;
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "file " << i << " did not appear";
+            std::this_thread::yield();
+        }
+        // Open as soon as the file appears, many times over the creator's transaction.
+        for (int k = 0; k < 20; ++k) {
+            try {
+                Database db(file);
+            } catch (const std::exception &e) {
+                FAIL() << "file " << i << ", open " << k << ": " << e.what();
+            }
+        }
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    reaper.pid = 0;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the creator failed, status " << status;
 }
 
 TEST_F(DatabaseTest, ExportImportRoundTrip) {
