@@ -6,14 +6,21 @@
 #include <cstdint>
 #include <cstdio>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "codegen/CodegenError.h"
 #include "codegen/Family.h"
+#include "codegen/Lowering.h"
 #include "codegen/Naming.h"
 #include "codegen/backends/halide/HalideBackend.h"
 #include "codegen/hadamard/HadamardHalide.h"
 #include "codegen/hadamard/HadamardSchedule.h"
+#if KFORGE_HAVE_MLIR
+#include "codegen/backends/mlir/MlirBackend.h"
+#include "codegen/hadamard/HadamardMlir.h"
+#include "codegen/hadamard/bridge/HadamardMlirBridge.h"
+#endif
 #include "dsl/families/hadamard/Hadamard.h"
 #include "dsl/families/hadamard/Reference.h"
 
@@ -38,28 +45,46 @@ uint32_t fnv1a(const std::vector<int> &fields) {
     return h;
 }
 
-std::string hex8(uint32_t v) {
-    char s[16];
-    std::snprintf(s, sizeof s, "%08x", v);
+// prefix + v in 8 hex digits.
+std::string hex8(const char *prefix, uint32_t v) {
+    char s[24];
+    std::snprintf(s, sizeof s, "%s%08x", prefix, v);
     return s;
 }
 
 // "s" + 8 hex digits of the resolved schedule, "" for the target's defaults
 // (codegen/Naming.h: schedules never share a symbol).
-std::string scheduleTag(const HadamardSchedule &s, const HadamardSchedule &defaults) {
-    const std::vector<int> fields = {s.vector, s.radix, s.rowsPerTask, s.parallel ? 1 : 0, s.hmGroup};
+// `otherBackend`: lowered through a backend other than the target's default
+// for the kernel (codegen::loweringFor), so the two never share a symbol.
+std::string scheduleTag(const HadamardSchedule &s, const HadamardSchedule &defaults, bool otherBackend) {
+    std::vector<int> fields = {s.vector, s.radix, s.rowsPerTask, s.parallel ? 1 : 0, s.hmGroup};
+    if (otherBackend) fields.push_back(4000);
     const std::vector<int> base = {defaults.vector, defaults.radix, defaults.rowsPerTask, defaults.parallel ? 1 : 0,
                                    defaults.hmGroup};
-    return fields == base ? "" : "s" + hex8(fnv1a(fields));
+    return fields == base ? "" : hex8("s", fnv1a(fields));
+}
+
+// The symbol's parts but the schedule tag.
+SymbolParts symbolParts(const dsl::HadamardParams &p, const HadamardSchedule &s, const targets::TargetInfo &target) {
+    SymbolParts parts;
+    parts.family = "hadamard";
+    parts.dst = p.output == dsl::ActKind::QInt8PerToken ? "qd8" : "f32";
+    parts.act = "f32";
+    parts.tileM = s.rowsPerTask;
+    parts.tileN = static_cast<int>(*p.n.size);
+    parts.tileK = s.radix;
+    parts.target = target.symbolSuffix;
+    return parts;
 }
 
 // The symbol's weight part names H_m: "h28" built in, "h28f" + 8 hex digits
 // of the matrix for a file's (two files, two kernels).
 std::string factorName(const dsl::HadamardParams &p) {
-    std::string name = "h" + std::to_string(p.m);
+    std::string name = "h";
+    name += std::to_string(p.m);
     if (!p.matrix.empty()) {
         std::vector<int> entries(p.matrix.begin(), p.matrix.end());
-        name += "f" + hex8(fnv1a(entries));
+        name += hex8("f", fnv1a(entries));
     }
     return name;
 }
@@ -72,16 +97,10 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
     const std::vector<int8_t> hm = p.m == 1 ? std::vector<int8_t>{} : families::hadamard::factorMatrix(p);
     HadamardPipeline hp = buildHadamardPipeline(p, hm, s, target);
 
-    SymbolParts parts;
-    parts.family = "hadamard";
-    parts.dst = p.output == dsl::ActKind::QInt8PerToken ? "qd8" : "f32";
-    parts.act = "f32";
+    SymbolParts parts = symbolParts(p, s, target);
     parts.weight = factorName(p);
-    parts.tileM = s.rowsPerTask;
-    parts.tileN = static_cast<int>(*p.n.size);
-    parts.tileK = s.radix;
-    parts.target = target.symbolSuffix;
-    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target));
+    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target),
+                                    std::string_view(loweringFor(kernel, target).backend) != "halide");
     LoweredVariant v;
     v.symbol = kernelSymbol(parts);
     v.target = &target;
@@ -101,6 +120,72 @@ GlueText glueHalide(const dsl::KernelSpec &, const LoweredVariant &v, const std:
       << "_argv, *static_cast<const kf::rt::HadamardArgs *>(a)); }\n";
     return {s.str(), "nullptr", "run_" + id};
 }
+
+#if KFORGE_HAVE_MLIR
+// The MLIR backend (HadamardMlir.h): scalable SVE, every hadamard kernel (int8
+// output is quantized by the bridge from the f32 rows).
+bool coversMlir(const dsl::KernelSpec &, const targets::TargetInfo &target) { return target.caps.scalableVectors; }
+
+// The schedule the SVE kernel runs: split n (radix), split m, parallel m;
+// CodegenError at the directive for what it does not honour.
+HadamardSchedule resolveMlirSchedule(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
+                                     const targets::TargetInfo &target) {
+    const auto &p = paramsOf(kernel);
+    const HadamardSchedule s = resolveSchedule(p, schedule, target), d = resolveSchedule(p, nullptr, target);
+    if (schedule)
+        for (const dsl::Directive &dir : schedule->directives) {
+            const std::string on = std::string(" on ") + target.name + " (MLIR, scalable SVE)";
+            if (dir.kind == dsl::Directive::Kind::Vectorize && s.vector != d.vector)
+                throw CodegenError(dir.loc, "'vectorize n' does not apply" + on +
+                                                ": a vector is the hardware's length, whatever it is");
+            if (dir.kind == dsl::Directive::Kind::Unroll && s.hmGroup != d.hmGroup)
+                throw CodegenError(dir.loc, "'unroll n' is not lowered" + on + " (H_m is applied as signed sums)");
+        }
+    return s;
+}
+
+void checkMlir(const dsl::KernelSpec &kernel, const dsl::Schedule &schedule, const targets::TargetInfo &target) {
+    checkKernel(kernel, target);
+    resolveMlirSchedule(kernel, &schedule, target);
+}
+
+LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
+                         const targets::TargetInfo &target) {
+    checkKernel(kernel, target);
+    if (!coversMlir(kernel, target))
+        throw CodegenError(kernel.loc, std::string("no MLIR lowering of hadamard for ") + target.name +
+                                           " (it covers scalable SVE)");
+    const auto &p = paramsOf(kernel);
+    const HadamardSchedule s = resolveMlirSchedule(kernel, schedule, target);
+    MlirHadamardKernel k;
+    k.n = *p.n.size;
+    k.m = p.m;
+    if (p.m > 1) k.hm = families::hadamard::factorMatrix(p);
+    k.radix = s.radix;
+
+    SymbolParts parts = symbolParts(p, s, target);
+    parts.weight = factorName(p);
+    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target),
+                                    std::string_view(loweringFor(kernel, target).backend) != "mlir");
+    LoweredVariant v;
+    v.symbol = kernelSymbol(parts);
+    v.target = &target;
+    v.kernel = std::make_shared<mlir::MlirKernel>(hadamardModule(k));
+    v.glueData = bridge::HadamardMlirVariant{s.rowsPerTask, s.parallel};
+    return v;
+}
+
+GlueText glueMlir(const dsl::KernelSpec &, const LoweredVariant &v, const std::string &id) {
+    const auto &b = std::any_cast<const bridge::HadamardMlirVariant &>(v.glueData);
+    std::ostringstream s;
+    s << "extern \"C\" void " << v.symbol << "(const float *, float *, int64_t, int64_t, int64_t, int64_t);\n"
+      << "constexpr kf::bridge::HadamardMlirVariant kMlir_" << id << "{" << b.rowsPerTask << ", "
+      << (b.parallel ? "true" : "false") << "};\n"
+      << "int run_" << id << "(const void *a) { return kf::bridge::runHadamardMlir(" << v.symbol << ", kMlir_" << id
+      << ", *static_cast<const kf::rt::HadamardArgs *>(a)); }\n";
+    return {s.str(), "nullptr", "run_" + id};
+}
+#endif
 
 GlueText glueSpec(const dsl::KernelSpec &kernel, const std::string &id) {
     const auto &p = paramsOf(kernel);
@@ -133,7 +218,16 @@ FamilyCodegen family() {
                        .lower = lowerHalide,
                        .check = checkHalide,
                        .glueIncludes = {"codegen/hadamard/bridge/HadamardHalideBridge.h"},
-                       .glue = glueHalide}},
+                       .glue = glueHalide},
+#if KFORGE_HAVE_MLIR
+                      {.backend = "mlir",
+                       .covers = coversMlir,
+                       .lower = lowerMlir,
+                       .check = checkMlir,
+                       .glueIncludes = {"codegen/hadamard/bridge/HadamardMlirBridge.h"},
+                       .glue = glueMlir},
+#endif
+        },
         .glueSpec = glueSpec,
         .describe = describe,
     };

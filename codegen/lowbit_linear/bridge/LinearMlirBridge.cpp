@@ -8,16 +8,11 @@
 #include <cstring>
 #include <vector>
 
+#include "codegen/backends/mlir/bridge/QuantizeRow.h"
+
 namespace kf::bridge {
 
 namespace {
-
-// Round half away from zero of an f32 (docs/formats.md: rha).
-float roundAway(float v) {
-    const float t = std::trunc(v);
-    const float frac = v - t;
-    return frac >= 0.5f ? t + 1.0f : frac <= -0.5f ? t - 1.0f : t;
-}
 
 // Runs run(t0, t1) over the tiles, in parallel tasks of variant.tilesPerTask.
 template <class Run>
@@ -84,12 +79,7 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
             std::copy(src, src + kPad, qr);
             sx = a.xScales[r];
         } else {
-            const float *x = static_cast<const float *>(a.x) + r * a.xStride;
-            float amax = 0.0f;
-            for (int64_t k = 0; k < kPad; ++k) amax = std::max(amax, std::fabs(x[k]));
-            sx = amax / 127.0f;
-            for (int64_t k = 0; k < kPad; ++k)
-                qr[k] = sx > 0.0f ? static_cast<int8_t>(std::clamp(roundAway(x[k] / sx), -127.0f, 127.0f)) : 0;
+            sx = quantizeRowInt8(static_cast<const float *>(a.x) + r * a.xStride, kPad, qr);
         }
         for (int64_t c = 0; c < chunks; ++c) {
             int32_t s = 0;
