@@ -64,19 +64,6 @@ std::string scheduleTag(const HadamardSchedule &s, const HadamardSchedule &defau
     return fields == base ? "" : hex8("s", fnv1a(fields));
 }
 
-// The symbol's parts but the schedule tag.
-SymbolParts symbolParts(const dsl::HadamardParams &p, const HadamardSchedule &s, const targets::TargetInfo &target) {
-    SymbolParts parts;
-    parts.family = "hadamard";
-    parts.dst = p.output == dsl::ActKind::QInt8PerToken ? "qd8" : "f32";
-    parts.act = "f32";
-    parts.tileM = s.rowsPerTask;
-    parts.tileN = static_cast<int>(*p.n.size);
-    parts.tileK = s.radix;
-    parts.target = target.symbolSuffix;
-    return parts;
-}
-
 // The symbol's weight part names H_m: "h28" built in, "h28f" + 8 hex digits
 // of the matrix for a file's (two files, two kernels).
 std::string factorName(const dsl::HadamardParams &p) {
@@ -89,6 +76,25 @@ std::string factorName(const dsl::HadamardParams &p) {
     return name;
 }
 
+// The variant's symbol; `backend` is the lowering's, tagged when it is not
+// the target's default for the kernel (the two never share a symbol).
+std::string symbolOf(const dsl::KernelSpec &kernel, const HadamardSchedule &s, const targets::TargetInfo &target,
+                     std::string_view backend) {
+    const auto &p = paramsOf(kernel);
+    SymbolParts parts;
+    parts.family = "hadamard";
+    parts.dst = p.output == dsl::ActKind::QInt8PerToken ? "qd8" : "f32";
+    parts.act = "f32";
+    parts.weight = factorName(p);
+    parts.tileM = s.rowsPerTask;
+    parts.tileN = static_cast<int>(*p.n.size);
+    parts.tileK = s.radix;
+    parts.target = target.symbolSuffix;
+    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target),
+                                    std::string_view(loweringFor(kernel, target).backend) != backend);
+    return kernelSymbol(parts);
+}
+
 LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *schedule,
                            const targets::TargetInfo &target) {
     checkKernel(kernel, target);
@@ -97,12 +103,8 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
     const std::vector<int8_t> hm = p.m == 1 ? std::vector<int8_t>{} : families::hadamard::factorMatrix(p);
     HadamardPipeline hp = buildHadamardPipeline(p, hm, s, target);
 
-    SymbolParts parts = symbolParts(p, s, target);
-    parts.weight = factorName(p);
-    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target),
-                                    std::string_view(loweringFor(kernel, target).backend) != "halide");
     LoweredVariant v;
-    v.symbol = kernelSymbol(parts);
+    v.symbol = symbolOf(kernel, s, target, "halide");
     v.target = &target;
     v.kernel = std::make_shared<halide::HalideKernel>(hp.pipeline, hp.args);
     return v;
@@ -163,12 +165,8 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     if (p.m > 1) k.hm = families::hadamard::factorMatrix(p);
     k.radix = s.radix;
 
-    SymbolParts parts = symbolParts(p, s, target);
-    parts.weight = factorName(p);
-    parts.scheduleTag = scheduleTag(s, resolveSchedule(p, nullptr, target),
-                                    std::string_view(loweringFor(kernel, target).backend) != "mlir");
     LoweredVariant v;
-    v.symbol = kernelSymbol(parts);
+    v.symbol = symbolOf(kernel, s, target, "mlir");
     v.target = &target;
     v.kernel = std::make_shared<mlir::MlirKernel>(hadamardModule(k));
     v.glueData = bridge::HadamardMlirVariant{s.rowsPerTask, s.parallel};
