@@ -134,9 +134,9 @@ HadamardSchedule resolveMlirSchedule(const dsl::KernelSpec &kernel, const dsl::S
                                      const targets::TargetInfo &target) {
     const auto &p = paramsOf(kernel);
     const HadamardSchedule s = resolveSchedule(p, schedule, target), d = resolveSchedule(p, nullptr, target);
+    const std::string on = std::string(" on ") + target.name + " (MLIR, scalable SVE)";
     if (schedule)
         for (const dsl::Directive &dir : schedule->directives) {
-            const std::string on = std::string(" on ") + target.name + " (MLIR, scalable SVE)";
             if (dir.kind == dsl::Directive::Kind::Vectorize && s.vector != d.vector)
                 throw CodegenError(dir.loc, "'vectorize n' does not apply" + on +
                                                 ": a vector is the hardware's length, whatever it is");

@@ -1,11 +1,8 @@
 #include "codegen/hadamard/bridge/HadamardMlirBridge.h"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
-#include <algorithm>
 #include <vector>
 
+#include "codegen/backends/mlir/bridge/ParallelRanges.h"
 #include "codegen/backends/mlir/bridge/QuantizeRow.h"
 
 namespace kf::bridge {
@@ -22,14 +19,7 @@ int runHadamardMlir(HadamardMlirFn fn, const HadamardMlirVariant &variant, const
             a.scales[r] = quantizeRowInt8(y.data(), a.n, a.codes + r * a.yStride);
         }
     };
-    const int64_t grain = std::max(1, variant.rowsPerTask);
-    if (!variant.parallel || a.m <= grain) {
-        rows(0, a.m);
-    } else {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, a.m, grain),
-                          [&](const tbb::blocked_range<int64_t> &r) { rows(r.begin(), r.end()); },
-                          tbb::simple_partitioner());
-    }
+    runRanges(a.m, variant.rowsPerTask, variant.parallel, rows);
     return 0;
 }
 

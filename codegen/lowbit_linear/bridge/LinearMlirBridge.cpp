@@ -1,34 +1,14 @@
 #include "codegen/lowbit_linear/bridge/LinearMlirBridge.h"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "codegen/backends/mlir/bridge/ParallelRanges.h"
 #include "codegen/backends/mlir/bridge/QuantizeRow.h"
 
 namespace kf::bridge {
-
-namespace {
-
-// Runs run(t0, t1) over the tiles, in parallel tasks of variant.tilesPerTask.
-template <class Run>
-int runTiles(const LinearMlirVariant &variant, const rt::LinearArgs &a, Run &&run) {
-    const int64_t grain = std::max(1, variant.tilesPerTask);
-    if (!variant.parallel || a.nTiles <= grain) {
-        run(int64_t{0}, a.nTiles);
-    } else {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, a.nTiles, grain),
-                          [&](const tbb::blocked_range<int64_t> &r) { run(r.begin(), r.end()); },
-                          tbb::simple_partitioner());
-    }
-    return 0;
-}
-
-}  // namespace
 
 int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVariant &variant,
                   const rt::LinearArgs &a) {
@@ -61,10 +41,11 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
                 for (int64_t k = c * L.kAlign; k < (c + 1) * L.kAlign; ++k) s += x[r * kPad + k];
                 sums[static_cast<size_t>(r * chunks + c)] = s;
             }
-        return runTiles(variant, a, [&](int64_t t0, int64_t t1) {
+        runRanges(a.nTiles, variant.tilesPerTask, variant.parallel, [&](int64_t t0, int64_t t1) {
             fn(a.planes, a.scales, a.zeroPoints, a.bias, reinterpret_cast<const int8_t *>(x),
                reinterpret_cast<const int32_t *>(sums.data()), nullptr, a.y, m, kPad, a.numScaleCols, a.yStride, t0, t1);
         });
+        return 0;
     }
     const int64_t chunkK = L.group ? L.kAlign : kPad;
     const int64_t chunks = kPad / chunkK;
@@ -88,10 +69,11 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
         }
         rowScale[static_cast<size_t>(r)] = sx / static_cast<float>(variant.levelD);
     }
-    return runTiles(variant, a, [&](int64_t t0, int64_t t1) {
+    runRanges(a.nTiles, variant.tilesPerTask, variant.parallel, [&](int64_t t0, int64_t t1) {
         fn(a.planes, a.scales, a.zeroPoints, a.bias, q.data(), qsum.data(), rowScale.data(), a.y, m, kPad,
            a.numScaleCols, a.yStride, t0, t1);
     });
+    return 0;
 }
 
 }  // namespace kf::bridge
