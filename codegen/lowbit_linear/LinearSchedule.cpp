@@ -169,7 +169,9 @@ LinearSchedule resolveSchedule(const dsl::LowbitLinearParams &params, const dsl:
         if (kChunkSet && s.kChunk != params.group)
             throw CodegenError(loc, "split k must equal the scale group (" + std::to_string(params.group) +
                                         ") for grouped scales, got " + std::to_string(s.kChunk));
-        s.kChunk = params.group;
+        // One chunk per group, padded to whole k-blocks (base 3: 32 -> 40,
+        // 128 -> 140; rt::LinearGeometry pads each group).
+        s.kChunk = (params.group + kBlock - 1) / kBlock * kBlock;
     } else {
         if (!kChunkSet && base3) s.kChunk = 160;
         if (s.kChunk % kBlock != 0)

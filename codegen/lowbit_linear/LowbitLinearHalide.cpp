@@ -64,7 +64,7 @@ rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &p, const LinearSchedul
         case PackLayout::Bytes: L.planes[L.numPlanes++] = {8, 0}; break;
         }
     }
-    L.kAlign = p.group ? p.group : s.kChunk;
+    L.kAlign = s.kChunk;  // grouped: the group rounded up to whole k-blocks (LinearSchedule.cpp)
     return L;
 }
 
@@ -104,10 +104,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     const rt::LinearLayout L = layoutFor(p, s);
     if (L.kAlign % L.kBlock != 0)
         throw CodegenError(kernel.loc, "the scale group / k-chunk (" + std::to_string(L.kAlign) +
-                                           ") must be a multiple of the packed k-block (" + std::to_string(L.kBlock) +
-                                           (L.kBlock == 20 ? "; ternary base-3 packing needs per-channel scales with "
-                                                             "'split k' a multiple of 20)"
-                                                           : ")"));
+                                           ") must be a multiple of the packed k-block (" + std::to_string(L.kBlock) + ")");
     const int I = L.interleave;
     const int quadsPerBlock = L.kBlock / 4;
     const int blocksPerChunk = L.kAlign / L.kBlock;

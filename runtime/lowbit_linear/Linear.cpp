@@ -156,7 +156,7 @@ kf_status runRows(kf_linear *layer, const void *x, size_t xe, const float *xScal
         if (g.kPad != g.k) {
             tlsX.assign(static_cast<size_t>(m * g.kPad) * xe, 0);
             for (int64_t r = 0; r < m; ++r)
-                std::memcpy(&tlsX[r * g.kPad * xe], static_cast<const uint8_t *>(x) + r * g.k * xe, g.k * xe);
+                g.padRow(static_cast<const uint8_t *>(x) + r * g.k * xe, xe, &tlsX[r * g.kPad * xe]);
             args.x = tlsX.data();
             args.xStride = g.kPad;
         }

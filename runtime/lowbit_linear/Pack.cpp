@@ -45,7 +45,7 @@ void packCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uint8
             const unsigned c = codes[row * g.k + k];
             for (int pi = 0; pi < L.numPlanes; ++pi) {
                 const PlaneLayout &p = L.planes[pi];
-                const Slot slot = slotOf(L, g, p, t, i, k);
+                const Slot slot = slotOf(L, g, p, t, i, g.paddedK(k));
                 if (p.width == 0) {
                     planes[pi][slot.byte] = static_cast<uint8_t>(planes[pi][slot.byte] + c * pow3(slot.s));
                 } else {
@@ -64,7 +64,7 @@ void unpackCodesBySlot(const LinearLayout &L, const LinearGeometry &g, const uin
             unsigned c = 0;
             for (int pi = 0; pi < L.numPlanes; ++pi) {
                 const PlaneLayout &p = L.planes[pi];
-                const Slot slot = slotOf(L, g, p, t, i, k);
+                const Slot slot = slotOf(L, g, p, t, i, g.paddedK(k));
                 const unsigned byte = planes[pi][slot.byte];
                 if (p.width == 0)
                     c |= (byte / pow3(slot.s)) % 3;
@@ -193,11 +193,29 @@ LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k) {
     g.n = n;
     g.k = k;
     g.interleave = layout.interleave;
+    g.group = layout.group;
+    g.kAlign = layout.kAlign;
     g.nTiles = (n + layout.interleave - 1) / layout.interleave;
-    g.kPad = (k + layout.kAlign - 1) / layout.kAlign * layout.kAlign;
     g.numScaleCols = layout.group ? (k + layout.group - 1) / layout.group : 1;
+    // Grouped: one chunk of kAlign per group (kAlign >= group).
+    g.kPad = layout.group ? g.numScaleCols * layout.kAlign : (k + layout.kAlign - 1) / layout.kAlign * layout.kAlign;
     return g;
 }
+
+namespace {
+// A row's groups of `group` elements from every srcStride elements to every
+// dstStride (the last one short where k is not a multiple of the group).
+void copyGroups(const LinearGeometry &g, const void *src, int64_t srcStride, size_t e, void *dst, int64_t dstStride) {
+    const auto *s = static_cast<const uint8_t *>(src);
+    auto *d = static_cast<uint8_t *>(dst);
+    if (!g.groupsPadded()) return void(std::memcpy(d, s, static_cast<size_t>(g.k) * e));
+    for (int64_t c = 0; c * g.group < g.k; ++c)
+        std::memcpy(d + c * dstStride * e, s + c * srcStride * e, static_cast<size_t>(std::min(g.group, g.k - c * g.group)) * e);
+}
+}  // namespace
+
+void LinearGeometry::padRow(const void *src, size_t e, void *dst) const { copyGroups(*this, src, group, e, dst, kAlign); }
+void LinearGeometry::unpadRow(const void *src, size_t e, void *dst) const { copyGroups(*this, src, kAlign, e, dst, group); }
 
 int64_t firstAbove(const uint8_t *v, int64_t count, unsigned top) {
     constexpr int64_t kChunk = 4096;
@@ -225,9 +243,9 @@ void packCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *co
         if (row < g.n && g.k == g.kPad)
             src = codes + row * g.k;
         else if (row < g.n)
-            std::memcpy(padded.data(), codes + row * g.k, static_cast<size_t>(g.k));  // tail stays zero
+            g.padRow(codes + row * g.k, 1, padded.data());  // padding stays zero
         else if (row == g.n && g.k != g.kPad)
-            std::memset(padded.data(), 0, static_cast<size_t>(g.k));
+            std::fill(padded.begin(), padded.end(), uint8_t{0});
         for (int pi = 0; pi < L.numPlanes; ++pi) {
             const PlaneLayout &p = L.planes[pi];
             uint8_t *dst = planes[pi] + rowLaneOffset(g, p, blocks, row);
@@ -260,7 +278,7 @@ void unpackCodes(const LinearLayout &L, const LinearGeometry &g, const uint8_t *
             default: unpackRowPlane<8>(src, blocks, p.shift, chunkBytes, pi == 0, dst); break;
             }
         }
-        if (g.k != g.kPad) std::memcpy(codes + row * g.k, padded.data(), static_cast<size_t>(g.k));
+        if (g.k != g.kPad) g.unpadRow(padded.data(), 1, codes + row * g.k);
     }
 }
 

@@ -14,14 +14,29 @@
 namespace kf::rt {
 
 // Padded geometry of a layer for a layout.
+// K is padded at the end of a row to a multiple of kAlign. A K-group that is
+// not a multiple of the k-block (base-3 ternary: 20 k per block) is also
+// padded on its own: group c's k = c*group + i sits at c*kAlign + i (kAlign
+// = group rounded up to the block), so each group is whole blocks and each
+// chunk of kAlign has one scale. The padding holds zero codes and zero
+// activations, so it never reaches a result.
 struct LinearGeometry {
     int64_t n = 0, k = 0;             // true shape
     int64_t nTiles = 0, kPad = 0;     // padded: nTiles * interleave >= n, kPad % kAlign == 0
     int64_t numScaleCols = 0;         // ceil(k / group), or 1 per channel
+    int64_t group = 0, kAlign = 0;    // the layout's K per scale (0 = per channel) and padded chunk
     int interleave = 0;
 
     int64_t rowsPadded() const { return nTiles * interleave; }
     size_t planeBytes(const PlaneLayout &p) const;
+    // Whether groups are padded one by one (group not a multiple of the k-block).
+    bool groupsPadded() const { return group != 0 && group != kAlign; }
+    // Where k of a row sits in its padded row.
+    int64_t paddedK(int64_t kk) const { return groupsPadded() ? kk / group * kAlign + kk % group : kk; }
+    // One row of k elements of `elemBytes` -> its kPad positions in dst (which
+    // the caller zeroed), and back.
+    void padRow(const void *src, size_t elemBytes, void *dst) const;
+    void unpadRow(const void *src, size_t elemBytes, void *dst) const;
 };
 
 LinearGeometry geometryFor(const LinearLayout &layout, int64_t n, int64_t k);

@@ -77,7 +77,9 @@ kf::rt::LinearLayout pickLayout(FuzzedDataProvider &in, const Format &f, int gro
         default: L.planes[L.numPlanes++] = {8, 0}; break;
         }
     }
-    L.kAlign = group ? group : L.kBlock * in.ConsumeIntegralInRange(1, 4);  // the k-chunk of per-channel scales
+    // Grouped: the group rounded up to whole k-blocks (base 3 pads each group);
+    // per channel: the k-chunk.
+    L.kAlign = group ? (group + L.kBlock - 1) / L.kBlock * L.kBlock : L.kBlock * in.ConsumeIntegralInRange(1, 4);
     return L;
 }
 
@@ -87,9 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FuzzedDataProvider in(data, size);
     const Format f = pickFormat(in);
     const bool int8 = f.kind != KF_WEIGHT_CODEBOOK && in.ConsumeBool();
-    // Base 3 needs per-channel scales (a group is never a multiple of 20).
     static const int kGroups[] = {0, 32, 64, 128, 256};
-    const int group = f.base3 ? 0 : kGroups[in.ConsumeIntegralInRange(0, 4)];
+    const int group = kGroups[in.ConsumeIntegralInRange(0, 4)];
     const auto scale = static_cast<kf_scale_type>(in.ConsumeIntegralInRange(0, 2));
     const kf::rt::LinearLayout layout = pickLayout(in, f, group, scale, int8);
 

@@ -22,10 +22,6 @@ std::optional<std::string> lowbitLinearProblem(const LowbitLinearParams &p) {
     if (p.input == ActKind::QInt8PerToken && p.weight.kind == WeightKind::Codebook)
         return "int8 activations need levels that are integers up to a scale; " + formatName(p.weight) +
                " (a codebook) is not: use f32 or bf16 input";
-    if (p.weight.kind == WeightKind::Ternary && p.weight.ternaryBase3 && p.group != 0)
-        return "ternary packing=base3 needs per-channel scales (group=channel): it packs five codes per byte in "
-               "blocks of 20 k, and a scale group of " +
-               std::to_string(p.group) + " is not a multiple of 20";
     return std::nullopt;
 }
 

@@ -15,9 +15,7 @@ namespace kf::dsl {
 
 // Why `params` cannot be computed by any target, or nullopt when it can:
 //   - int8 activations with a codebook: integer dot products need levels that
-//     are integers up to a scale;
-//   - ternary packing=base3 with a K-group: five codes per byte pack K in
-//     blocks of 20, which no scale group (32..256) is a multiple of.
+//     are integers up to a scale.
 std::optional<std::string> lowbitLinearProblem(const LowbitLinearParams &params);
 
 }  // namespace kf::dsl
