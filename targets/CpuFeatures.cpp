@@ -18,8 +18,12 @@ bool x86Avx512() {
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512cd");
 }
+// What Halide's avx512_sapphirerapids chain assumes (cannonlake's IFMA and
+// VBMI included): Sapphire Rapids and Zen 4 have all of it; Cooper Lake
+// (VNNI and BF16, no VBMI) runs x86-avx512.
 bool x86Avx512Vnni() {
-    return x86Avx512() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+    return x86Avx512() && __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vbmi") &&
+           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
 }
 #else
 bool x86Avx2Fma() { return false; }

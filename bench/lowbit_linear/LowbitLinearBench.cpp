@@ -1,7 +1,7 @@
 // \file
 // Decode-time (M = 1 and 8) low-bit GEMV of the kernels in
-// lowbit_bench.kf (ternary, seq2, int2, int3, int4 with f16 scales per
-// 128 weights; f32 or dynamic int8 activations), against the roofline that
+// lowbit_bench.kf (ternary in 2 bits and in base 3, seq2, int2, int3, int4
+// with f16 scales per 128 weights; f32 or dynamic int8 activations), against the roofline that
 // bounds it: DRAM read bandwidth.
 //
 // A GEMV at M = 1 reads every weight once and does two flops per weight, so it
@@ -24,7 +24,7 @@
 // speedup_vs_dequant (time per call of the baseline with the same shape, M and
 // threads / this one, when the baseline ran in the same process).
 //
-// Registered: the full matrix (4 shapes x M = 1, 8 x 5 formats x f32 / int8
+// Registered: the full matrix (4 shapes x M = 1, 8 x 6 formats x f32 / int8
 // activations x threads). Without --benchmark_filter the run is limited to a
 // default set (registerAll says which; --benchmark_filter=. runs everything).
 // --variants=all adds every variant this CPU runs, forced by name (default:
@@ -48,7 +48,7 @@ namespace {
 
 using namespace kfbench;
 
-const char *const kFormats[] = {"ternary", "seq2", "int2", "int3", "int4"};
+const char *const kFormats[] = {"ternary", "ternary_b3", "seq2", "int2", "int3", "int4"};
 const dsl::ActKind kActs[] = {dsl::ActKind::F32, dsl::ActKind::QInt8PerToken};
 constexpr Shape kShapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {14336, 4096}};
 constexpr Shape kDefaultShape{4096, 11008};
@@ -174,8 +174,8 @@ std::string registerAll() {
     // its MLIR kernel), int4 also at M = 8, the best variant only; and the
     // baselines they compare to.
     const std::string shape = "/" + dims(kDefaultShape) + "/";
-    return "^(dense_f32/M:(1|8)" + shape + "|dequant_f32/[a-z0-9]+/M:1" + shape + "|dequant_f32/int4/M:8" + shape +
-           "|[a-z0-9]+/(f32|int8)/M:1" + shape + best + "(\\+mlir)?/|int4/(f32|int8)/M:8" + shape + best + "/)";
+    return "^(dense_f32/M:(1|8)" + shape + "|dequant_f32/[a-z0-9_]+/M:1" + shape + "|dequant_f32/int4/M:8" + shape +
+           "|[a-z0-9_]+/(f32|int8)/M:1" + shape + best + "(\\+mlir)?/|int4/(f32|int8)/M:8" + shape + best + "/)";
 }
 
 }  // namespace
