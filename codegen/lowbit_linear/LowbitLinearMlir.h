@@ -31,10 +31,10 @@
 // and each 4-k quad of x is one int32 broadcast into a register that
 // `vpdpbusd` multiplies with the codes as unsigned bytes (so 8-bit codes need
 // no offset). Every 64-byte line of a strip's weights is prefetched
-// `prefetchK` k ahead when the schedule asks for it. Base-3 ternary bytes are
-// decoded by table: `vpermi2b` (VBMI) reads digits 0..3 as 2-bit fields of
-// one byte and digit 4 from two 256-entry tables; SVE and f32 rows divide by
-// 3 with multiplies instead.
+// `prefetchK` k ahead when the schedule asks for it. A base-3 ternary byte b
+// is split as r + 81 t4 (r < 81) with byte minimums, and digits 0..3 of r
+// come as 2-bit fields from a 128-entry `vpermi2b` table (VBMI); SVE and f32
+// rows divide by 3 with multiplies instead.
 #pragma once
 
 #include <string>

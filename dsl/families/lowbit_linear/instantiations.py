@@ -3,11 +3,13 @@
 
 Every weight format of docs/formats.md x every scale granularity x every activation
 kind (bf16: every format once, the granularity rotating, since a bf16 kernel is
-the f32 one after x is widened, and the f32 list covers every pair), with the scale type (f32, f16, bf16), the bias, the x86 schedule's
-tile (16, 32 or 64 rows; the default tiles are also covered by the hand-written
-test/kernels/lowbit_int4.kf) and the packed layout (planes, bitplanes, nibbles,
-bytes) rotating across the list. Combinations the family does not allow are left out (they have their
-own error tests): codebooks cannot take int8 activations.
+the f32 one after x is widened, and the f32 list covers every pair), with the
+scale type (f32, f16, bf16), the bias, the x86 schedule's tile (16, 32 or 64
+rows; the default tiles are also covered by the hand-written
+test/kernels/lowbit_int4.kf) and the packed layout (planes, bitplanes,
+nibbles, bytes) rotating across the list. Combinations the family does not
+allow are left out (they have their own error tests): codebooks cannot take
+int8 activations.
 
     instantiations.py --act f32 > lowbit_f32.kf     # one kernel file per activation kind
     instantiations.py --act int8 --backend mlir     # the same kernels on x86-avx512vnni through MLIR
