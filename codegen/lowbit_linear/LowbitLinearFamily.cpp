@@ -109,6 +109,10 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
     checkKernel(kernel);
     const auto &p = paramsOf(kernel);
     const lowbit::LinearSchedule s = resolveHalideSchedule(kernel, schedule, target);
+    // int8 activations: one pipeline over rows already quantized; the bridge
+    // quantizes f32 rows first (LinearHalideBridge.h: runLinearInt8), as the
+    // MLIR backend's does, instead of a second pipeline that quantizes inside
+    // (which doubled the compile time of every int8 variant).
     lowbit::LinearPipeline lp = lowbit::buildLinearPipeline(kernel, s, target);
 
     LoweredVariant v;
@@ -116,11 +120,6 @@ LoweredVariant lowerHalide(const dsl::KernelSpec &kernel, const dsl::Schedule *s
                         std::string_view(codegen::loweringFor(kernel, target).backend) != "halide");
     v.target = &target;
     v.kernel = std::make_shared<halide::HalideKernel>(lp.pipeline, lp.args);
-    if (p.input == dsl::ActKind::QInt8PerToken) {
-        // kf_linear_run_q8: the same product from rows a rotation already quantized.
-        lowbit::LinearPipeline q8 = lowbit::buildLinearPipeline(kernel, s, target, /*prequantized=*/true);
-        v.extras.emplace_back(lowbit::kQuantizedSuffix, std::make_shared<halide::HalideKernel>(q8.pipeline, q8.args));
-    }
     v.layout = lp.layout;
     return v;
 }
@@ -286,29 +285,24 @@ std::string layoutInit(const rt::LinearLayout &L) {
     return s.str();
 }
 
-// The variant's packed layout, its entry through the bridge, and (int8
-// kernels) the entry over rows already quantized (LowbitLinearHalide.h).
+// The variant's packed layout and its entry through the bridge; int8
+// kernels take f32 rows and rows already quantized through the same entry
+// (LinearHalideBridge.h: runLinearInt8).
 GlueText glueHalide(const dsl::KernelSpec &kernel, const LoweredVariant &v, const std::string &id) {
     const auto &p = paramsOf(kernel);
     const auto &L = std::any_cast<const rt::LinearLayout &>(v.layout);
+    const bool int8 = p.input == dsl::ActKind::QInt8PerToken;
     std::ostringstream s;
-    s << "extern \"C\" int " << v.symbol << "_argv(void **);\n";
-    std::string quantized = "nullptr";
-    for (const auto &[suffix, extra] : v.extras) {
-        s << "extern \"C\" int " << v.symbol << suffix << "_argv(void **);\n";
-        if (suffix == lowbit::kQuantizedSuffix) quantized = "runq_" + id;
-    }
-    s << "constexpr kf::bridge::LinearInputs kInputs_" << id << "{" << (p.weight.kind == dsl::WeightKind::Uint) << ", "
+    s << "extern \"C\" int " << v.symbol << "_argv(void **);\n"
+      << "constexpr kf::bridge::LinearInputs kInputs_" << id << "{" << (p.weight.kind == dsl::WeightKind::Uint) << ", "
       << (p.weight.kind == dsl::WeightKind::Codebook) << ", " << p.weight.perChannelCodebook << ", " << p.bias << ", "
       << (p.input == dsl::ActKind::BF16) << "};\n"
       << "constexpr kf::rt::LinearLayout kLayout_" << id << layoutInit(L) << ";\n"
-      << "int run_" << id << "(const void *a) { return kf::bridge::runLinear(" << v.symbol << "_argv, kLayout_" << id
-      << ", kInputs_" << id << ", *static_cast<const kf::rt::LinearArgs *>(a)); }\n";
-    if (quantized != "nullptr")
-        s << "int " << quantized << "(const void *a) { return kf::bridge::runLinear(" << v.symbol
-          << lowbit::kQuantizedSuffix << "_argv, kLayout_" << id << ", kInputs_" << id
-          << ", *static_cast<const kf::rt::LinearArgs *>(a)); }\n";
-    s << "constexpr kf::rt::LinearVariantData kData_" << id << "{kLayout_" << id << ", " << quantized << "};\n";
+      << "int run_" << id << "(const void *a) { return kf::bridge::" << (int8 ? "runLinearInt8(" : "runLinear(")
+      << v.symbol << "_argv, kLayout_" << id << ", kInputs_" << id
+      << ", *static_cast<const kf::rt::LinearArgs *>(a)); }\n"
+      << "constexpr kf::rt::LinearVariantData kData_" << id << "{kLayout_" << id << ", "
+      << (int8 ? "run_" + id : std::string("nullptr")) << "};\n";
     return {s.str(), "&kData_" + id, "run_" + id};
 }
 

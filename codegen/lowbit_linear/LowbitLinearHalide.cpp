@@ -26,15 +26,6 @@ int codesPerByte(const rt::PlaneLayout &p) { return p.width == 0 ? 5 : 8 / p.wid
 int chunksPerBlock(const rt::PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
 int pow3(int s) { return s == 0 ? 1 : 3 * pow3(s - 1); }
 
-// Round half away from zero (docs/formats.md, "Dynamic int8 per token"), as
-// Halide's round() is half-to-even; exactly: v - trunc(v) is exact in f32,
-// while floor(v + 0.5f) would round 0.49999997 up to 1.
-Expr roundAway(Expr v) {
-    Expr t = trunc(v);
-    Expr frac = v - t;
-    return t + select(frac >= 0.5f, 1.0f, frac <= -0.5f, -1.0f, 0.0f);
-}
-
 }  // namespace
 
 rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &p, const LinearSchedule &s) {
@@ -89,7 +80,7 @@ rt::LinearSpec linearSpecFor(const dsl::LowbitLinearParams &p, const std::string
 }
 
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &s,
-                                   const targets::TargetInfo &target, bool prequantized) {
+                                   const targets::TargetInfo &target) {
     const auto &p = std::get<dsl::LowbitLinearParams>(kernel.params);
     const std::string where = " for " + std::string(target.name);
     if (target.arch == targets::Arch::Cuda)
@@ -98,8 +89,6 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         throw CodegenError(kernel.loc, "no lowering of lowbit_linear with a non-f32 output" + where + " yet");
     const bool int8 = p.input == dsl::ActKind::QInt8PerToken;
     const bool codebook = p.weight.kind == dsl::WeightKind::Codebook;  // never with int8 (dsl::lowbitLinearProblem)
-    if (prequantized && !int8)
-        throw CodegenError(kernel.loc, "rows quantized to int8 are an input of int8-activation kernels only");
 
     const rt::LinearLayout L = layoutFor(p, s);
     if (L.kAlign % L.kBlock != 0)
@@ -118,8 +107,9 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     ImageParam zeroPoints(UInt(8), 3, "zero_points");
     ImageParam table(Float(32), p.weight.perChannelCodebook ? 3 : 1, "codebook");
     ImageParam bias(Float(32), 2, "bias");  // (i, tile)
-    ImageParam x(prequantized ? Int(8) : p.input == dsl::ActKind::BF16 ? BFloat(16) : Float(32), 2, "x");  // (k, m)
-    ImageParam xScales(Float(32), 1, "x_scales");  // (m), prequantized rows only
+    // (k, m): int8 kernels take rows already quantized, one scale per row in x_scales
+    ImageParam x(int8 ? Int(8) : p.input == dsl::ActKind::BF16 ? BFloat(16) : Float(32), 2, "x");
+    ImageParam xScales(Float(32), 1, "x_scales");  // (m), int8 rows only
 
     Var i("i"), h("h"), c("c"), t("t"), m("m");
     Expr numChunks = x.dim(0).extent() / L.kAlign;
@@ -161,7 +151,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
 
     Func acc("acc"), out("out");
     Func part("part"), xsum("xsum"), iacc("iacc"), dot("dot");
-    Func amax("amax"), q("q");
+    Func q("q");
     RDom rc(0, numChunks, "rc");
     RDom rf(0, 2, 0, quadsPerBlock, 0, blocksPerChunk, "rf");  // f32 path: j / 2, quad, block
     RDom ri(0, 4, 0, quadsPerBlock, 0, blocksPerChunk, "ri");  // int8 path: j, quad, block
@@ -195,28 +185,17 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         Expr result = perChannel ? acc(i, t, m) * scaleAt(0) : acc(i, t, m);
         out(i, t, m) = p.bias ? result + bias(i, t) : result;
     } else {
-        // Dynamic int8 per token (docs/formats.md, "Dynamic int8 per token"): s_x = max|x| / 127, q = round(x / s_x).
+        // Dynamic int8 per token (docs/formats.md, "Dynamic int8 per token"):
+        // rows quantized by the bridge (kforge/detail/QuantizeRow.h) or by a
+        // rotation (kf_linear_run_q8), s_x per row in x_scales.
         // reorder k m computes rows of x in whole tiles (RoundUp): rows past
         // M repeat row M-1 and their results are never stored.
         auto xAt = [&](Expr k, Expr row) {
             return s.chunkOuter ? x(k, clamp(row, x.dim(1).min(), x.dim(1).max())) : x(k, row);
         };
-        Expr sx;
         Var k("k");
-        if (prequantized) {
-            sx = s.chunkOuter ? xScales(clamp(m, x.dim(1).min(), x.dim(1).max())) : xScales(m);
-            q(k, m) = xAt(k, m);
-        } else {
-            RDom rx(0, x.dim(0).extent(), "rx");
-            amax(m) = 0.0f;
-            amax(m) = max(amax(m), abs(xAt(rx, m)));
-            // strict: Halide would otherwise multiply by the reciprocal of
-            // 127, which differs from the f32 quotient docs/formats.md defines
-            // by an ulp for some maxima (and then from the s_x of rows a
-            // rotation quantized: kf_linear_run_q8).
-            sx = strict_float(amax(m) / 127.0f);
-            q(k, m) = cast<int8_t>(select(sx > 0.0f, clamp(roundAway(strict_float(xAt(k, m) / sx)), -127.0f, 127.0f), 0.0f));
-        }
+        Expr sx = s.chunkOuter ? xScales(clamp(m, x.dim(1).min(), x.dim(1).max())) : xScales(m);
+        q(k, m) = xAt(k, m);
 
         // u8 codes x s8 activations, 4 k per dword lane: vpdpbusd / sdot shape.
         dot(i, c, t, m) = 0;
@@ -262,10 +241,11 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
         Expr result = acc(i, t, m) * (sx / static_cast<float>(lv.d));
         out(i, t, m) = p.bias ? result + bias(i, t) : result;
 
-        if (!prequantized) {
-            amax.compute_root();
-            q.compute_root().vectorize(k, 16, TailStrategy::GuardWithIf);
-        }
+        // The rows copied once into a dense buffer: the dot then reads them
+        // with no row clamp (reorder k m) and at a known row stride. Read
+        // straight from x they cost the prefill schedules half their speed
+        // (Zen 5, 4096 x 4096 int4, M = 128: 0.36 of the VNNI peak against 0.71).
+        q.compute_root().vectorize(k, 16, TailStrategy::GuardWithIf);
         qsum.compute_root();
         // Schedule of the integer dot: rows vectorized by 16, the 4 k of a
         // lane reduced atomically (docs/halide.md, "Integer dot products": what makes LLVM emit vpdpbusd).
@@ -382,7 +362,7 @@ LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSc
     if (codebook) args.push_back(table);
     if (p.bias) args.push_back(bias);
     args.push_back(x);
-    if (prequantized) {
+    if (int8) {
         xScales.dim(0).set_stride(1);
         args.push_back(xScales);
     }

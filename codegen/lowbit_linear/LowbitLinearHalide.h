@@ -32,15 +32,11 @@ rt::LinearLayout layoutFor(const dsl::LowbitLinearParams &params, const LinearSc
 // outlive the result (dsl::formatName(params.weight)).
 rt::LinearSpec linearSpecFor(const dsl::LowbitLinearParams &params, const std::string &formatName);
 
-// Throws CodegenError for what this lowering does not cover. For int8
-// activations, `prequantized` builds the entry that takes rows already
-// quantized (x: int8 codes (k, m), then x_scales: f32 (m), one scale per row)
-// instead of quantizing f32 rows itself; the rest is the same pipeline, so
-// both give the same result for the same codes and scales.
+// Throws CodegenError for what this lowering does not cover. int8-activation
+// kernels take rows already quantized (x: int8 codes (k, m), then x_scales:
+// f32 (m), one scale per row): the bridge quantizes f32 rows first
+// (LinearHalideBridge.h: runLinearInt8).
 LinearPipeline buildLinearPipeline(const dsl::KernelSpec &kernel, const LinearSchedule &schedule,
-                                   const targets::TargetInfo &target, bool prequantized = false);
-
-// Symbol suffix of the prequantized entry of an int8 variant.
-inline constexpr const char *kQuantizedSuffix = "_q8";
+                                   const targets::TargetInfo &target);
 
 }  // namespace kf::codegen::lowbit

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "codegen/backends/mlir/bridge/ParallelRanges.h"
-#include "codegen/backends/mlir/bridge/QuantizeRow.h"
+#include "kforge/detail/QuantizeRow.h"
 
 namespace kf::bridge {
 
@@ -16,7 +16,7 @@ int runHadamardMlir(HadamardMlirFn fn, const HadamardMlirVariant &variant, const
         std::vector<float> y(static_cast<size_t>(a.n));
         for (int64_t r = r0; r < r1; ++r) {
             fn(a.x + r * a.xStride, y.data(), a.xStride, a.n, 0, 1);
-            a.scales[r] = quantizeRowInt8(y.data(), a.n, a.codes + r * a.yStride);
+            a.scales[r] = rt::quantizeRowInt8(y.data(), a.n, a.codes + r * a.yStride);
         }
     };
     runRanges(a.m, variant.rowsPerTask, variant.parallel, rows);

@@ -1,8 +1,12 @@
 #include "codegen/lowbit_linear/bridge/LinearHalideBridge.h"
 
+#include <tbb/parallel_for.h>
+
 #include <initializer_list>
+#include <vector>
 
 #include "codegen/backends/halide/bridge/HalideBuffers.h"
+#include "kforge/detail/QuantizeRow.h"
 
 namespace kf::bridge {
 
@@ -62,6 +66,22 @@ int runLinear(halide::ArgvFn fn, const rt::LinearLayout &L, const LinearInputs &
         {{0, I, 1, 0}, {0, tiles, I, 0}, {0, m, static_cast<int32_t>(a.yStride), 0}});
 
     return halide::call(fn, argv);
+}
+
+int runLinearInt8(halide::ArgvFn fn, const rt::LinearLayout &L, const LinearInputs &in, const rt::LinearArgs &a) {
+    if (a.xScales) return runLinear(fn, L, in, a);
+    const int64_t m = a.m, kPad = a.kPad;
+    std::vector<int8_t> q(static_cast<size_t>(m * kPad));
+    std::vector<float> scales(static_cast<size_t>(m));
+    const float *x = static_cast<const float *>(a.x);
+    tbb::parallel_for(int64_t{0}, m, [&](int64_t r) {
+        scales[static_cast<size_t>(r)] = rt::quantizeRowInt8(x + r * a.xStride, kPad, q.data() + r * kPad);
+    });
+    rt::LinearArgs qa = a;
+    qa.x = q.data();
+    qa.xStride = kPad;
+    qa.xScales = scales.data();
+    return runLinear(fn, L, in, qa);
 }
 
 }  // namespace kf::bridge

@@ -20,4 +20,11 @@ struct LinearInputs {
 int runLinear(halide::ArgvFn fn, const rt::LinearLayout &layout, const LinearInputs &inputs,
               const rt::LinearArgs &args);
 
+// An int8-activation variant, whose one pipeline takes rows already
+// quantized: f32 rows are quantized here first (kforge/detail/QuantizeRow.h,
+// rows in parallel on the caller's TBB arena), rows that are already int8
+// (args.xScales, kf_linear_run_q8) go straight in.
+int runLinearInt8(halide::ArgvFn fn, const rt::LinearLayout &layout, const LinearInputs &inputs,
+                  const rt::LinearArgs &args);
+
 }  // namespace kf::bridge

@@ -1,12 +1,14 @@
 #include "codegen/lowbit_linear/bridge/LinearMlirBridge.h"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "codegen/backends/mlir/bridge/ParallelRanges.h"
-#include "codegen/backends/mlir/bridge/QuantizeRow.h"
+#include "kforge/detail/QuantizeRow.h"
 
 namespace kf::bridge {
 
@@ -52,7 +54,8 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
     std::vector<int8_t> q(static_cast<size_t>(m * kPad));
     std::vector<int32_t> qsum(static_cast<size_t>(m * chunks));
     std::vector<float> rowScale(static_cast<size_t>(m));
-    for (int64_t r = 0; r < m; ++r) {
+    // Rows in parallel on the caller's arena (a prefill quantizes M x K values).
+    tbb::parallel_for(int64_t{0}, m, [&](int64_t r) {
         int8_t *qr = q.data() + r * kPad;
         float sx;
         if (a.xScales) {  // rows a rotation already quantized (kf_linear_run_q8)
@@ -60,7 +63,7 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
             std::copy(src, src + kPad, qr);
             sx = a.xScales[r];
         } else {
-            sx = quantizeRowInt8(static_cast<const float *>(a.x) + r * a.xStride, kPad, qr);
+            sx = rt::quantizeRowInt8(static_cast<const float *>(a.x) + r * a.xStride, kPad, qr);
         }
         for (int64_t c = 0; c < chunks; ++c) {
             int32_t s = 0;
@@ -68,7 +71,7 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
             qsum[static_cast<size_t>(r * chunks + c)] = s;
         }
         rowScale[static_cast<size_t>(r)] = sx / static_cast<float>(variant.levelD);
-    }
+    });
     runRanges(a.nTiles, variant.tilesPerTask, variant.parallel, [&](int64_t t0, int64_t t1) {
         fn(a.planes, a.scales, a.zeroPoints, a.bias, q.data(), qsum.data(), rowScale.data(), a.y, m, kPad,
            a.numScaleCols, a.yStride, t0, t1);
