@@ -35,10 +35,22 @@ bool x86Avx512Vnni() { return false; }
 bool arm64Neon() { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
 bool arm64DotProd() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
 bool arm64Sve() { return arm64DotProd() && (getauxval(AT_HWCAP) & HWCAP_SVE) != 0; }
+// Linux's bits (asm/hwcap.h), spelled out for older headers.
+#ifndef HWCAP2_SVE2
+#define HWCAP2_SVE2 (1 << 1)
+#endif
+#ifndef HWCAP2_SVEI8MM
+#define HWCAP2_SVEI8MM (1 << 9)
+#endif
+bool arm64Sve2I8mm() {
+    const unsigned long hw2 = getauxval(AT_HWCAP2);
+    return arm64Sve() && (hw2 & HWCAP2_SVE2) != 0 && (hw2 & HWCAP2_SVEI8MM) != 0;
+}
 #else
 bool arm64Neon() { return false; }
 bool arm64DotProd() { return false; }
 bool arm64Sve() { return false; }
+bool arm64Sve2I8mm() { return false; }
 #endif
 
 bool never() { return false; }

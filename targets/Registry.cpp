@@ -6,16 +6,17 @@ namespace kf::targets {
 
 // One line per target: the only list to touch when adding one.
 extern const TargetInfo kX86Avx2, kX86Avx512, kX86Avx512Vnni, kArm64Neon, kArm64NeonDotProd, kArm64Sve,
-    kCudaSm80;
+    kArm64Sve2I8mm, kCudaSm80;
 
 namespace {
-constexpr std::array<const TargetInfo *, 7> kRegistry{
+constexpr std::array<const TargetInfo *, 8> kRegistry{
     &kX86Avx2,
     &kX86Avx512,
     &kX86Avx512Vnni,
     &kArm64Neon,
     &kArm64NeonDotProd,
     &kArm64Sve,
+    &kArm64Sve2I8mm,
     &kCudaSm80,
 };
 

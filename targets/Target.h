@@ -27,6 +27,8 @@ struct Capabilities {
     bool fma = false;          // fused multiply-add on f32 vectors
     bool int8Dot = false;      // 4-way int8 dot products into int32 (vpdpbusd u8 x s8, sdot s8 x s8)
     bool int8DotSigned = false;// ... and the dot product takes two signed operands (ARM sdot)
+    bool int8Matmul = false;   // int8 matrix multiply-accumulate, 2x8 by 8x2 per 128 bits, and mixed-sign
+                               // dot products (ARM i8mm: smmla, usdot)
     bool bf16 = false;         // native bf16 dot products / conversions
     bool fp16 = false;         // f16 arithmetic
     bool scalableVectors = false;  // vector length chosen by the hardware (SVE)

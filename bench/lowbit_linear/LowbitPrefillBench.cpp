@@ -93,8 +93,19 @@ std::string registerAll() {
                             add(k.format + "/" + act + "/M:" + std::to_string(M) + "/" + dims(s) + "/" +
                                     targetOf(variant) + "/threads:" + std::to_string(t),
                                 benchKernel, k, s, variant, M, t);
+                // The same format through the MLIR backend (lowbit_bench_mlir.kf's
+                // prefill schedules), its variant for this CPU: "<target>+mlir".
+                const std::string mlirName = std::string(fmt) + "_" + act + "_mlir";
+                if (!hasKernel(mlirName)) continue;
+                const Kernel km = kernelNamed(mlirName);
+                const std::string variant = variantsOf(km, s, false)[0];
+                for (int64_t M : kRows)
+                    for (int t : threadCounts())
+                        add(k.format + "/" + act + "/M:" + std::to_string(M) + "/" + dims(s) + "/" + targetOf(variant) +
+                                "+mlir/threads:" + std::to_string(t),
+                            benchKernel, km, s, variant, M, t);
             }
-    return "^(peak/|(int4|int2|ternary)/int8/.*/" + best + "/|int4/f32/.*/" + best + "/)";
+    return "^(peak/|(int4|int2|ternary)/int8/.*/" + best + "(\\+mlir)?/|int4/f32/.*/" + best + "/)";
 }
 
 }  // namespace

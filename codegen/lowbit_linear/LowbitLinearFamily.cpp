@@ -237,6 +237,7 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     k.zeroPoints = p.weight.kind == dsl::WeightKind::Uint;
     k.bias = p.bias;
     k.mTile = s.mTile;
+    k.i8mm = target.caps.scalableVectors && target.caps.int8Matmul;
     k.floatInput = p.input != dsl::ActKind::QInt8PerToken;
     LoweredVariant v;
     v.symbol = symbolOf(p, s, k.layout, target,
@@ -247,7 +248,8 @@ LoweredVariant lowerMlir(const dsl::KernelSpec &kernel, const dsl::Schedule *sch
     const bridge::LinearMlirVariant::Input input = p.input == dsl::ActKind::QInt8PerToken ? bridge::LinearMlirVariant::Int8
                                                    : p.input == dsl::ActKind::BF16        ? bridge::LinearMlirVariant::BF16
                                                                                           : bridge::LinearMlirVariant::F32;
-    v.glueData = bridge::LinearMlirVariant{input, k.levelD, std::max(1, s.nBlock / k.layout.interleave), s.parallel};
+    v.glueData = bridge::LinearMlirVariant{input, k.levelD, std::max(1, s.nBlock / k.layout.interleave), s.parallel,
+                                           lowbit::usesRowPairs(k)};
     return v;
 }
 #endif
@@ -319,7 +321,8 @@ GlueText glueMlir(const dsl::KernelSpec &, const LoweredVariant &v, const std::s
       << "constexpr kf::rt::LinearLayout kLayout_" << id << layoutInit(L) << ";\n"
       << "constexpr kf::bridge::LinearMlirVariant kMlir_" << id << "{kf::bridge::LinearMlirVariant::"
       << (b.input == bridge::LinearMlirVariant::Int8 ? "Int8" : b.input == bridge::LinearMlirVariant::BF16 ? "BF16" : "F32")
-      << ", " << b.levelD << ", " << b.tilesPerTask << ", " << (b.parallel ? "true" : "false") << "};\n"
+      << ", " << b.levelD << ", " << b.tilesPerTask << ", " << (b.parallel ? "true" : "false") << ", "
+      << (b.rowPairs ? "true" : "false") << "};\n"
       << "int run_" << id << "(const void *a) { return kf::bridge::runLinearMlir(" << v.symbol << ", kLayout_" << id
       << ", kMlir_" << id << ", *static_cast<const kf::rt::LinearArgs *>(a)); }\n"
       << "constexpr kf::rt::LinearVariantData kData_" << id << "{kLayout_" << id << ", "

@@ -18,6 +18,12 @@ int chunksOf(const rt::PlaneLayout &p) { return p.width == 0 ? 1 : p.width; }
 
 }  // namespace
 
+bool usesRowPairs(const MlirLinearKernel &k) {
+    const rt::LinearLayout &L = k.layout;
+    const bool base3 = L.numPlanes == 1 && L.planes[0].width == 0;
+    return k.isa == LinearIsa::Sve && k.i8mm && !k.floatInput && !base3 && k.mTile % 2 == 0;
+}
+
 std::string linearModule(const MlirLinearKernel &k) {
     const rt::LinearLayout &L = k.layout;
     const bool sve = k.isa == LinearIsa::Sve;
@@ -35,11 +41,15 @@ std::string linearModule(const MlirLinearKernel &k) {
     const bool perChannel = L.group == 0;
     const int blocksPerChunk = L.kAlign / L.kBlock;
     const int MT = k.mTile;
-    // sdot multiplies s8 x s8: codes below 128 go in as they are; 8-bit codes
-    // as c - 128 (the bytes with their top bit flipped), added back through
-    // the row sum (the Halide lowering's codeOffset, with the same result).
-    // vpdpbusd takes the codes as unsigned bytes: no offset.
-    const int codeOffset = sve && L.bits == 8 ? 128 : 0;
+    // i8mm: pairs of x rows on smmla (k-blocks of 8 quads; an even mTile),
+    // or 8-bit codes of one row on usdot (MlirLinearKernel::i8mm).
+    const bool mmla = usesRowPairs(k);
+    const bool usdot = sve && k.i8mm && !k.floatInput && !mmla && L.bits == 8;
+    // sdot and smmla multiply s8 x s8: codes below 128 go in as they are;
+    // 8-bit codes as c - 128 (the bytes with their top bit flipped), added
+    // back through the row sum (the Halide lowering's codeOffset, with the
+    // same result). vpdpbusd and usdot take the codes as unsigned bytes: no offset.
+    const int codeOffset = sve && L.bits == 8 && !usdot ? 128 : 0;
 
     // Vector types: one register of bytes, its int32 / f32 lanes (one per
     // row of a strip), and the narrower per-row and wider per-byte forms.
@@ -50,6 +60,13 @@ std::string linearModule(const MlirLinearKernel &k) {
     const std::string kBytes = vec(16, "i8"), kWide = vec(16, "i16"), kMask16 = vec(16, "i1");
     const std::string kLanesI32 = vec(4, "i32"), kLanesF32 = vec(4, "f32"), kLanesI16 = vec(4, "i16"),
                       kLanesF16 = vec(4, "f16"), kLanesI8 = vec(4, "i8"), kMask4 = vec(4, "i1");
+    const std::string kPairsI64 = vec(2, "i64");  // SVE i8mm: smmla sums as 64-bit pairs (unzipped per row of x)
+    // An SVE permute of two vectors (zip1, uzp2, trn1 ...) at one element type.
+    const auto permute = [&](const char *op, const std::string &a, const std::string &b, const std::string &type,
+                             const char *suffix) {
+        return std::string("llvm.call_intrinsic \"llvm.aarch64.sve.") + op + "." + suffix + "\"(" + a + ", " + b +
+               ") : (" + type + ", " + type + ") -> " + type;
+    };
 
     Writer w;
     w.line(std::string("// kforge lowbit_linear, ") + (k.floatInput ? "f32" : "int8") + " activations, " +
@@ -104,7 +121,8 @@ std::string linearModule(const MlirLinearKernel &k) {
 
     // SVE: the first quadword's predicate and the lane indices of the indexed sdot.
     std::string allBytes;
-    const std::string sdotLane = "llvm.call_intrinsic \"llvm.aarch64.sve.sdot.lane.nxv4i32\"";
+    const std::string sdotLane = std::string("llvm.call_intrinsic \"llvm.aarch64.sve.") + (usdot ? "usdot" : "sdot") +
+                                 ".lane.nxv4i32\"";
     std::vector<std::string> laneIndex;
     // AVX-512: strips are whole registers; every load and store is unmasked
     // (LLVM folds the all-true masks away).
@@ -148,6 +166,24 @@ std::string linearModule(const MlirLinearKernel &k) {
     // on AVX-512 it is fixed by the tile.
     auto emitTile = [&](int S) {
         const std::string step = w.mul(lanes, w.i64(S));
+        // Rows of x outside the strips: a step's MT rows (a few KiB of x per
+        // row) stay in L1 while every strip of the tile passes over them, and
+        // the tile's weights come from L2 once per step; strips outside would
+        // stream all M rows of x from L3 once per strip (prefill; in decode
+        // there is one step either way).
+        w.open("scf.for %m0 = " + c0 + " to %M step " + cMT + " : i64 {");
+        // Rows of this step; past M they repeat row M-1 and are not stored.
+        const std::string lastRow = w.let("last", "arith.subi %M, " + c1 + " : i64");
+        std::vector<std::string> row(MT), qRow(MT), qsumRow(MT);
+        for (int i = 0; i < MT; ++i) {
+            row[i] = i ? w.let("row", "arith.minsi " + w.add("%m0", w.i64(i)) + ", " + lastRow + " : i64") : std::string("%m0");
+            qRow[i] = w.gep("%q", w.mul(w.mul(row[i], "%kPad"), w.i64(f32x ? 4 : 1)));
+            qsumRow[i] = w.gep("%qsum", w.mul(w.mul(row[i], nChunks), c4));
+        }
+        // i8mm: pair rp holds rows (row[2rp] & ~1) and the next, 2 kPad bytes.
+        std::vector<std::string> pairRow(mmla ? MT / 2 : 0);
+        for (int rp = 0; rp < MT / 2 && mmla; ++rp)
+            pairRow[rp] = w.gep("%q", w.mul(w.let("pr", "arith.andi " + row[2 * rp] + ", " + w.i64(-2) + " : i64"), "%kPad"));
         w.open("scf.for %r0 = " + c0 + " to " + cI + " step " + step + " : i64 {");
         std::vector<std::string> laneMask(S), byteMask(S), row0(S), rowInTiles(S);
         std::vector<std::vector<std::string>> stripBase(S, std::vector<std::string>(L.numPlanes));
@@ -203,15 +239,6 @@ std::string linearModule(const MlirLinearKernel &k) {
             return w.let("zp", "arith.extui " + raw + " : " + kLanesI8 + " to " + kLanesI32);
         };
 
-        w.open("scf.for %m0 = " + c0 + " to %M step " + cMT + " : i64 {");
-        // Rows of this step; past M they repeat row M-1 and are not stored.
-        const std::string lastRow = w.let("last", "arith.subi %M, " + c1 + " : i64");
-        std::vector<std::string> row(MT), qRow(MT), qsumRow(MT);
-        for (int i = 0; i < MT; ++i) {
-            row[i] = i ? w.let("row", "arith.minsi " + w.add("%m0", w.i64(i)) + ", " + lastRow + " : i64") : std::string("%m0");
-            qRow[i] = w.gep("%q", w.mul(w.mul(row[i], "%kPad"), w.i64(f32x ? 4 : 1)));
-            qsumRow[i] = w.gep("%qsum", w.mul(w.mul(row[i], nChunks), c4));
-        }
         const size_t nAcc = static_cast<size_t>(S * MT);  // accumulator (strip st, row i) at st*MT + i
         auto iterArgs = [&](const std::string &prefix, const std::string &init, std::vector<std::string> &names) {
             std::string out = "iter_args(";
@@ -285,14 +312,32 @@ std::string linearModule(const MlirLinearKernel &k) {
         // Blocks between a block and the one its prefetch reads (at least one).
         const int ahead = std::max(1, (k.prefetchK + L.kBlock - 1) / L.kBlock);
         std::vector<std::vector<std::string>> xQuadword(MT), xSplat(MT);
-        // AVX-512: each quad of x broadcast to every int32 lane.
-        for (int i = 0; i < MT && !f32x && !sve; ++i)
-            for (int quad = 0; quad < quads; ++quad) {
-                const std::string xq = w.let("x", "llvm.load " + w.gep(qRow[i], w.add(kBase, w.i64(4 * quad))) +
-                                                      " {alignment = 1 : i64} : !llvm.ptr -> i32");
-                xSplat[i].push_back(w.let("x", "vector.broadcast " + xq + " : i32 to " + kLanesI32));
-            }
-        for (int i = 0; i < MT && !f32x && sve; ++i) {
+        // AVX-512: each quad of x broadcast to every int32 lane. With one or
+        // two rows the block's broadcasts are made once here and shared by
+        // the strips; with more (prefill) each is made where it is used:
+        // MT x 8 live registers would spill (LLVM keeps them on the stack).
+        auto xBroadcast = [&](int i, int quad) {
+            const std::string xq = w.let("x", "llvm.load " + w.gep(qRow[i], w.add(kBase, w.i64(4 * quad))) +
+                                                  " {alignment = 1 : i64} : !llvm.ptr -> i32");
+            return w.let("x", "vector.broadcast " + xq + " : i32 to " + kLanesI32);
+        };
+        const bool xShared = MT <= 2;
+        for (int i = 0; i < MT && !f32x && !sve && xShared; ++i)
+            for (int quad = 0; quad < quads; ++quad) xSplat[i].push_back(xBroadcast(i, quad));
+        auto xQuad = [&](int i, int quad) {
+            return xShared ? xSplat[i][static_cast<size_t>(quad)] : xBroadcast(i, quad);
+        };
+        // i8mm: per pair of rows and 8 k, the 8 bytes of the first row then
+        // the second's (the bridge's row-pair layout, usesRowPairs), in every
+        // 128-bit segment: smmla's 2x8 left operand.
+        std::vector<std::vector<std::string>> xPair(mmla ? MT / 2 : 0);
+        for (int rp = 0; rp < MT / 2 && mmla; ++rp)
+            for (int qw = 0; qw < quads / 2; ++qw)
+                xPair[rp].push_back(w.let(
+                    "x", "llvm.call_intrinsic \"llvm.aarch64.sve.ld1rq.nxv16i8\"(" + allBytes + ", " +
+                             w.gep(pairRow[rp], w.add(w.mul(kBase, w.i64(2)), w.i64(16 * qw))) + ") : (" + kMask16 +
+                             ", !llvm.ptr) -> " + kBytes));
+        for (int i = 0; i < MT && !f32x && sve && !mmla; ++i) {
             for (int qw = 0; qw + 4 <= quads; qw += 4)
                 xQuadword[i].push_back(w.let(
                     "x", "llvm.call_intrinsic \"llvm.aarch64.sve.ld1rq.nxv16i8\"(" + allBytes + ", " +
@@ -429,6 +474,7 @@ std::string linearModule(const MlirLinearKernel &k) {
                     }
                 continue;
             }
+            std::string prevCode;  // i8mm: the even quad, zipped with the odd one
             for (int quad = 0; quad < quads; ++quad) {
                 if (slots) {  // slot sl of chunk u, in place: 2^(width sl) times the code
                     const int u = quad / cpb0, sl = quad % cpb0;
@@ -440,7 +486,7 @@ std::string linearModule(const MlirLinearKernel &k) {
                                  " : " + kBytes);
                     for (int i = 0; i < MT; ++i) {
                         std::string &d = dotNow[static_cast<size_t>((st * MT + i) * cpb0 + sl)];
-                        d = vpdpbusd(d, bits, xSplat[i][static_cast<size_t>(quad)]);
+                        d = vpdpbusd(d, bits, xQuad(i, quad));
                     }
                     continue;
                 }
@@ -471,14 +517,43 @@ std::string linearModule(const MlirLinearKernel &k) {
                 if (codeOffset)  // c - 128 as s8: flip the top bit
                     code = w.let("u", "arith.xori " + code + ", " +
                                           w.let("c", "arith.constant dense<-128> : " + std::string(kBytes)) + " : " + kBytes);
+                if (mmla) {
+                    // Quads 2qp and 2qp+1 zipped per row: segment s of zip1 holds
+                    // rows 2s and 2s+1 of the strip with their 8 k (smmla's right
+                    // operand), zip2 rows lanes/2 + 2s and + 1. Accumulator
+                    // (st, 2rp + h) has, per segment, rows 2rp / 2rp+1 of x by
+                    // the two weight rows of zip h.
+                    if (quad % 2 == 0) {
+                        prevCode = code;
+                        continue;
+                    }
+                    auto words = [&](const std::string &v) {
+                        return w.let("w", "vector.bitcast " + v + " : " + kBytes + " to " + kLanesI32);
+                    };
+                    const std::string a = words(prevCode), b = words(code);
+                    for (int h = 0; h < 2; ++h) {
+                        const std::string z = w.let("w", permute(h ? "zip2" : "zip1", a, b, kLanesI32, "nxv4i32"));
+                        const std::string zb = w.let("w", "vector.bitcast " + z + " : " + kLanesI32 + " to " + kBytes);
+                        for (int rp = 0; rp < MT / 2; ++rp) {
+                            std::string &d = dotNow[static_cast<size_t>(st * MT + 2 * rp + h)];
+                            d = w.let("dot", "arm_sve.smmla " + d + ", " + xPair[rp][quad / 2] + ", " + zb + " : " + kBytes +
+                                                 " to " + kLanesI32);
+                        }
+                    }
+                    continue;
+                }
                 for (int i = 0; i < MT; ++i) {
                     std::string &d = dotNow[static_cast<size_t>(st * MT + i)];
                     if (!sve)
-                        d = vpdpbusd(d, code, xSplat[i][static_cast<size_t>(quad)]);
+                        d = vpdpbusd(d, code, xQuad(i, quad));
                     else if (quad < quads / 4 * 4)
                         d = w.let("dot", sdotLane + "(" + d + ", " + code + ", " + xQuadword[i][quad / 4] + ", " +
                                              laneIndex[quad % 4] + ") : (" + kLanesI32 + ", " + kBytes + ", " + kBytes +
                                              ", i32) -> " + kLanesI32);
+                    else if (usdot)
+                        d = w.let("dot", "llvm.call_intrinsic \"llvm.aarch64.sve.usdot.nxv4i32\"(" + d + ", " + code +
+                                             ", " + xSplat[i][quad - quads / 4 * 4] + ") : (" + kLanesI32 + ", " + kBytes +
+                                             ", " + kBytes + ") -> " + kLanesI32);
                     else
                         d = w.let("dot", "arm_sve.sdot " + d + ", " + code + ", " + xSplat[i][quad - quads / 4 * 4] + " : " +
                                              kBytes + " to " + kLanesI32);
@@ -504,6 +579,22 @@ std::string linearModule(const MlirLinearKernel &k) {
                           kLanesI32);
             dotSum[a] = wholeRow ? w.add(folded[a], v, kLanesI32) : v;
         }
+        // i8mm: accumulator (st, 2rp + h) holds per segment the 64-bit pairs
+        // (row 2rp: two weight rows), (row 2rp+1: the same two); the even
+        // pairs of zip1's then zip2's are row 2rp's sums in row order, the odd
+        // ones row 2rp+1's.
+        for (int st = 0; st < S && mmla; ++st)
+            for (int rp = 0; rp < MT / 2; ++rp) {
+                const size_t a = static_cast<size_t>(st * MT + 2 * rp);
+                auto pairs = [&](const std::string &v) {
+                    return w.let("p", "vector.bitcast " + v + " : " + kLanesI32 + " to " + kPairsI64);
+                };
+                const std::string lo = pairs(dotSum[a]), hi = pairs(dotSum[a + 1]);
+                for (int h = 0; h < 2; ++h) {
+                    const std::string u = w.let("p", permute(h ? "uzp2" : "uzp1", lo, hi, kPairsI64, "nxv2i64"));
+                    dotSum[a + static_cast<size_t>(h)] = w.let("p", "vector.bitcast " + u + " : " + kPairsI64 + " to " + kLanesI32);
+                }
+            }
         if (slots && wholeRow) {
             w.line("scf.yield " + joined(dotSum) + " : " + types(nAcc, dotType));
             w.close();
@@ -628,8 +719,8 @@ std::string linearModule(const MlirLinearKernel &k) {
                 }
             }
         }
-        w.close();  // m0
         w.close();  // r0
+        w.close();  // m0
     };
 
     // Strips per pass: 4 while four vectors of rows fit the tile (and the

@@ -13,13 +13,16 @@
 // the codes of each chunk; the bridge (bridge/LinearMlirBridge.h) quantizes
 // f32 rows, computes those sums, and runs tiles in parallel.
 //
-// Per tile of I rows the rows are walked in strips of one vector (VL/32
+// Per tile of I rows, for each step of mTile rows of x (outside, so that
+// the step's rows stay in L1 while the tile's weights come from L2), the
+// rows of the tile are walked in strips of one vector (VL/32
 // rows: 4 at 128-bit SVE, 16 at 512-bit; the last strip is predicated, so a
 // tile need not be a multiple of the vector), 4, 2 or 1 strips per pass as
 // the vector length allows (chosen at run time). Per k-block each strip's
 // packed chunks are loaded (one predicated load per chunk), the codes of
 // each 4-k quad unpacked in registers and multiplied by the indexed `sdot`
-// with x's quadword replicated per 128-bit segment (`ld1rqb`). Chunk sums
+// with x's quadword replicated per 128-bit segment (`ld1rqb`) or, with i8mm,
+// two quads of two rows at a time by `smmla` (MlirLinearKernel::i8mm). Chunk sums
 // become f32 with the chunk's scale as the Halide lowering does
 // (LowbitLinearHalide.cpp): the same order and the same fused multiply-adds
 // LLVM makes of Halide's, so both backends give the same int32 sums and the
@@ -63,7 +66,20 @@ struct MlirLinearKernel {
     // read (0 = none), with LLVM's locality (3 = t0, 2 = t1, 1 = t2, 0 = nta).
     int prefetchK = 0;
     int prefetchLocality = 0;
+    // SVE with the int8 matrix multiply extension (i8mm), int8 rows: with an
+    // even mTile each pair of x rows goes on `smmla` (per 128-bit segment a
+    // 2x8 block of x times 8 k of 2 weight rows, the two quads of 8 k zipped
+    // per row), the accumulators unzipped per chunk; with one row, 8-bit codes
+    // go on `usdot` (unsigned codes, signed x: no offset). Base 3 (five quads
+    // per block) stays on `sdot`.
+    bool i8mm = false;
 };
+
+// True when the kernel reads int8 rows in pairs (SVE i8mm, smmla): q then
+// holds, per pair of rows (2p, 2p+1; an odd last row paired with a copy of
+// itself), for each 8 k the 8 bytes of row 2p then those of row 2p+1, 2 kPad
+// bytes a pair (bridge::LinearMlirVariant::rowPairs).
+bool usesRowPairs(const MlirLinearKernel &kernel);
 
 // The module defines @kf_kernel (renamed to the variant's symbol when
 // compiled) with the C ABI of bridge::LinearMlirFn (bridge/LinearMlirBridge.h):

@@ -12,7 +12,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string text(reinterpret_cast<const char *>(data), size);
     kf::dsl::CheckOptions options;
-    options.knownTargets = {"x86-avx2", "x86-avx512", "x86-avx512vnni", "arm64-neon", "arm64-neon-dotprod", "arm64-sve", "cuda-sm80"};
+    options.knownTargets = {"x86-avx2", "x86-avx512", "x86-avx512vnni", "arm64-neon", "arm64-neon-dotprod", "arm64-sve", "arm64-sve2-i8mm", "cuda-sm80"};
     const kf::dsl::LoadResult result = kf::dsl::loadString(text, "fuzz.kf", options);
     for (const auto &d : result.diagnostics) {
         // Every diagnostic renders, and names a place inside the text.

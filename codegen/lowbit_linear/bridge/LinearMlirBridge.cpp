@@ -72,6 +72,20 @@ int runLinearMlir(LinearMlirFn fn, const rt::LinearLayout &L, const LinearMlirVa
         }
         rowScale[static_cast<size_t>(r)] = sx / static_cast<float>(variant.levelD);
     });
+    if (variant.rowPairs) {
+        // Per pair of rows, 8 k of the first then 8 k of the second (an odd
+        // last row paired with itself): smmla's left operand is 16 bytes.
+        std::vector<int8_t> pairs(static_cast<size_t>((m + 1) / 2 * 2 * kPad));
+        for (int64_t r = 0; r < m; r += 2) {
+            const int8_t *r0 = q.data() + r * kPad, *r1 = q.data() + std::min(r + 1, m - 1) * kPad;
+            int8_t *out = pairs.data() + r * kPad;
+            for (int64_t k = 0; k < kPad; k += 8, out += 16) {
+                std::memcpy(out, r0 + k, 8);
+                std::memcpy(out + 8, r1 + k, 8);
+            }
+        }
+        q.swap(pairs);
+    }
     runRanges(a.nTiles, variant.tilesPerTask, variant.parallel, [&](int64_t t0, int64_t t1) {
         fn(a.planes, a.scales, a.zeroPoints, a.bias, q.data(), qsum.data(), rowScale.data(), a.y, m, kPad,
            a.numScaleCols, a.yStride, t0, t1);

@@ -27,6 +27,7 @@ struct LinearMlirVariant {
     int levelD;         // the d of the format's levels (c a + b) / d: 1, or 2 for seq2
     int tilesPerTask;   // tiles of rows per parallel task (the schedule's split n / interleave)
     bool parallel;      // parallel n
+    bool rowPairs = false;  // int8 rows handed over in pairs, interleaved per 8 k (LowbitLinearMlir.h: usesRowPairs)
 };
 
 // int8 kernels: quantizes f32 rows per docs/formats.md ("Dynamic int8 per

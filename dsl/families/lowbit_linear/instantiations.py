@@ -13,6 +13,7 @@ int8 activations.
 
     instantiations.py --act f32 > lowbit_f32.kf     # one kernel file per activation kind
     instantiations.py --act int8 --backend mlir     # the same kernels on x86-avx512vnni through MLIR
+                                                    # (int8: and a prefill schedule of 2, 4, 6 or 8 rows)
 """
 import argparse
 
@@ -74,6 +75,12 @@ def kernels(act, backend=None):
                 if backend:
                     lines.append(f"  backend {backend}")
                 lines.append("}")
+                if backend and act == "int8":
+                    # prefill: several rows of x per pass over the weights
+                    rows = [2, 4, 8, 6][index % 4]
+                    lines += ["", f"schedule {name} for {target} bucket=prefill {{",
+                              f"  pack weight interleave={tile} layout={layout}", f"  vectorize n {lanes}",
+                              f"  split n {2 * tile}", "  parallel n", f"  split m {rows}", f"  backend {backend}", "}"]
             yield "\n".join(lines)
 
 

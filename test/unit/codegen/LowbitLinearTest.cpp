@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -318,6 +319,35 @@ TEST(Concurrent, EightThreadsShareOneLayer) {
         kf_linear_destroy(layer);
     }
     EXPECT_FALSE(done.empty()) << "no kernel of this library runs here";
+}
+
+// Dispatch takes the best target the CPU runs: KFORGE_EXPECT_TARGET names
+// its symbol suffix (arm64_sve2_i8mm under qemu -cpu max), or "none" for a
+// CPU that runs no variant of the library (qemu's a64fx: SVE without dot
+// products or i8mm, for a library of SVE targets only), where a ctest sets it.
+TEST(Dispatch, TakesTheExpectedTarget) {
+    const char *expect = std::getenv("KFORGE_EXPECT_TARGET");
+    if (!expect) GTEST_SKIP() << "KFORGE_EXPECT_TARGET not set";
+    int count = 0;
+    const kf_kernel_def *const *all = KF_TEST_KERNELS_FN(&count);
+    for (int i = 0; i < count; ++i) {
+        kf_linear_info info;
+        if (kf_linear_query(all[i], &info) != KF_OK) continue;
+        SCOPED_TRACE(info.kernel_name);
+        kf_linear *layer = nullptr;
+        const kf_status st = kf_linear_create(all[i], info.n ? info.n : 64, info.k ? info.k : 256, nullptr, &layer);
+        if (std::string(expect) == "none") {
+            EXPECT_NE(st, KF_OK);
+            EXPECT_EQ(layer, nullptr);
+            EXPECT_NE(std::string(kf_last_error()).find("runs on this CPU"), std::string::npos) << kf_last_error();
+            continue;
+        }
+        ASSERT_EQ(st, KF_OK) << kf_last_error();
+        const std::string symbol = kf_linear_variant(layer);
+        const std::string rest = symbol.substr(symbol.find("__") + 2);
+        EXPECT_EQ(rest.substr(0, rest.find("__")), expect) << symbol;
+        kf_linear_destroy(layer);
+    }
 }
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
