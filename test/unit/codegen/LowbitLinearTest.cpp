@@ -43,6 +43,13 @@ std::vector<Case> allCases() {
     return cases;
 }
 
+// The target of a variant symbol: ..._<tile>__<target>[__s<schedule tag>]
+// (codegen/Naming.h).
+std::string targetOf(const std::string &symbol) {
+    const std::string rest = symbol.substr(symbol.find("__") + 2);
+    return rest.substr(0, rest.find("__"));
+}
+
 uint16_t bf16Of(float v) {
     uint32_t f;
     std::memcpy(&f, &v, 4);
@@ -156,11 +163,6 @@ class LowbitLinear : public ::testing::TestWithParam<Case> {
         const kf_linear_weights api = w.api();
         ASSERT_EQ(kf_linear_pack_weights(layer, &api), KF_OK) << kf_last_error();
         // The variant for M is one of this target's (its bucket's, or the any one).
-        // Symbols: ..._<tile>__<target>[__s<schedule tag>] (codegen/Naming.h).
-        auto targetOf = [](const std::string &symbol) {
-            const std::string rest = symbol.substr(symbol.find("__") + 2);
-            return rest.substr(0, rest.find("__"));
-        };
         const std::string used = kf_linear_variant_for_rows(layer, M);
         EXPECT_EQ(targetOf(used), targetOf(kf_variant_name(def_, GetParam().variant))) << used;
         std::vector<float> y(static_cast<size_t>(M * N), NAN);
@@ -344,8 +346,7 @@ TEST(Dispatch, TakesTheExpectedTarget) {
         }
         ASSERT_EQ(st, KF_OK) << kf_last_error();
         const std::string symbol = kf_linear_variant(layer);
-        const std::string rest = symbol.substr(symbol.find("__") + 2);
-        EXPECT_EQ(rest.substr(0, rest.find("__")), expect) << symbol;
+        EXPECT_EQ(targetOf(symbol), expect) << symbol;
         kf_linear_destroy(layer);
     }
 }
