@@ -64,6 +64,17 @@ inline dsl::TuneAxis makeAxis(dsl::Directive::Kind kind, std::vector<std::string
     return a;
 }
 
+// A word axis (`reorder in [m k, k m]`, `prefetch weight hint in [...]`): the
+// values index `words`.
+inline dsl::TuneAxis makeWordAxis(dsl::Directive::Kind kind, std::vector<std::string> vars,
+                                  std::vector<std::string> words) {
+    std::vector<int64_t> indices;
+    for (std::size_t i = 0; i < words.size(); ++i) indices.push_back(static_cast<int64_t>(i));
+    dsl::TuneAxis a = makeAxis(kind, std::move(vars), std::move(indices));
+    a.words = std::move(words);
+    return a;
+}
+
 // All registered families with tuner support, in KFORGE_FAMILIES order.
 const std::vector<FamilyTuning> &tunedFamilies();
 // nullptr when the family has no tuner support.

@@ -122,11 +122,13 @@ enum class SparsityMode { Threshold, TopK };
 
 struct SparseRankLinearParams {
     WeightFormat weight;                 // format of W (Int bits=8..., or F32)
-    bool denseWeight = true;             // W stored as f32 rather than codes
+    bool denseWeight = true;             // W stored as floats (f32 or bf16: denseBits) rather than codes
+    int denseBits = 32;                  // dense W: 32 = f32, 16 = bf16 (the given f32 rounded to nearest even)
+    bool noWeight = false;               // `weight none`: no sparse term, y = U (V x) (pure low rank)
     Dim n{"N", std::nullopt};
     Dim k{"K", std::nullopt};
     int rank = 0;                        // r of U [N,r], V [r,K]
-    int factorBits = 32;                 // U and V: 32 = f32, 8 = int8 with a scale per row
+    int factorBits = 32;                 // U and V: 32 = f32, 16 = bf16, 8 = int8 with a scale per row
     SparsityMode mode = SparsityMode::Threshold;
     int topK = 0;                        // for TopK
     double tau = 0;                      // Threshold: |x_k| > tau is active (the run-time default)

@@ -23,7 +23,8 @@ int accumulators(const targets::TargetInfo &target) { return target.vectorBits >
 }  // namespace
 
 int storedBits(const dsl::SparseRankLinearParams &p) {
-    if (p.denseWeight) return 32;
+    if (p.noWeight) return 0;
+    if (p.denseWeight) return p.denseBits;
     return p.weight.bits == 3 ? 4 : p.weight.bits;
 }
 
@@ -54,7 +55,7 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
                            " yet (CUDA lowering is planned)");
     SparseRankSchedule s = defaultSchedule(p, target);
     if (!schedule) return s;
-    const dsl::Directive *splitN = nullptr, *splitR = nullptr, *unrollN = nullptr;
+    const dsl::Directive *splitN = nullptr, *splitR = nullptr, *unrollN = nullptr, *splitM = nullptr, *reorder = nullptr;
     for (const dsl::Directive &d : schedule->directives) {
         using K = dsl::Directive::Kind;
         const std::string var = d.vars.empty() ? "" : d.vars[0];
@@ -80,6 +81,7 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
                            "at most the bucket's smallest M (" + std::string(b.name) + ": " +
                            std::to_string(b.minRows) + "); schedule a bucket=small or bucket=prefill variant for it");
                 s.rowTile = static_cast<int>(d.factor);
+                splitM = &d;
             } else {
                 reject("sparse_rank_linear splits n (W's output rows per tile), r (U's and V's) or m (rows of x per "
                        "register tile); got 'split " + var + "'");
@@ -105,14 +107,32 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
         case K::Backend:  // chosen by codegen::loweringFor, before this schedule is resolved
             break;
         case K::Reorder:
+            // Outer loop first, as in lowbit_linear: columns outside the rows
+            // of x (each listed column read once for every row: the union of
+            // the rows' masks) or rows outside (each row reads its own).
+            if (d.vars == std::vector<std::string>{"k", "m"}) {
+                s.perToken = false;
+            } else if (d.vars == std::vector<std::string>{"m", "k"}) {
+                if (p.noWeight) reject("'reorder m k' walks each row's own mask; 'weight none' has no mask");
+                s.perToken = true;
+                reorder = &d;
+            } else {
+                reject("sparse_rank_linear orders its loops 'reorder k m' (the default: each column of the union "
+                       "of the rows' masks read once for all rows) or 'reorder m k' (each row of x reads only its "
+                       "own active columns)");
+            }
+            break;
         case K::Prefetch:
-            reject(std::string("'") + dsl::toString(d.kind) +
-                   "' does not apply to sparse_rank_linear (one loop order: tiles, rows of x, columns, "
-                   "accumulators in registers)");
+            reject("'prefetch' does not apply to sparse_rank_linear (its columns are listed at run time)");
             break;
         }
     }
-    const int P = perByte(storedBits(p));
+    if (reorder && s.rowTile > 1)
+        throw CodegenError(splitM->loc, "split m " + std::to_string(s.rowTile) +
+                                            " shares each decoded column among rows of x, but 'reorder m k' (line " +
+                                            std::to_string(reorder->loc.line) +
+                                            ") has each row read its own columns: use split m 1 with it");
+    const int P = p.noWeight ? 1 : perByte(storedBits(p));
     const auto where = [](const dsl::Directive *d, const dsl::Schedule *sch) { return d ? d->loc : sch->loc; };
     if (!unrollN) {
         // The widest register tile that fits and divides the tile.
@@ -143,7 +163,7 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
 std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target,
                                    dsl::Bucket bucket) {
     const SparseRankSchedule d = defaultSchedule(p, target);
-    const int step = perByte(storedBits(p)) * d.vector;
+    const int step = (p.noWeight ? 1 : perByte(storedBits(p))) * d.vector;
     std::vector<TuneAxisSpec> axes;
     // Column blocks of one pass or two (whole lines at high sparsity:
     // docs/dsl.md), and a register tile of all, half or a quarter of the
@@ -154,6 +174,9 @@ std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const t
         if (rt % step == 0) tiles.push_back(rt);
     if (tiles.size() > 1) axes.push_back({"unroll n", tiles});
     if (bucket == dsl::Bucket::SmallBatch || bucket == dsl::Bucket::Prefill) axes.push_back({"split m", {4, 1, 2}});
+    // A few rows of x: the union of their masks (columns read once) or each
+    // row its own columns (fewer multiply-adds, columns read once per row).
+    if (bucket == dsl::Bucket::SmallBatch && !p.noWeight) axes.push_back({"reorder", {0, 1}, {"k m", "m k"}});
     if (p.rank > 0 && d.lowRankTile / 2 >= d.vector) axes.push_back({"split r", {d.lowRankTile, d.lowRankTile / 2}});
     return axes;
 }
@@ -163,11 +186,14 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
     // gather: the per-channel path).
     dsl::SparseRankLinearParams p = kernel;
     if (lowRank) {
-        p.denseWeight = kernel.factorBits == 32;
+        p.noWeight = false;
+        p.denseWeight = kernel.factorBits >= 16;
+        p.denseBits = kernel.factorBits;
         p.weight = dsl::WeightFormat{dsl::WeightKind::Int, 8, false, false};
         p.group = 0;
     }
     const bool quantized = !p.denseWeight;
+    const bool bf16 = p.denseWeight && p.denseBits == 16;  // bf16 values: the high half of an f32
     const int bits = quantized ? storedBits(p) : 32;
     const int V = s.vector;
     const int tile = lowRank ? s.lowRankTile : s.tile;
@@ -176,7 +202,7 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
     const int Qc = (lowRank ? tile : s.registerTile) / (P * V);  // q values per pass (registers)
     const int tileElems = quantized ? Q * V : tile;  // bytes or floats of one column of a tile
 
-    ImageParam cols(quantized ? UInt(8) : Float(32), 3, "cols");
+    ImageParam cols(quantized ? UInt(8) : bf16 ? UInt(16) : Float(32), 3, "cols");
     ImageParam scales(Float(32), 3, "scales");
     ImageParam idx(Int(32), 1, "idx");
     ImageParam a(Float(32), 2, "a");
@@ -222,7 +248,8 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
             out(i, h, q, t, m) = scales(row, 0, t) * (acc(i, h, q, t, m) - offset * segSums(0, m));
         }
     } else {
-        acc(i, h, q, t, m) += a(r, m) * cols(row, col, t);
+        const Expr value = bf16 ? reinterpret<float>(cast<uint32_t>(cols(row, col, t)) << 16) : cols(row, col, t);
+        acc(i, h, q, t, m) += a(r, m) * value;
         out(i, h, q, t, m) = acc(i, h, q, t, m);
     }
 

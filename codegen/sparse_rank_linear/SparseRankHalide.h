@@ -23,11 +23,17 @@
 //                                accumulators); small and prefill buckets only,
 //                                F at most the bucket's smallest M
 //   parallel n                   tiles in parallel (the default)
+//   reorder k m | m k            for M > 1: the columns of the union of the
+//                                rows' masks, each read once for every row
+//                                (k m, the default), or each row of x on its
+//                                own active columns (m k: per-token masks;
+//                                not with split m > 1)
 // Everything else is rejected with the directive's file:line:col.
 //
 // Buffers, in the order the bridge passes them (P = 8 / storedBits, 1 for
-// f32; Q = tile / (P V)):
-//   cols    UInt(8) (Q V, numCols, nTiles) or Float(32) (tile, numCols, nTiles)
+// f32 and bf16; Q = tile / (P V)):
+//   cols    UInt(8) (Q V, numCols, nTiles), or Float(32) / UInt(16) bf16 bits
+//           (tile, numCols, nTiles)
 //   scales  Float(32) (tile, numGroups, nTiles)       quantized only
 //   idx     Int(32) (J)                               columns, clamped to numCols
 //   a       Float(32) (J, M)
@@ -55,9 +61,11 @@ struct SparseRankSchedule {
     int lowRankTile = 256; // U's and V's output rows per tile
     bool parallel = true;  // tiles over the caller's threads
     int rowTile = 1;       // rows of x per register tile (split m): each decoded column serves them all
+    bool perToken = false; // reorder m k: each row of x reads its own active columns (else their union)
 };
 
-// Bits per stored code: 32 for f32 W, 4 for int3 (nibbles), else the format's.
+// Bits per stored element of W: 32 f32, 16 bf16, 4 for int3 (nibbles), else
+// the format's; 0 for `weight none`.
 int storedBits(const dsl::SparseRankLinearParams &p);
 
 SparseRankSchedule defaultSchedule(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target);
@@ -70,8 +78,9 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
 // writes it and its values, the default first; every value alone is legal
 // for the kernel and target (combinations are pruned by resolveSchedule).
 struct TuneAxisSpec {
-    std::string axis;  // "split n", "unroll n", "split r"
+    std::string axis;  // "split n", "unroll n", "split r", "split m", "reorder"
     std::vector<int64_t> values;
+    std::vector<std::string> words;  // a word axis ("reorder"): values index these
 };
 // Small and prefill buckets add rows of x per register tile (split m).
 std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target,

@@ -1,7 +1,8 @@
 // The sparse_rank_linear C ABI (kforge/sparse_rank.h): create, pack into the
 // column-blocked layout (kforge/detail/SparseRank.h), the per-row masks, and
 // run as up to three column gathers: W over the active columns, V over the
-// inactive ones, U over all r.
+// inactive ones, U over all r. For M > 1 the gathers take the union of the
+// rows' masks, or (a `reorder m k` variant) run once per row on its own.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <new>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kforge/detail/SparseRank.h"
@@ -55,6 +57,7 @@ struct kf_sparse_rank {
     // Packed tensors (kforge/detail/SparseRank.h).
     Packed<uint8_t> wCodes, uCodes, vCodes;  // vCodes / uCodes: `factors=int8`
     Packed<float> wValues, wScales, v, u;      // v / u: f32 values, or the int8 factors' row scales
+    Packed<uint16_t> wHalf, uHalf, vHalf;      // bf16 W (`weight bf16`), U and V (`factors=bf16`)
     // Per-call scratch.
     std::vector<uint8_t> rowActive;
     std::vector<int32_t> activeIdx, inactiveIdx, rankIdx;
@@ -65,10 +68,9 @@ struct kf_sparse_rank {
     kf_sparse_rank_stats stats{};
     kf::rt::ArenaCache arenas;
 
-    bool quantized() const { return spec->bits < 32; }
-    int64_t wColBytes() const {  // one column of one tile of W
-        return quantized() ? int64_t(layout.tile) * layout.storedBits / 8 : int64_t(layout.tile) * 4;
-    }
+    bool hasWeight() const { return spec->bits > 0; }  // not `weight none`
+    bool quantized() const { return spec->bits > 0 && spec->bits < 16; }
+    int64_t wColBytes() const { return int64_t(layout.tile) * layout.storedBits / 8; }  // one column of one tile of W
 };
 
 namespace {
@@ -125,6 +127,28 @@ bool packColumns(const float *src, int64_t rows, int64_t cols, int tile, Packed<
         for (int64_t c = 0; c < cols; ++c) out[static_cast<size_t>((t * cols + c) * tile + e)] = src[row * cols + c];
     }
     return true;
+}
+
+// src [rows][cols] f32 -> bf16 bit patterns (round to nearest, ties to
+// even) in packColumns' layout. "" or what is wrong: a value whose rounding
+// overflows bf16 ("name[r][c] ... overflows bf16"; the inputs are finite).
+std::string packHalfColumns(const char *name, const float *src, int64_t rows, int64_t cols, int tile,
+                            Packed<uint16_t> &out) {
+    const int64_t tiles = ceilDiv(rows, tile);
+    if (!out.allocate(static_cast<size_t>(tiles * cols * tile))) return "out of memory packing " + std::string(name);
+    for (int64_t row = 0; row < rows; ++row) {
+        const int64_t t = row / tile, e = row % tile;
+        for (int64_t c = 0; c < cols; ++c) {
+            uint32_t bits;
+            std::memcpy(&bits, &src[row * cols + c], 4);
+            const uint16_t h = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+            if ((h & 0x7f80u) == 0x7f80u)
+                return std::string(name) + "[" + std::to_string(row) + "][" + std::to_string(c) + "] = " +
+                       std::to_string(src[row * cols + c]) + " overflows bf16";
+            out[static_cast<size_t>((t * cols + c) * tile + e)] = h;
+        }
+    }
+    return "";
 }
 
 // codes [rows][cols] (one per byte, < 2^bits) -> [ceil(rows/tile)][cols][tile
@@ -278,7 +302,7 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w
     kf::rt::clearError();
     const std::string fn = "kf_sparse_rank_pack";
     if (!L || !w) return fail(KF_ERR_NULL_POINTER, fn + ": layer and weights must not be NULL");
-    const bool q = L->quantized();
+    const bool q = L->quantized(), dense = L->hasWeight() && !q;
     const auto need = [&](const void *p, bool used, const char *name) -> kf_status {
         if (used && !p) return fail(KF_ERR_NULL_POINTER, fn + ": weights->" + name + " must not be NULL for kernel '" + L->def->name + "'");
         if (!used && p)
@@ -288,13 +312,14 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w
     };
     if (kf_status s = need(w->codes, q, "codes")) return s;
     if (kf_status s = need(w->scales, q, "scales")) return s;
-    if (kf_status s = need(w->w, !q, "w")) return s;
+    if (kf_status s = need(w->w, dense, "w")) return s;
     if (kf_status s = need(w->u, L->r > 0, "u")) return s;
     if (kf_status s = need(w->v, L->r > 0, "v")) return s;
     const int64_t N = L->n, K = L->k, R = L->r;
     const int tile = L->layout.tile;
     Packed<uint8_t> codes;
     Packed<float> values, scales;
+    Packed<uint16_t> half, uHalf, vHalf;
     const auto outOfMemory = [&] { return fail(KF_ERR_OUT_OF_MEMORY, fn + ": out of memory packing the layer"); };
     if (q) {
         const unsigned top = (1u << L->spec->bits) - 1;
@@ -314,9 +339,14 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w
                 scales[static_cast<size_t>(((row / tile) * L->groups + g) * tile + row % tile)] = s;
             }
         if (!packCodeColumns(w->codes, N, K, tile, L->layout.vector, L->layout.storedBits, codes)) return outOfMemory();
-    } else {
+    } else if (dense) {
         if (std::string e = firstNonFinite("w", w->w, N, K); !e.empty()) return fail(KF_ERR_INVALID_ARGUMENT, fn + ": " + e);
-        if (!packColumns(w->w, N, K, tile, values)) return outOfMemory();
+        if (L->layout.storedBits == 16) {
+            if (std::string e = packHalfColumns("w", w->w, N, K, tile, half); !e.empty())
+                return fail(half.get() ? KF_ERR_INVALID_ARGUMENT : KF_ERR_OUT_OF_MEMORY, fn + ": " + e);
+        } else if (!packColumns(w->w, N, K, tile, values)) {
+            return outOfMemory();
+        }
     }
     Packed<float> u, v;
     Packed<uint8_t> uCodes, vCodes;
@@ -326,6 +356,10 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w
         if (L->layout.factorBits == 8) {
             if (kf_status st = packInt8Factor(fn, "v", w->v, R, K, L->layout, vCodes, v)) return st;
             if (kf_status st = packInt8Factor(fn, "u", w->u, N, R, L->layout, uCodes, u)) return st;
+        } else if (L->layout.factorBits == 16) {
+            for (auto [name, src, rows, cols, out] : {std::tuple{"v", w->v, R, K, &vHalf}, std::tuple{"u", w->u, N, R, &uHalf}})
+                if (std::string e = packHalfColumns(name, src, rows, cols, L->layout.lowRankTile, *out); !e.empty())
+                    return fail(out->get() ? KF_ERR_INVALID_ARGUMENT : KF_ERR_OUT_OF_MEMORY, fn + ": " + e);
         } else if (!packColumns(w->v, R, K, L->layout.lowRankTile, v) ||
                    !packColumns(w->u, N, R, L->layout.lowRankTile, u)) {
             return outOfMemory();
@@ -338,6 +372,9 @@ kf_status kf_sparse_rank_pack(kf_sparse_rank *L, const kf_sparse_rank_weights *w
     L->v = std::move(v);
     L->uCodes = std::move(uCodes);
     L->vCodes = std::move(vCodes);
+    L->wHalf = std::move(half);
+    L->uHalf = std::move(uHalf);
+    L->vHalf = std::move(vHalf);
     L->packed = true;
     return KF_OK;
 }
@@ -364,8 +401,8 @@ kf_status kf_sparse_rank_pack_float(kf_sparse_rank *L, const float *w, double *s
                 return st;
             weights.codes = codes.data();
             weights.scales = scales.data();
-        } else {
-            weights.w = w;
+        } else if (L->hasWeight()) {
+            weights.w = w;  // f32, or rounded to bf16 by the pack
         }
         const kf::rt::LowRankFactors f = kf::rt::truncatedSvd(w, N, K, R);
         if (R > 0) {
@@ -384,6 +421,10 @@ kf_status kf_sparse_rank_pack_float(kf_sparse_rank *L, const float *w, double *s
 kf_status kf_sparse_rank_set_threshold(kf_sparse_rank *L, float tau) {
     kf::rt::clearError();
     if (!L) return fail(KF_ERR_NULL_POINTER, "kf_sparse_rank_set_threshold: layer must not be NULL");
+    if (!L->hasWeight())
+        return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_sparse_rank_set_threshold: kernel '") + L->def->name +
+                                                 "' has no W ('weight none'): every channel goes through U (V x), "
+                                                 "there is no threshold");
     if (L->spec->topK)
         return fail(KF_ERR_INVALID_ARGUMENT, std::string("kf_sparse_rank_set_threshold: kernel '") + L->def->name +
                                                  "' keeps the top " + std::to_string(L->spec->topK) +
@@ -397,25 +438,25 @@ kf_status kf_sparse_rank_set_threshold(kf_sparse_rank *L, float tau) {
 
 float kf_sparse_rank_threshold(const kf_sparse_rank *L) { return L ? L->tau : 0.0f; }
 
-kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float *y, int num_threads) {
-    kf::rt::clearError();
-    const std::string fn = "kf_sparse_rank_run";
-    if (!L || !x || !y) return fail(KF_ERR_NULL_POINTER, fn + ": layer, x and y must not be NULL");
-    if (!L->packed) return fail(KF_ERR_NOT_PACKED, fn + ": layer '" + std::string(L->def->name) + "' is not packed (kf_sparse_rank_pack)");
-    if (m <= 0 || m >= kMaxRows)
-        return fail(KF_ERR_SHAPE, fn + ": M must be between 1 and 2^31 - 1, got " + std::to_string(m));
-    if (num_threads < 0)
-        return fail(KF_ERR_INVALID_ARGUMENT, fn + ": num_threads must be >= 0, got " + std::to_string(num_threads));
-    const int64_t N = L->n, K = L->k, R = L->r;
-    for (int64_t i = 0; i < m * K; ++i)
-        if (std::isnan(x[i]))
-            return fail(KF_ERR_INVALID_ARGUMENT, fn + ": x[" + std::to_string(i / K) + "][" + std::to_string(i % K) +
-                                                     "] is NaN");
+}  // extern "C"
 
-    // Masks, then the columns each product reads and their activations
-    // (zero where a row does not take the column).
+namespace {
+
+// y[m][N] for rows x[m][K] through `variant`'s gathers over the union of the
+// rows' masks (one row: its own); sets L->stats. Returns KF_OK or a status
+// with the error set.
+kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float *x, int64_t m, float *y,
+                  int num_threads) {
+    const std::string fn = "kf_sparse_rank_run";
+    const int64_t N = L->n, K = L->k, R = L->r;
+    // Masks (`weight none`: every channel inactive), then the columns each
+    // product reads and their activations (zero where a row does not take
+    // the column).
     L->rowActive.resize(static_cast<size_t>(m * K));
-    for (int64_t row = 0; row < m; ++row) maskRow(*L, x + row * K, L->order, L->rowActive.data() + row * K);
+    if (L->hasWeight())
+        for (int64_t row = 0; row < m; ++row) maskRow(*L, x + row * K, L->order, L->rowActive.data() + row * K);
+    else
+        std::fill(L->rowActive.begin(), L->rowActive.end(), uint8_t{0});
     L->activeIdx.clear();
     L->inactiveIdx.clear();
     for (int64_t c = 0; c < K; ++c) {
@@ -457,8 +498,7 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
             L->segSums[static_cast<size_t>(row * S + sg)] = sum;
         }
 
-    const kf::rt::Variant *variant = kf::rt::variantForRows(*L->def, *L->variant, m);
-    const kf::rt::SparseRankVariantData &data = kf::rt::sparseRankData(*variant);
+    const kf::rt::SparseRankVariantData &data = kf::rt::sparseRankData(variant);
     const int tile = L->layout.tile, lrTile = L->layout.lowRankTile;
     const int64_t wRows = L->wTiles * tile, uRows = L->uTiles * lrTile, vRows = L->vTiles * lrTile;
     const bool direct = wRows == N;
@@ -475,17 +515,25 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
     const int rc = L->arenas.run(num_threads, [&]() -> int {
         if (!L->activeIdx.empty()) {
             const bool q = L->quantized();
-            auto args = gatherArgs(q ? static_cast<const void *>(L->wCodes.get()) : L->wValues.get(),
+            const void *cols = q ? static_cast<const void *>(L->wCodes.get())
+                             : L->layout.storedBits == 16 ? static_cast<const void *>(L->wHalf.get())
+                                                          : L->wValues.get();
+            auto args = gatherArgs(cols,
                                    q ? L->wScales.get() : nullptr, L->activeIdx, L->aActive.data(),
                                    static_cast<int64_t>(L->activeIdx.size()), direct ? y : L->yPad.data(),
                                    direct ? N : wRows, m, K, L->groups, L->wTiles);
             args.segments = L->segments.data();
             args.segSums = L->segSums.data();
             args.numSegments = S;
-            if (int e = variant->run(&args)) return e;
+            if (int e = variant.run(&args)) return e;
         }
         if (lowRank) {
-            const bool q8 = L->layout.factorBits == 8;
+            const bool q8 = L->layout.factorBits == 8, half = L->layout.factorBits == 16;
+            // The packed columns of V or U: int8 codes, bf16 or f32.
+            const auto factorCols = [&](const Packed<uint8_t> &codes, const Packed<uint16_t> &h,
+                                        const Packed<float> &f) -> const void * {
+                return q8 ? static_cast<const void *>(codes.get()) : half ? static_cast<const void *>(h.get()) : f.get();
+            };
             const int64_t Ji = static_cast<int64_t>(L->inactiveIdx.size());
             // int8 factors: one run of all columns (per-row scales), its sums per row.
             const auto runSums = [&](const float *a, int64_t J, int64_t stride) {
@@ -493,7 +541,7 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
                 for (int64_t row = 0; row < m; ++row)
                     for (int64_t j = 0; j < J; ++j) L->lowRankSums[static_cast<size_t>(row)] += a[row * stride + j];
             };
-            auto vArgs = gatherArgs(q8 ? static_cast<const void *>(L->vCodes.get()) : L->v.get(), q8 ? L->v.get() : nullptr,
+            auto vArgs = gatherArgs(factorCols(L->vCodes, L->vHalf, L->v), q8 ? L->v.get() : nullptr,
                                     L->inactiveIdx, L->aInactive.data(), Ji, L->t.data(), vRows, m, K, 1, L->vTiles);
             int32_t vRun[3] = {0, static_cast<int32_t>(Ji), 0}, uRun[3] = {0, static_cast<int32_t>(R), 0};
             if (q8) {
@@ -503,7 +551,7 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
                 vArgs.numSegments = 1;
             }
             if (int e = data.runLowRank(&vArgs)) return e;
-            auto uArgs = gatherArgs(q8 ? static_cast<const void *>(L->uCodes.get()) : L->u.get(), q8 ? L->u.get() : nullptr,
+            auto uArgs = gatherArgs(factorCols(L->uCodes, L->uHalf, L->u), q8 ? L->u.get() : nullptr,
                                     L->rankIdx, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1, L->uTiles);
             if (q8) {
                 runSums(L->t.data(), R, vRows);
@@ -515,7 +563,7 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
         }
         return 0;
     });
-    if (rc != 0) return fail(KF_ERR_KERNEL_FAILED, fn + ": kernel " + variant->symbol + " failed: " + kf_last_error());
+    if (rc != 0) return fail(KF_ERR_KERNEL_FAILED, fn + ": kernel " + variant.symbol + " failed: " + kf_last_error());
     for (int64_t row = 0; row < m; ++row) {
         float *yr = y + row * N;
         if (L->activeIdx.empty()) std::fill(yr, yr + N, 0.0f);
@@ -534,6 +582,39 @@ kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float
     return KF_OK;
 }
 
+}  // namespace
+
+extern "C" {
+
+kf_status kf_sparse_rank_run(kf_sparse_rank *L, const float *x, int64_t m, float *y, int num_threads) {
+    kf::rt::clearError();
+    const std::string fn = "kf_sparse_rank_run";
+    if (!L || !x || !y) return fail(KF_ERR_NULL_POINTER, fn + ": layer, x and y must not be NULL");
+    if (!L->packed) return fail(KF_ERR_NOT_PACKED, fn + ": layer '" + std::string(L->def->name) + "' is not packed (kf_sparse_rank_pack)");
+    if (m <= 0 || m >= kMaxRows)
+        return fail(KF_ERR_SHAPE, fn + ": M must be between 1 and 2^31 - 1, got " + std::to_string(m));
+    if (num_threads < 0)
+        return fail(KF_ERR_INVALID_ARGUMENT, fn + ": num_threads must be >= 0, got " + std::to_string(num_threads));
+    const int64_t N = L->n, K = L->k;
+    for (int64_t i = 0; i < m * K; ++i)
+        if (std::isnan(x[i]))
+            return fail(KF_ERR_INVALID_ARGUMENT, fn + ": x[" + std::to_string(i / K) + "][" + std::to_string(i % K) +
+                                                     "] is NaN");
+    const kf::rt::Variant &variant = *kf::rt::variantForRows(*L->def, *L->variant, m);
+    if (m == 1 || !kf::rt::sparseRankData(variant).perToken) return runRows(L, variant, x, m, y, num_threads);
+    // Per-token masks: each row on its own columns; the stats add up what
+    // every row read.
+    kf_sparse_rank_stats total{};
+    for (int64_t row = 0; row < m; ++row) {
+        if (kf_status st = runRows(L, variant, x + row * K, 1, y + row * N, num_threads)) return st;
+        total.active_columns += L->stats.active_columns;
+        total.inactive_columns += L->stats.inactive_columns;
+        total.bytes_read += L->stats.bytes_read;
+    }
+    L->stats = total;
+    return KF_OK;
+}
+
 kf_status kf_sparse_rank_last_stats(const kf_sparse_rank *L, kf_sparse_rank_stats *stats) {
     kf::rt::clearError();
     if (!L || !stats) return fail(KF_ERR_NULL_POINTER, "kf_sparse_rank_last_stats: layer and stats must not be NULL");
@@ -544,6 +625,7 @@ kf_status kf_sparse_rank_last_stats(const kf_sparse_rank *L, kf_sparse_rank_stat
 size_t kf_sparse_rank_packed_bytes(const kf_sparse_rank *L) {
     if (!L) return 0;
     return L->wCodes.size + L->uCodes.size + L->vCodes.size +
+           (L->wHalf.size + L->uHalf.size + L->vHalf.size) * sizeof(uint16_t) +
            (L->wValues.size + L->wScales.size + L->u.size + L->v.size) * sizeof(float);
 }
 

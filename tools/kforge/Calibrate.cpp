@@ -151,6 +151,11 @@ int calibrate(const CalibrateOptions &o, std::ostream &out, std::ostream &err) {
         err << "kforge calibrate: kernel " << spec->name << " has dynamic dimensions; give --shape NxK\n";
         return 1;
     }
+    if (p.noWeight) {
+        err << "kforge calibrate: kernel " << spec->name << " has no W ('weight none'): every channel goes through "
+            << "U (V x), so there is no mask to calibrate\n";
+        return 1;
+    }
     const bool threshold = p.mode == dsl::SparsityMode::Threshold;
     if (threshold && !(o.sparsity >= 0 && o.sparsity <= 1)) {
         err << "kforge calibrate: kernel " << spec->name << " masks by a threshold: give --sparsity <0..1>, the "

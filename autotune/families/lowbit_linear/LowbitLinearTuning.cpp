@@ -26,14 +26,6 @@ using Kind = dsl::Directive::Kind;
 using worker::Stop;
 
 // A word axis (TuneAxis::words): values are the indices of the words.
-dsl::TuneAxis makeWordAxis(Kind kind, std::vector<std::string> vars, std::vector<std::string> words) {
-    std::vector<int64_t> indices;
-    for (std::size_t i = 0; i < words.size(); ++i) indices.push_back(static_cast<int64_t>(i));
-    dsl::TuneAxis a = makeAxis(kind, std::move(vars), std::move(indices));
-    a.words = std::move(words);
-    return a;
-}
-
 float log2Feature(int64_t v) { return v > 0 ? static_cast<float>(std::log2(static_cast<double>(v))) : -1.0f; }
 
 // The default space of the Halide lowering (codegen/lowbit_linear/LinearSchedule.h

@@ -36,6 +36,7 @@ constexpr float kTau = 0.5f;         // the threshold the measurement sets
 constexpr double kSparsity = 0.5;    // of the measurement's inputs (threshold kernels)
 
 dsl::TuneAxis axisOf(const codegen::sparse_rank_linear::TuneAxisSpec &spec) {
+    if (spec.axis == "reorder") return makeWordAxis(dsl::Directive::Kind::Reorder, {}, spec.words);
     std::istringstream words(spec.axis);
     std::string primitive, var;
     words >> primitive >> var;
@@ -106,7 +107,8 @@ Measurement measure(worker::Call &call) {
     std::vector<float> w, u(static_cast<size_t>(N * R)), v(static_cast<size_t>(R * K));
     std::mt19937_64 rng(worker::kWeightSeed);
     std::normal_distribution<float> normal(0.0f, 0.05f);
-    if (p.denseWeight) {
+    if (p.noWeight) {
+    } else if (p.denseWeight) {
         w.resize(static_cast<size_t>(N * K));
         for (float &e : w) e = normal(rng);
     } else {
@@ -154,7 +156,7 @@ Measurement measure(worker::Call &call) {
         layers.push_back(l);
         if (kf_status st = api.pack(l, &weights); st != KF_OK)
             throw Stop("error", call.library.failure("kf_sparse_rank_pack", st));
-        if (p.mode == dsl::SparsityMode::Threshold)
+        if (p.mode == dsl::SparsityMode::Threshold && !p.noWeight)
             if (kf_status st = api.setThreshold(l, kTau); st != KF_OK)
                 throw Stop("error", call.library.failure("kf_sparse_rank_set_threshold", st));
         return l;

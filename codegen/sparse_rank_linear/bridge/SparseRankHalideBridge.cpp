@@ -5,7 +5,7 @@
 namespace kf::bridge {
 
 int runSparseRankGather(halide::ArgvFn fn, int tile, int vector, int storedBits, const rt::SparseRankArgs &a) {
-    const bool quantized = storedBits < 32;
+    const bool quantized = storedBits <= 8;
     const int32_t P = quantized && storedBits < 8 ? 8 / storedBits : 1;
     const int32_t Q = tile / (P * vector);
     const int32_t tileElems = quantized ? Q * vector : tile;
@@ -23,8 +23,10 @@ int runSparseRankGather(halide::ArgvFn fn, int tile, int vector, int storedBits,
                                      {0, Q, P * vector, 0},
                                      {0, i32(a.nTiles), tile, 0},
                                      {0, i32(a.m), i32(a.outStride), 0}};
-    halide_buffer_t cols = halide::makeBuffer(
-        a.cols, quantized ? halide_type_t(halide_type_uint, 8) : halide_type_t(halide_type_float, 32), colDims, 3);
+    const halide_type_t colType = quantized          ? halide_type_t(halide_type_uint, 8)
+                                  : storedBits == 16 ? halide_type_t(halide_type_uint, 16)  // bf16 bits
+                                                     : halide_type_t(halide_type_float, 32);
+    halide_buffer_t cols = halide::makeBuffer(a.cols, colType, colDims, 3);
     halide_buffer_t scales = halide::makeBuffer(a.scales, halide_type_t(halide_type_float, 32), scaleDims, 3);
     halide_buffer_t idx = halide::makeBuffer(a.idx, halide_type_t(halide_type_int, 32), idxDims, 1);
     halide_buffer_t act = halide::makeBuffer(a.a, halide_type_t(halide_type_float, 32), aDims, 2);

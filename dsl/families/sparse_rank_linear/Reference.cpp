@@ -7,8 +7,21 @@
 
 namespace kf::families::sparse_rank_linear {
 
+double referenceBf16(double v) {
+    if (v == 0 || !std::isfinite(v)) return v;
+    int e = 0;
+    std::frexp(v, &e);                       // |v| in [2^(e-1), 2^e)
+    const int quantum = std::max(e - 8, -133);  // 8 significant bits; bf16's smallest subnormal is 2^-133
+    const double q = std::ldexp(v, -quantum);
+    double r = std::floor(q);
+    const double frac = q - r;
+    if (frac > 0.5 || (frac == 0.5 && std::fmod(r, 2.0) != 0)) r += 1;
+    return std::ldexp(r, quantum);
+}
+
 std::vector<bool> referenceMask(const dsl::SparseRankLinearParams &p, const float *x, int64_t K, float tau) {
     std::vector<bool> m(static_cast<size_t>(K), false);
+    if (p.noWeight) return m;
     if (p.mode == dsl::SparsityMode::Threshold) {
         for (int64_t k = 0; k < K; ++k) m[static_cast<size_t>(k)] = std::fabs(static_cast<double>(x[k])) > tau;
         return m;
@@ -28,7 +41,7 @@ std::vector<bool> referenceMask(const dsl::SparseRankLinearParams &p, const floa
 }
 
 double referenceWeight(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, int64_t n, int64_t k) {
-    if (p.denseWeight) return L.w[n * L.k + k];
+    if (p.denseWeight) return p.denseBits == 16 ? referenceBf16(L.w[n * L.k + k]) : L.w[n * L.k + k];
     const int64_t groups = p.group ? (L.k + p.group - 1) / p.group : 1;
     const int64_t si = n * groups + (p.group ? k / p.group : 0);
     double s = 0;
@@ -43,13 +56,13 @@ double referenceWeight(const dsl::SparseRankLinearParams &p, const ReferenceLaye
 double referenceU(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, int64_t n, int64_t j) {
     if (p.factorBits == 8)
         return static_cast<double>(L.uScales[n]) * (static_cast<int>(L.uCodes[n * L.r + j]) - 128);
-    return L.u[n * L.r + j];
+    return p.factorBits == 16 ? referenceBf16(L.u[n * L.r + j]) : L.u[n * L.r + j];
 }
 
 double referenceV(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, int64_t j, int64_t k) {
     if (p.factorBits == 8)
         return static_cast<double>(L.vScales[j]) * (static_cast<int>(L.vCodes[j * L.k + k]) - 128);
-    return L.v[j * L.k + k];
+    return p.factorBits == 16 ? referenceBf16(L.v[j * L.k + k]) : L.v[j * L.k + k];
 }
 
 std::vector<double> referenceSparseRank(const dsl::SparseRankLinearParams &p, const ReferenceLayer &L, const float *x,

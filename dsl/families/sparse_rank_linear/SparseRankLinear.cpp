@@ -3,11 +3,14 @@
 // and V [r,K] from the rank-r truncated SVD of W (docs/formats.md,
 // "Sparse-rank linear"). Statements (docs/dsl.md, "sparse_rank_linear"):
 //
-//   weight   f32|int2|int3|int4|int8 shape=[N=.., K=..] [scale=..] [group=..]
-//   rank     <r> [factors=f32|int8]     0 <= r <= min(N, K) (0: no low-rank term);
-//                                       U and V in f32, or int8 with a scale per row
+//   weight   f32|bf16|int2|int3|int4|int8|none shape=[N=.., K=..] [scale=..] [group=..]
+//                                       none: no W and no mask, y = U (V x) (pure low rank)
+//   rank     <r> [factors=f32|bf16|int8] 0 <= r <= min(N, K) (0: no low-rank term; >= 1
+//                                       with `weight none`); U and V in f32, bf16, or
+//                                       int8 with a scale per row
 //   sparsity threshold [tau=<t>] | sparsity topk=<k>   (tau: the threshold, default 0;
-//                                        `kforge calibrate --write` sets it)
+//                                        `kforge calibrate --write` sets it; not with
+//                                        `weight none`)
 //   input    f32
 //   output   f32
 #include "dsl/SpecJson.h"
@@ -22,7 +25,8 @@ namespace kf::dsl {
 namespace {
 
 constexpr const char *kWeightUsage =
-    "weight f32|int2|int3|int4|int8 shape=[N=<n>, K=<k>] [scale=f32|f16|bf16] [group=32|64|128|256|channel]";
+    "weight f32|bf16|int2|int3|int4|int8|none shape=[N=<n>, K=<k>] [scale=f32|f16|bf16] "
+    "[group=32|64|128|256|channel]";
 
 void readWeight(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
     checkArgs(st, 1, 1, {"shape", "scale", "group"}, kWeightUsage, sink);
@@ -30,22 +34,26 @@ void readWeight(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &
     if (!pos.empty()) {
         const Value &f = *pos[0];
         std::optional<WeightFormat> format;
-        if (f.kind == Value::Kind::Word && f.text == "f32") {
+        if (f.kind == Value::Kind::Word && (f.text == "f32" || f.text == "bf16")) {
             p.denseWeight = true;
+            p.denseBits = f.text == "f32" ? 32 : 16;
+        } else if (f.kind == Value::Kind::Word && f.text == "none") {
+            p.denseWeight = true;
+            p.noWeight = true;
         } else if (f.kind == Value::Kind::Word && (format = parseWeightFormat(f.text)) &&
                    format->kind == WeightKind::Int) {
             p.denseWeight = false;
             p.weight = *format;
         } else {
             sink.error(f.loc, "unknown weight format '" + describe(f) +
-                                  "' for sparse_rank_linear; expected one of f32, int2, int3, int4, int8");
+                                  "' for sparse_rank_linear; expected one of f32, bf16, int2, int3, int4, int8, none");
         }
     }
     readWeightShape(st, p.n, p.k, kWeightUsage, sink);
     for (const char *key : {"scale", "group"}) {
         const Value *v = findAttr(st, key);
         if (v && p.denseWeight && !pos.empty())
-            sink.error(v->loc, std::string(key) + "= is only for quantized weights, not f32");
+            sink.error(v->loc, std::string(key) + "= is only for quantized weights, not " + pos[0]->text);
     }
     if (p.denseWeight) return;
     if (const Value *scale = findAttr(st, "scale"))
@@ -56,9 +64,10 @@ void readWeight(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &
 }
 
 void readRank(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &sink) {
-    if (!checkArgs(st, 1, 1, {"factors"}, "rank <r> [factors=f32|int8]", sink)) return;
+    if (!checkArgs(st, 1, 1, {"factors"}, "rank <r> [factors=f32|bf16|int8]", sink)) return;
     if (const Value *f = findAttr(st, "factors"))
-        if (auto bits = pickWord<int>(*f, "factor format", {{"f32", 32}, {"int8", 8}}, sink)) p.factorBits = *bits;
+        if (auto bits = pickWord<int>(*f, "factor format", {{"f32", 32}, {"bf16", 16}, {"int8", 8}}, sink))
+            p.factorBits = *bits;
     const Value &v = *positionals(st)[0];
     int64_t hi = kMaxDim;
     std::string bound;
@@ -68,6 +77,10 @@ void readRank(const Statement &st, SparseRankLinearParams &p, DiagnosticSink &si
     }
     if (v.kind == Value::Kind::Int && v.intValue > hi && !bound.empty()) {
         sink.error(v.loc, "rank " + v.text + " exceeds " + bound);
+        return;
+    }
+    if (p.noWeight && v.kind == Value::Kind::Int && v.intValue == 0) {
+        sink.error(v.loc, "rank 0 with 'weight none' leaves the layer nothing to compute; give r >= 1");
         return;
     }
     if (auto r = readInt(v, "rank", 0, hi, sink)) p.rank = static_cast<int>(*r);
@@ -115,10 +128,18 @@ void readSparsity(const Statement &st, SparseRankLinearParams &p, DiagnosticSink
 FamilyParams check(const KernelDecl &kernel, DiagnosticSink &sink) {
     SparseRankLinearParams p;
     KernelBody body(kernel, "sparse_rank_linear", {"weight", "rank", "sparsity", "input", "output"}, sink);
-    for (const char *head : {"weight", "rank", "sparsity", "input", "output"}) body.require(head);
+    for (const char *head : {"weight", "rank", "input", "output"}) body.require(head);
     if (const Statement *st = body.find("weight")) readWeight(*st, p, sink);
     if (const Statement *st = body.find("rank")) readRank(*st, p, sink);
-    if (const Statement *st = body.find("sparsity")) readSparsity(*st, p, sink);
+    if (const Statement *st = body.find("sparsity")) {
+        if (p.noWeight)
+            sink.error(st->loc, "'weight none' has no sparse term and so no mask: every channel goes through "
+                                "U (V x); remove 'sparsity'");
+        else
+            readSparsity(*st, p, sink);
+    } else if (!p.noWeight) {
+        body.require("sparsity");
+    }
     if (const Statement *st = body.find("input")) {
         checkArgs(*st, 1, 1, {}, "input f32", sink);
         auto pos = positionals(*st);
@@ -146,11 +167,14 @@ Json toJson(const FamilyParams &params) {
     const auto &p = std::get<SparseRankLinearParams>(params);
     Json j;
     j["weight"] = p.denseWeight ? Json(nullptr) : weightJson(p.weight);
-    j["dense_weight"] = p.denseWeight;
+    j["dense_weight"] = p.denseWeight && !p.noWeight;
+    // "none" (no W), "f32", "bf16", or the quantized format ("int4").
+    j["weight_type"] = p.noWeight ? "none" : !p.denseWeight ? "int" + std::to_string(p.weight.bits)
+                                   : p.denseBits == 16 ? "bf16" : "f32";
     j["n"] = dimJson(p.n);
     j["k"] = dimJson(p.k);
     j["rank"] = p.rank;
-    j["factors"] = p.factorBits == 8 ? "int8" : "f32";
+    j["factors"] = p.factorBits == 8 ? "int8" : p.factorBits == 16 ? "bf16" : "f32";
     j["mode"] = p.mode == SparsityMode::TopK ? "topk" : "threshold";
     j["topk"] = p.topK;
     j["tau"] = p.tau;

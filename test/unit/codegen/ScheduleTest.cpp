@@ -132,7 +132,13 @@ TEST(SparseRankSchedule, RejectsWhatItCannotHonour) {
     rejected("  split r 12\n", "multiple of the 8 lanes");
     rejected("  split k 64\n", "splits n (W's output rows per tile), r (U's and V's) or m");
     rejected("  vectorize n 2\n", "power of two in 4..64");
-    rejected("  reorder n k\n", "does not apply to sparse_rank_linear");
+    rejected("  reorder n k\n", "orders its loops 'reorder k m' (the default: each column of the union");
+    rejected("  prefetch weight 64\n", "its columns are listed at run time");
+    expectLoweringRejected(kernel + "schedule s for x86-avx2 bucket=small {\n  split m 2\n  reorder m k\n}\n",
+                           "x86-avx2", "split m 2 shares each decoded column among rows of x, but 'reorder m k' (line 10)", true);
+    expectLoweringRejected("kernel s : sparse_rank_linear {\n  weight none shape=[N, K]\n  rank 16\n  input f32\n"
+                           "  output f32\n}\nschedule s for x86-avx2 bucket=small {\n  reorder m k\n}\n",
+                           "x86-avx2", "'weight none' has no mask", true);
     rejected("  pack weight interleave=16\n", "'pack weight' does not apply");
     rejected("  threads 2\n", "chosen at run time");
     rejected("  split m 4\n", "at most the bucket's smallest M (any: 1)");

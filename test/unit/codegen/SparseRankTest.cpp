@@ -5,7 +5,9 @@
 // 100 %), rows 1, 3, 8, 33, 1 and 2 threads bit for bit; the identities
 // (sparsity 0 = the dense low-bit layer of the same W, rank = K at sparsity
 // 100 % = W x, top-k keeps exactly k with ties to the lower index); the bytes
-// read falling with sparsity; and the C API's answers to bad calls.
+// read falling with sparsity; per-token masks; bf16 W and factors rounded to
+// nearest even; W absent (pure low rank); and the C API's answers to bad
+// calls.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -84,7 +86,8 @@ Layer makeLayer(const SparseRankLinearParams &p, int64_t N, int64_t K, uint64_t 
     Layer L;
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
-    if (p.denseWeight) {
+    if (p.noWeight) {
+    } else if (p.denseWeight) {
         L.w.resize(static_cast<size_t>(N * K));
         for (float &x : L.w) x = normal(rng) * 0.05f;
     } else {
@@ -166,7 +169,7 @@ protected:
         layer0_ = makeLayer(p_, N_, K_, 7);
         const kf_sparse_rank_weights w = layer0_.weights();
         ASSERT_EQ(kf_sparse_rank_pack(layer_, &w), KF_OK) << kf_last_error();
-        if (p_.mode == kf::dsl::SparsityMode::Threshold) {
+        if (p_.mode == kf::dsl::SparsityMode::Threshold && !p_.noWeight) {
             ASSERT_EQ(kf_sparse_rank_set_threshold(layer_, kTau), KF_OK);
         }
     }
@@ -209,7 +212,7 @@ TEST_P(SparseRank, ColumnsAndBytesReadFallWithSparsity) {
         const int64_t active = std::count(mask.begin(), mask.end(), true);
         EXPECT_EQ(s.active_columns, active) << "sparsity " << sparsity;
         EXPECT_EQ(s.inactive_columns, p_.rank ? K_ - active : 0) << "sparsity " << sparsity;
-        if (sparsity > 0 && p_.mode == kf::dsl::SparsityMode::Threshold) {
+        if (sparsity > 0 && p_.mode == kf::dsl::SparsityMode::Threshold && !p_.noWeight) {
             EXPECT_LT(s.active_columns, last.active_columns);
         }
         last = s;
@@ -376,6 +379,131 @@ TEST(SparseRankBuckets, PrefillRowTileServesLargeM) {
         EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), M, kTau)), 1e-5)
             << "M=" << M;
     }
+    kf_sparse_rank_destroy(sr);
+}
+
+// A decode schedule with `reorder m k` (sparse_rank.kf): each of 2..8 rows
+// runs on its own active columns, giving what one-row calls give, bit for
+// bit; the stats add up every row's columns.
+TEST(SparseRankPerToken, EachRowReadsItsOwnColumns) {
+    const auto &p = paramsOf("int4_g32_f16");
+    const int64_t N = 300, K = 200;
+    const Layer L = makeLayer(p, N, K, 47);
+    kf_sparse_rank *sr = nullptr;
+    for (const char *target : {"x86-avx2", "arm64-neon"})
+        if (!sr && kf_sparse_rank_create(defOf("int4_g32_f16"), 0, 0, target, &sr) != KF_OK) sr = nullptr;
+    ASSERT_NE(sr, nullptr) << "neither x86-avx2 nor arm64-neon is in the library";
+    EXPECT_STRNE(kf_sparse_rank_variant_for_rows(sr, 5), kf_sparse_rank_variant_for_rows(sr, 9));
+    const kf_sparse_rank_weights w = L.weights();
+    ASSERT_EQ(kf_sparse_rank_pack(sr, &w), KF_OK);
+    ASSERT_EQ(kf_sparse_rank_set_threshold(sr, kTau), KF_OK);
+    for (int64_t M : {2, 5, 8}) {
+        const auto x = makeInput(M, K, 0.5, 53 + static_cast<uint64_t>(M));
+        std::vector<float> y(static_cast<size_t>(M * N)), one(static_cast<size_t>(N));
+        ASSERT_EQ(kf_sparse_rank_run(sr, x.data(), M, y.data(), 2), KF_OK) << kf_last_error();
+        EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), M, kTau)), 1e-5)
+            << "M=" << M;
+        kf_sparse_rank_stats s{};
+        ASSERT_EQ(kf_sparse_rank_last_stats(sr, &s), KF_OK);
+        int64_t active = 0;
+        for (int64_t row = 0; row < M; ++row) {
+            const auto mask = ref::referenceMask(p, x.data() + row * K, K, kTau);
+            active += std::count(mask.begin(), mask.end(), true);
+            ASSERT_EQ(kf_sparse_rank_run(sr, x.data() + row * K, 1, one.data(), 2), KF_OK);
+            EXPECT_TRUE(std::equal(one.begin(), one.end(), y.begin() + row * N)) << "M=" << M << ", row " << row;
+        }
+        EXPECT_EQ(s.active_columns, active) << "M=" << M;
+        EXPECT_EQ(s.inactive_columns, M * K - active) << "M=" << M;
+    }
+    kf_sparse_rank_destroy(sr);
+}
+
+// The reference's bf16 rounding, by hand: 8 significant bits, ties to the
+// even significand, subnormals down to 2^-133.
+TEST(SparseRankReference, Bf16RoundsToNearestEven) {
+    EXPECT_EQ(ref::referenceBf16(1.0 + std::ldexp(1.0, -8)), 1.0);                           // tie, 1 is even
+    EXPECT_EQ(ref::referenceBf16(1.0 + 3 * std::ldexp(1.0, -8)), 1.0 + std::ldexp(1.0, -6)); // tie, up to even
+    EXPECT_EQ(ref::referenceBf16(1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -20)), 1.0 + std::ldexp(1.0, -7));
+    EXPECT_EQ(ref::referenceBf16(-(1.0 + 3 * std::ldexp(1.0, -8))), -(1.0 + std::ldexp(1.0, -6)));
+    EXPECT_EQ(ref::referenceBf16(255.5), 256.0);  // 255.5 = 1.1111111 1 x 2^7: tie, odd, rounds up
+    EXPECT_EQ(ref::referenceBf16(std::ldexp(1.0, -134)), 0.0);                              // tie with 0
+    EXPECT_EQ(ref::referenceBf16(3 * std::ldexp(1.0, -134)), std::ldexp(1.0, -132));        // tie, up to even
+    EXPECT_EQ(ref::referenceBf16(0.1), 0.10009765625);
+}
+
+// `weight bf16` rounds each f32 value of W to nearest even when packing:
+// with every value of W a tie, a kernel that truncates or rounds ties away
+// is off by a bf16 step in half of them. A value whose rounding overflows
+// bf16 is refused, naming it.
+TEST(SparseRankBf16, PackRoundsWToNearestEven) {
+    const auto &p = paramsOf("bf16_w");
+    const int64_t N = *p.n.size, K = *p.k.size;
+    Layer L = makeLayer(p, N, K, 59);
+    std::mt19937_64 rng(61);
+    for (float &v : L.w) {
+        // (128 + c + 1/2) * 2^e: halfway between two bf16 values (8 significant bits).
+        const double c = static_cast<double>(rng() % 128);
+        const int e = -static_cast<int>(rng() % 12) - 8;
+        v = static_cast<float>((rng() & 1 ? -1 : 1) * std::ldexp(128 + c + 0.5, e));
+    }
+    kf_sparse_rank *sr = nullptr;
+    ASSERT_EQ(kf_sparse_rank_create(defOf("bf16_w"), 0, 0, nullptr, &sr), KF_OK);
+    kf_sparse_rank_weights w = L.weights();
+    ASSERT_EQ(kf_sparse_rank_pack(sr, &w), KF_OK) << kf_last_error();
+    ASSERT_EQ(kf_sparse_rank_set_threshold(sr, 0.0f), KF_OK);  // every channel active: y = W x
+    const auto x = makeInput(2, K, 0.0, 67);
+    std::vector<float> y(static_cast<size_t>(2 * N));
+    ASSERT_EQ(kf_sparse_rank_run(sr, x.data(), 2, y.data(), 1), KF_OK);
+    EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), 2, 0.0f)), 1e-5);
+    Layer bad = L;
+    bad.w[1 * K + 2] = 3.4e38f;  // rounds above bf16's largest finite value
+    w = bad.weights();
+    EXPECT_EQ(kf_sparse_rank_pack(sr, &w), KF_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(kf_last_error()).find("w[1][2]"), std::string::npos) << kf_last_error();
+    EXPECT_NE(std::string(kf_last_error()).find("overflows bf16"), std::string::npos) << kf_last_error();
+    bad = L;
+    bad.u[3] = -3.4e38f;
+    w = bad.weights();
+    EXPECT_EQ(kf_sparse_rank_pack(sr, &w), KF_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(kf_last_error()).find("u[0][3]"), std::string::npos) << kf_last_error();
+    kf_sparse_rank_destroy(sr);
+}
+
+// `weight none`: no W, no mask, no threshold; pack_float keeps the rank-r
+// factors of the float weights.
+TEST(SparseRankNoWeight, PureLowRankFromFloatWeights) {
+    const auto &p = paramsOf("lowrank_only");
+    const int64_t N = *p.n.size, K = *p.k.size;
+    kf_sparse_rank_info info{};
+    ASSERT_EQ(kf_sparse_rank_query(defOf("lowrank_only"), &info), KF_OK);
+    EXPECT_STREQ(info.weight_format, "none");
+    EXPECT_EQ(info.bits, 0);
+    kf_sparse_rank *sr = nullptr;
+    ASSERT_EQ(kf_sparse_rank_create(defOf("lowrank_only"), 0, 0, nullptr, &sr), KF_OK);
+    EXPECT_EQ(kf_sparse_rank_set_threshold(sr, 0.5f), KF_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(kf_last_error()).find("has no W"), std::string::npos) << kf_last_error();
+    std::mt19937_64 rng(71);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::vector<float> wf(static_cast<size_t>(N * K));
+    for (float &v : wf) v = normal(rng);
+    Layer given = makeLayer(p, N, K, 73);
+    given.w = wf;  // a W given to a kernel without one
+    kf_sparse_rank_weights w = given.weights();
+    EXPECT_EQ(kf_sparse_rank_pack(sr, &w), KF_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(kf_last_error()).find("weights->w must be NULL"), std::string::npos) << kf_last_error();
+    ASSERT_EQ(kf_sparse_rank_pack_float(sr, wf.data(), nullptr), KF_OK) << kf_last_error();
+    const kf::rt::LowRankFactors f = kf::rt::truncatedSvd(wf.data(), N, K, p.rank);
+    Layer expect;
+    expect.u = f.u;
+    expect.v = f.v;
+    const auto x = makeInput(3, K, 0.5, 79);
+    std::vector<float> y(static_cast<size_t>(3 * N));
+    ASSERT_EQ(kf_sparse_rank_run(sr, x.data(), 3, y.data(), 1), KF_OK);
+    EXPECT_LE(relError(y, ref::referenceSparseRank(p, expect.reference(N, K, p.rank), x.data(), 3, 0.0f)), 1e-5);
+    kf_sparse_rank_stats s{};
+    ASSERT_EQ(kf_sparse_rank_last_stats(sr, &s), KF_OK);
+    EXPECT_EQ(s.active_columns, 0);
+    EXPECT_EQ(s.inactive_columns, K);
     kf_sparse_rank_destroy(sr);
 }
 

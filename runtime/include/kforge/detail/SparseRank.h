@@ -17,9 +17,12 @@
 //   scales  [nTiles][G][tile] f32 (the declared f16 / bf16 converted exactly);
 //   f32     [nTiles][cols][tile] (f32 W, V with rows = r and cols = K, U with
 //           rows = N and cols = r);
+//   bf16    the same as f32 with uint16 bf16 bit patterns (`weight bf16`,
+//           `factors=bf16`: the given f32 rounded to nearest, ties to even);
 // U and V with `factors=int8`: int8 codes (c + 128 stored) laid out like
 // W's codes with 8 bits, and an f32 scale per row [nTiles][1][tile].
-// Rows past the end of the last tile hold zero.
+// Rows past the end of the last tile hold zero. A `weight none` kernel packs
+// no W: its variants run U and V only (Variant::run is then their gather too).
 #pragma once
 
 #include <cstdint>
@@ -30,29 +33,29 @@
 namespace kf::rt {
 
 struct SparseRankSpec {
-    const char *weightFormat;  // "f32", "int4", ...
-    int bits;                  // 32 for f32
+    const char *weightFormat;  // "f32", "bf16", "none", "int4", ...
+    int bits;                  // 32 for f32, 16 for bf16, 0 for none
     int64_t n, k;              // declared; 0 = dynamic
     int rank;
     int group;                 // 0 = per channel
     kf_scale_type scaleType;
     int topK;                  // 0 = threshold
-    int factorBits;            // U and V: 32 = f32, 8 = int8 with a scale per row
+    int factorBits;            // U and V: 32 = f32, 16 = bf16, 8 = int8 with a scale per row
     float tau;                 // threshold kernels: the declared threshold (`sparsity threshold tau=`)
 };
 
 struct SparseRankLayout {
     int tile;        // W: output rows per tile
     int vector;      // f32 lanes per vector (V)
-    int storedBits;  // bits per stored code (int3: 4); 32 for f32 W
+    int storedBits;  // bits per stored code (int3: 4); 32 for f32 W, 16 for bf16, 0 for none
     int lowRankTile; // U and V: output rows per tile
-    int factorBits;  // U and V: 32 = f32, 8 = int8 codes with an f32 scale per row
+    int factorBits;  // U and V: 32 = f32, 16 = bf16, 8 = int8 codes with an f32 scale per row
 };
 
 // One column gather (see above). `a` is [m][aStride], J valid columns; out is
 // [m][outStride] with nTiles * tile valid columns.
 struct SparseRankArgs {
-    const void *cols;      // codes or f32, [nTiles][numCols][tile(Bytes)]
+    const void *cols;      // codes, f32 or bf16, [nTiles][numCols][tile(Bytes)]
     const float *scales;   // quantized W only: [nTiles][numGroups][tile]
     const int32_t *idx;    // [J] column indices, each < numCols
     const float *a;        // [m][aStride]
@@ -73,11 +76,15 @@ struct SparseRankArgs {
     int64_t numSegments;
 };
 
-// Per variant: the layout and the entry of the gather that U and V run
-// through (f32 or int8: layout.factorBits); Variant::run is W's gather.
+// Per variant: the layout, the entry of the gather that U and V run through
+// (layout.factorBits) and the loop order for M > 1; Variant::run is W's
+// gather.
 struct SparseRankVariantData {
     SparseRankLayout layout;
     KernelEntry runLowRank;
+    // `reorder m k`: each row of x is run on its own active columns (one
+    // gather per row); else the union of the rows' masks, once for all rows.
+    bool perToken;
 };
 
 inline const SparseRankVariantData &sparseRankData(const Variant &v) {
