@@ -204,8 +204,8 @@ void benchDense(benchmark::State &state, std::string format, Shape s, int thread
 }
 
 void benchSparse(benchmark::State &state, std::string format, Shape s, int divisor, bool int8Factors, int sparsity,
-                 int threads, int64_t M) {
-    const std::string kernel = format + "_r" + std::to_string(s.k / divisor) + (int8Factors ? "_uv8" : "");
+                 int threads, int64_t M, std::string suffix) {
+    const std::string kernel = format + "_r" + std::to_string(s.k / divisor) + (int8Factors ? "_uv8" : "") + suffix;
     SparseSet &set = workingSet<SparseSet>("sparse/" + kernel + "/" + dims(s), kernel, s);
     if (!set.error.empty()) return fail(state, set.error);
     // M rows, each with the benchmark's sparsity (its own mask).
@@ -273,14 +273,27 @@ std::string registerAll() {
                         for (int t : threadCounts())
                             add(base + "r:K/" + std::to_string(d) + (q8 ? "/uv:int8" : "/uv:f32") + "/sparsity:" +
                                     std::to_string(sp) + "/threads:" + std::to_string(t),
-                                benchSparse, f, s, d, q8, sp, t, int64_t{1});
+                                benchSparse, f, s, d, q8, sp, t, int64_t{1}, std::string());
+            // Decode of 4 rows at r = K/16 (int8 factors), each row its own
+            // mask: the union of the masks (columns read once) or per-token
+            // masks (int4_r688_uv8_pt: each row its own columns).
+            if (std::string(f) == "int4" && s.n == 4096 && s.k == 11008)
+                for (int sp : {50, 90})
+                    for (int t : threadCounts()) {
+                        const std::string rows = base + "decode:M=4/r:K/16/uv:int8/sparsity:" + std::to_string(sp);
+                        add(rows + "/dense/threads:" + std::to_string(t), benchDense, f, s, t, int64_t{4});
+                        add(rows + "/union/threads:" + std::to_string(t), benchSparse, f, s, 16, true, sp, t,
+                            int64_t{4}, std::string());
+                        add(rows + "/per_token/threads:" + std::to_string(t), benchSparse, f, s, 16, true, sp, t,
+                            int64_t{4}, std::string("_pt"));
+                    }
             // Prefill: M rows, each its own 50 % mask (their union is nearly every channel).
             for (int64_t M : {32, 128})
                 for (int t : threadCounts()) {
                     const std::string pre = base + "prefill:M=" + std::to_string(M) + "/";
                     add(pre + "dense/threads:" + std::to_string(t), benchDense, f, s, t, M);
                     add(pre + "r:K/16/uv:int8/sparsity:50/threads:" + std::to_string(t), benchSparse, f, s, 16, true,
-                        50, t, M);
+                        50, t, M, std::string());
                 }
         }
     return "";

@@ -197,6 +197,19 @@ kernel sr : sparse_rank_linear {
     Task cpu = taskFor(m, "x86-avx512");
     cpu.kernel = m.findKernel("sr");
     EXPECT_GT(Space::forTask(cpu).size(), 1u);
+    // In the small bucket it also tries per-token masks (`reorder m k`),
+    // only with one row per register tile (the rest is illegal).
+    Task small = taskFor(m, "x86-avx512", dsl::Bucket::SmallBatch);
+    small.kernel = m.findKernel("sr");
+    const Space space = Space::forTask(small);
+    int perToken = 0;
+    for (std::size_t i = 0; i < space.size(); ++i) {
+        const std::string text = space.scheduleText(i);
+        if (text.find("reorder m k") == std::string::npos) continue;
+        ++perToken;
+        EXPECT_NE(text.find("split m 1\n"), std::string::npos) << text;
+    }
+    EXPECT_GT(perToken, 0);
 }
 
 // The hadamard family's default space comes from its lowering (radix, rows
