@@ -354,60 +354,64 @@ TEST(SparseRankPackFloat, QuantizesAndFactorsTheFloatWeights) {
     }
 }
 
+// int4_g32_f16 (N = 300, K = 200) on the target its bucket schedules in
+// sparse_rank.kf are for (x86-avx2 or arm64-neon, whichever this library
+// has), packed with a random layer and the tests' threshold; sr is nullptr
+// when neither target is in the library.
+struct ScheduledLayer {
+    static constexpr int64_t N = 300, K = 200;
+    const SparseRankLinearParams &p = paramsOf("int4_g32_f16");
+    Layer L;
+    kf_sparse_rank *sr = nullptr;
+    explicit ScheduledLayer(uint64_t seed) : L(makeLayer(p, N, K, seed)) {
+        for (const char *target : {"x86-avx2", "arm64-neon"})
+            if (!sr && kf_sparse_rank_create(defOf("int4_g32_f16"), 0, 0, target, &sr) != KF_OK) sr = nullptr;
+        const kf_sparse_rank_weights w = L.weights();
+        if (sr && (kf_sparse_rank_pack(sr, &w) != KF_OK || kf_sparse_rank_set_threshold(sr, kTau) != KF_OK))
+            ADD_FAILURE() << kf_last_error();
+    }
+    ~ScheduledLayer() { kf_sparse_rank_destroy(sr); }
+    // y for M rows of x on 2 threads, checked against the reference.
+    std::vector<float> runChecked(const std::vector<float> &x, int64_t M) {
+        std::vector<float> y(static_cast<size_t>(M * N));
+        EXPECT_EQ(kf_sparse_rank_run(sr, x.data(), M, y.data(), 2), KF_OK) << kf_last_error();
+        EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), M, kTau)), 1e-5)
+            << "M=" << M;
+        return y;
+    }
+};
+
 // A prefill schedule (split m 4) runs for M >= 32 and the bucket-any one for
 // decode, on the same packed weights; both match the reference.
 TEST(SparseRankBuckets, PrefillRowTileServesLargeM) {
-    const auto &p = paramsOf("int4_g32_f16");
-    const int64_t N = 300, K = 200;
-    const Layer L = makeLayer(p, N, K, 41);
-    // The target with a prefill schedule in sparse_rank.kf for this library's architecture.
-    kf_sparse_rank *sr = nullptr;
-    for (const char *target : {"x86-avx2", "arm64-neon"})
-        if (!sr && kf_sparse_rank_create(defOf("int4_g32_f16"), 0, 0, target, &sr) != KF_OK) sr = nullptr;
+    ScheduledLayer t(41);
+    kf_sparse_rank *sr = t.sr;
     ASSERT_NE(sr, nullptr) << "neither x86-avx2 nor arm64-neon is in the library";
     EXPECT_NE(std::string(kf_sparse_rank_variant_for_rows(sr, 33)).find("_4x"), std::string::npos)
         << kf_sparse_rank_variant_for_rows(sr, 33);
     EXPECT_NE(std::string(kf_sparse_rank_variant_for_rows(sr, 1)).find("_1x"), std::string::npos)
         << kf_sparse_rank_variant_for_rows(sr, 1);
-    const kf_sparse_rank_weights w = L.weights();
-    ASSERT_EQ(kf_sparse_rank_pack(sr, &w), KF_OK);
-    ASSERT_EQ(kf_sparse_rank_set_threshold(sr, kTau), KF_OK);
-    for (int64_t M : {32, 37, 64}) {
-        const auto x = makeInput(M, K, 0.5, 43);
-        std::vector<float> y(static_cast<size_t>(M * N));
-        ASSERT_EQ(kf_sparse_rank_run(sr, x.data(), M, y.data(), 2), KF_OK);
-        EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), M, kTau)), 1e-5)
-            << "M=" << M;
-    }
-    kf_sparse_rank_destroy(sr);
+    for (int64_t M : {32, 37, 64}) t.runChecked(makeInput(M, t.K, 0.5, 43), M);
 }
 
 // A decode schedule with `reorder m k` (sparse_rank.kf): each of 2..8 rows
 // runs on its own active columns, giving what one-row calls give, bit for
 // bit; the stats add up every row's columns.
 TEST(SparseRankPerToken, EachRowReadsItsOwnColumns) {
-    const auto &p = paramsOf("int4_g32_f16");
-    const int64_t N = 300, K = 200;
-    const Layer L = makeLayer(p, N, K, 47);
-    kf_sparse_rank *sr = nullptr;
-    for (const char *target : {"x86-avx2", "arm64-neon"})
-        if (!sr && kf_sparse_rank_create(defOf("int4_g32_f16"), 0, 0, target, &sr) != KF_OK) sr = nullptr;
+    ScheduledLayer t(47);
+    kf_sparse_rank *sr = t.sr;
+    const int64_t N = t.N, K = t.K;
     ASSERT_NE(sr, nullptr) << "neither x86-avx2 nor arm64-neon is in the library";
     EXPECT_STRNE(kf_sparse_rank_variant_for_rows(sr, 5), kf_sparse_rank_variant_for_rows(sr, 9));
-    const kf_sparse_rank_weights w = L.weights();
-    ASSERT_EQ(kf_sparse_rank_pack(sr, &w), KF_OK);
-    ASSERT_EQ(kf_sparse_rank_set_threshold(sr, kTau), KF_OK);
     for (int64_t M : {2, 5, 8}) {
         const auto x = makeInput(M, K, 0.5, 53 + static_cast<uint64_t>(M));
-        std::vector<float> y(static_cast<size_t>(M * N)), one(static_cast<size_t>(N));
-        ASSERT_EQ(kf_sparse_rank_run(sr, x.data(), M, y.data(), 2), KF_OK) << kf_last_error();
-        EXPECT_LE(relError(y, ref::referenceSparseRank(p, L.reference(N, K, p.rank), x.data(), M, kTau)), 1e-5)
-            << "M=" << M;
+        const std::vector<float> y = t.runChecked(x, M);
+        std::vector<float> one(static_cast<size_t>(N));
         kf_sparse_rank_stats s{};
         ASSERT_EQ(kf_sparse_rank_last_stats(sr, &s), KF_OK);
         int64_t active = 0;
         for (int64_t row = 0; row < M; ++row) {
-            const auto mask = ref::referenceMask(p, x.data() + row * K, K, kTau);
+            const auto mask = ref::referenceMask(t.p, x.data() + row * K, K, kTau);
             active += std::count(mask.begin(), mask.end(), true);
             ASSERT_EQ(kf_sparse_rank_run(sr, x.data() + row * K, 1, one.data(), 2), KF_OK);
             EXPECT_TRUE(std::equal(one.begin(), one.end(), y.begin() + row * N)) << "M=" << M << ", row " << row;
@@ -415,7 +419,6 @@ TEST(SparseRankPerToken, EachRowReadsItsOwnColumns) {
         EXPECT_EQ(s.active_columns, active) << "M=" << M;
         EXPECT_EQ(s.inactive_columns, M * K - active) << "M=" << M;
     }
-    kf_sparse_rank_destroy(sr);
 }
 
 // The reference's bf16 rounding, by hand: 8 significant bits, ties to the
