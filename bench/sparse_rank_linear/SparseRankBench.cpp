@@ -106,7 +106,7 @@ struct SparseSet : WorkingSet {
     std::vector<float> y;
     SparseSet(const std::string &kernel, Shape s) : shape(s) {
         const auto &p = std::get<dsl::SparseRankLinearParams>(specNamed(kernel).params);
-        const Tensors t = makeTensors(kernel.substr(0, 4), s, p.rank);
+        const Tensors t = makeTensors(kernel.substr(0, kernel.find("_r")), s, p.rank);
         const kf_sparse_rank_weights w{t.codes.data(), t.scales.data(), nullptr, t.u.data(), t.v.data()};
         y.resize(static_cast<std::size_t>(s.n));
         std::size_t total = 0;
@@ -286,6 +286,20 @@ std::string registerAll() {
                             int64_t{4}, std::string());
                         add(rows + "/per_token/threads:" + std::to_string(t), benchSparse, f, s, 16, true, sp, t,
                             int64_t{4}, std::string("_pt"));
+                    }
+            // The prefetch of listed columns against none (_pf0), per-channel
+            // (int4c) and grouped scales.
+            if (std::string(f) == "int4" && s.n == 4096 && s.k == 11008)
+                for (const char *w : {"int4", "int4c"})
+                    for (int t : threadCounts()) {
+                        const std::string pb = dims(s) + "/prefetch/" + w + "/";
+                        if (std::string(w) == "int4c")
+                            add(pb + "dense/threads:" + std::to_string(t), benchDense, std::string(w), s, t, int64_t{1});
+                        for (int sp : {0, 50, 90})
+                            for (const char *suffix : {"", "_pf0"})
+                                add(pb + "r:K/16/uv:int8/sparsity:" + std::to_string(sp) + (*suffix ? "/pf:0" : "/pf:16") +
+                                        "/threads:" + std::to_string(t),
+                                    benchSparse, std::string(w), s, 16, true, sp, t, int64_t{1}, std::string(suffix));
                     }
             // Prefill: M rows, each its own 50 % mask (their union is nearly every channel).
             for (int64_t M : {32, 128})

@@ -37,9 +37,11 @@ uint32_t fnv1a(const std::vector<int> &fields) {
 std::string scheduleTag(const SparseRankSchedule &s, const SparseRankSchedule &d) {
     std::vector<int> fields = {s.vector, s.tile, s.lowRankTile, s.parallel ? 1 : 0, s.registerTile, s.rowTile};
     if (fields == std::vector<int>{d.vector, d.tile, d.lowRankTile, d.parallel ? 1 : 0, d.registerTile, d.rowTile} &&
-        s.perToken == d.perToken)
+        s.perToken == d.perToken && s.prefetch == d.prefetch)
         return "";
-    if (s.perToken) fields.push_back(1);  // earlier tags stay as they were
+    // Later knobs join the hash only when set, so earlier tags stay as they were.
+    if (s.perToken) fields.push_back(1);
+    if (s.prefetch != kDefaultPrefetch) fields.insert(fields.end(), {2, s.prefetch});
     char hex[16];
     std::snprintf(hex, sizeof hex, "%08x", fnv1a(fields));
     return std::string("s") + hex;

@@ -23,6 +23,9 @@
 //                                accumulators); small and prefill buckets only,
 //                                F at most the bucket's smallest M
 //   parallel n                   tiles in parallel (the default)
+//   prefetch weight <D>          prefetch the column D places ahead in the
+//                                list, in both gathers (0 = off; at most
+//                                rt::kSparseRankListPadding)
 //   reorder k m | m k            for M > 1: the columns of the union of the
 //                                rows' masks, each read once for every row
 //                                (k m, the default), or each row of x on its
@@ -35,7 +38,8 @@
 //   cols    UInt(8) (Q V, numCols, nTiles), or Float(32) / UInt(16) bf16 bits
 //           (tile, numCols, nTiles)
 //   scales  Float(32) (tile, numGroups, nTiles)       quantized only
-//   idx     Int(32) (J)                               columns, clamped to numCols
+//   idx     Int(32) (J + kSparseRankListPadding)      columns, each < numCols
+//   listed  Int(32) scalar: J
 //   a       Float(32) (J, M)
 //   segments Int(32) (3, S): the listed columns cut into runs of one scale
 //           group each (first index into idx, count, group); per-channel
@@ -54,6 +58,10 @@
 
 namespace kf::codegen::sparse_rank_linear {
 
+// Listed columns ahead that a gather prefetches by default (bench/README.md,
+// "Sparse-rank linear": measured against 0 and 32).
+constexpr int kDefaultPrefetch = 16;
+
 struct SparseRankSchedule {
     int vector = 16;       // f32 lanes per vector
     int tile = 256;        // W's output rows per tile (the packed column blocks)
@@ -62,6 +70,7 @@ struct SparseRankSchedule {
     bool parallel = true;  // tiles over the caller's threads
     int rowTile = 1;       // rows of x per register tile (split m): each decoded column serves them all
     bool perToken = false; // reorder m k: each row of x reads its own active columns (else their union)
+    int prefetch = kDefaultPrefetch;  // prefetch weight <D>: the column D places ahead in the list (0 = off)
 };
 
 // Bits per stored element of W: 32 f32, 16 bf16, 4 for int3 (nibbles), else

@@ -208,10 +208,17 @@ void maskRow(const kf_sparse_rank &L, const float *x, std::vector<int32_t> &orde
     for (int64_t i = 0; i < keep; ++i) active[order[static_cast<size_t>(i)]] = 1;
 }
 
-kf::rt::SparseRankArgs gatherArgs(const void *cols, const float *scales, const std::vector<int32_t> &idx, const float *a,
-                                 int64_t aStride, float *out, int64_t outStride, int64_t m, int64_t numCols,
-                                 int64_t numGroups, int64_t nTiles) {
-    return {cols,    scales,     idx.data(), a,         out,     static_cast<int64_t>(idx.size()), m, numCols,
+// Appends kSparseRankListPadding copies of the last listed column: a
+// gather prefetches columns ahead in its list (kforge/detail/SparseRank.h).
+void padList(std::vector<int32_t> &idx) {
+    if (!idx.empty()) idx.insert(idx.end(), kf::rt::kSparseRankListPadding, idx.back());
+}
+
+// A gather over the first J entries of idx (padded by padList).
+kf::rt::SparseRankArgs gatherArgs(const void *cols, const float *scales, const std::vector<int32_t> &idx, int64_t J,
+                                 const float *a, int64_t aStride, float *out, int64_t outStride, int64_t m,
+                                 int64_t numCols, int64_t numGroups, int64_t nTiles) {
+    return {cols,    scales, idx.data(), a,         out,       J,       m,       numCols,
             numGroups, nTiles, aStride,  outStride, nullptr, nullptr, 0};
 }
 
@@ -503,25 +510,27 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
     const int64_t wRows = L->wTiles * tile, uRows = L->uTiles * lrTile, vRows = L->vTiles * lrTile;
     const bool direct = wRows == N;
     if (!direct) L->yPad.resize(static_cast<size_t>(m * wRows));
-    const bool lowRank = R > 0 && !L->inactiveIdx.empty();
+    const int64_t Ji = static_cast<int64_t>(L->inactiveIdx.size());
+    const bool lowRank = R > 0 && Ji > 0;
+    padList(L->activeIdx);
+    padList(L->inactiveIdx);
     if (lowRank) {
         L->t.resize(static_cast<size_t>(m * vRows));
         L->uOut.resize(static_cast<size_t>(m * uRows));
-        if (L->rankIdx.size() != static_cast<size_t>(R)) {
+        if (L->rankIdx.size() != static_cast<size_t>(R + kf::rt::kSparseRankListPadding)) {
             L->rankIdx.resize(static_cast<size_t>(R));
             std::iota(L->rankIdx.begin(), L->rankIdx.end(), 0);
+            padList(L->rankIdx);
         }
     }
     const int rc = L->arenas.run(num_threads, [&]() -> int {
-        if (!L->activeIdx.empty()) {
+        if (Ja > 0) {
             const bool q = L->quantized();
             const void *cols = q ? static_cast<const void *>(L->wCodes.get())
                              : L->layout.storedBits == 16 ? static_cast<const void *>(L->wHalf.get())
                                                           : L->wValues.get();
-            auto args = gatherArgs(cols,
-                                   q ? L->wScales.get() : nullptr, L->activeIdx, L->aActive.data(),
-                                   static_cast<int64_t>(L->activeIdx.size()), direct ? y : L->yPad.data(),
-                                   direct ? N : wRows, m, K, L->groups, L->wTiles);
+            auto args = gatherArgs(cols, q ? L->wScales.get() : nullptr, L->activeIdx, Ja, L->aActive.data(), Ja,
+                                   direct ? y : L->yPad.data(), direct ? N : wRows, m, K, L->groups, L->wTiles);
             args.segments = L->segments.data();
             args.segSums = L->segSums.data();
             args.numSegments = S;
@@ -534,7 +543,6 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
                                         const Packed<float> &f) -> const void * {
                 return q8 ? static_cast<const void *>(codes.get()) : half ? static_cast<const void *>(h.get()) : f.get();
             };
-            const int64_t Ji = static_cast<int64_t>(L->inactiveIdx.size());
             // int8 factors: one run of all columns (per-row scales), its sums per row.
             const auto runSums = [&](const float *a, int64_t J, int64_t stride) {
                 L->lowRankSums.assign(static_cast<size_t>(m), 0.0f);
@@ -542,7 +550,7 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
                     for (int64_t j = 0; j < J; ++j) L->lowRankSums[static_cast<size_t>(row)] += a[row * stride + j];
             };
             auto vArgs = gatherArgs(factorCols(L->vCodes, L->vHalf, L->v), q8 ? L->v.get() : nullptr,
-                                    L->inactiveIdx, L->aInactive.data(), Ji, L->t.data(), vRows, m, K, 1, L->vTiles);
+                                    L->inactiveIdx, Ji, L->aInactive.data(), Ji, L->t.data(), vRows, m, K, 1, L->vTiles);
             int32_t vRun[3] = {0, static_cast<int32_t>(Ji), 0}, uRun[3] = {0, static_cast<int32_t>(R), 0};
             if (q8) {
                 runSums(L->aInactive.data(), Ji, Ji);
@@ -552,7 +560,7 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
             }
             if (int e = data.runLowRank(&vArgs)) return e;
             auto uArgs = gatherArgs(factorCols(L->uCodes, L->uHalf, L->u), q8 ? L->u.get() : nullptr,
-                                    L->rankIdx, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1, L->uTiles);
+                                    L->rankIdx, R, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1, L->uTiles);
             if (q8) {
                 runSums(L->t.data(), R, vRows);
                 uArgs.segments = uRun;
@@ -566,14 +574,13 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
     if (rc != 0) return fail(KF_ERR_KERNEL_FAILED, fn + ": kernel " + variant.symbol + " failed: " + kf_last_error());
     for (int64_t row = 0; row < m; ++row) {
         float *yr = y + row * N;
-        if (L->activeIdx.empty()) std::fill(yr, yr + N, 0.0f);
+        if (Ja == 0) std::fill(yr, yr + N, 0.0f);
         else if (!direct) std::copy_n(L->yPad.data() + row * wRows, N, yr);
         if (lowRank)
             for (int64_t c = 0; c < N; ++c) yr[c] += L->uOut[static_cast<size_t>(row * uRows + c)];
     }
-    const int64_t Ji = lowRank ? static_cast<int64_t>(L->inactiveIdx.size()) : 0;
     L->stats.active_columns = Ja;
-    L->stats.inactive_columns = Ji;
+    L->stats.inactive_columns = lowRank ? Ji : 0;
     L->stats.bytes_read = static_cast<size_t>(Ja * L->wTiles * L->wColBytes() +
                                               (Ja && L->quantized() ? L->wTiles * L->groups * tile * 4 : 0) +
                                               (lowRank ? (Ji * vRows + R * uRows) * (L->layout.factorBits / 8) +

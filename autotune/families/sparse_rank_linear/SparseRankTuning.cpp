@@ -40,8 +40,9 @@ dsl::TuneAxis axisOf(const codegen::sparse_rank_linear::TuneAxisSpec &spec) {
     std::istringstream words(spec.axis);
     std::string primitive, var;
     words >> primitive >> var;
-    return makeAxis(primitive == "unroll" ? dsl::Directive::Kind::Unroll : dsl::Directive::Kind::Split, {var},
-                    spec.values);
+    using Kind = dsl::Directive::Kind;
+    const Kind kind = primitive == "unroll" ? Kind::Unroll : primitive == "prefetch" ? Kind::Prefetch : Kind::Split;
+    return makeAxis(kind, {var}, spec.values);
 }
 
 std::vector<dsl::TuneAxis> axes(const dsl::KernelSpec &kernel, const targets::TargetInfo &target, dsl::Bucket bucket) {

@@ -16,7 +16,8 @@ int runSparseRankGather(halide::ArgvFn fn, int tile, int vector, int storedBits,
     halide_dimension_t scaleDims[3] = {{0, tile, 1, 0},
                                        {0, i32(a.numGroups), tile, 0},
                                        {0, i32(a.nTiles), i32(tile * a.numGroups), 0}};
-    halide_dimension_t idxDims[1] = {{0, i32(a.j), 1, 0}};
+    halide_dimension_t idxDims[1] = {{0, i32(a.j) + rt::kSparseRankListPadding, 1, 0}};
+    int32_t listed = i32(a.j);
     halide_dimension_t aDims[2] = {{0, i32(a.j), 1, 0}, {0, i32(a.m), i32(a.aStride), 0}};
     halide_dimension_t outDims[5] = {{0, vector, 1, 0},
                                      {0, P, vector, 0},
@@ -36,10 +37,10 @@ int runSparseRankGather(halide::ArgvFn fn, int tile, int vector, int storedBits,
         halide_dimension_t sumDims[2] = {{0, i32(a.numSegments), 1, 0}, {0, i32(a.m), i32(a.numSegments), 0}};
         halide_buffer_t segs = halide::makeBuffer(a.segments, halide_type_t(halide_type_int, 32), segDims, 2);
         halide_buffer_t sums = halide::makeBuffer(a.segSums, halide_type_t(halide_type_float, 32), sumDims, 2);
-        void *argv[7] = {&cols, &scales, &idx, &act, &segs, &sums, &out};
+        void *argv[8] = {&cols, &scales, &idx, &listed, &act, &segs, &sums, &out};
         return halide::call(fn, argv);
     }
-    void *argv[4] = {&cols, &idx, &act, &out};
+    void *argv[5] = {&cols, &idx, &listed, &act, &out};
     return halide::call(fn, argv);
 }
 

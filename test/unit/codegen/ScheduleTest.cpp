@@ -133,7 +133,8 @@ TEST(SparseRankSchedule, RejectsWhatItCannotHonour) {
     rejected("  split k 64\n", "splits n (W's output rows per tile), r (U's and V's) or m");
     rejected("  vectorize n 2\n", "power of two in 4..64");
     rejected("  reorder n k\n", "orders its loops 'reorder k m' (the default: each column of the union");
-    rejected("  prefetch weight 64\n", "its columns are listed at run time");
+    rejected("  prefetch weight 65\n", "prefetches at most 64 listed columns ahead");
+    rejected("  prefetch weight 8 hint=t0\n", "a distance in listed columns only");
     expectLoweringRejected(kernel + "schedule s for x86-avx2 bucket=small {\n  split m 2\n  reorder m k\n}\n",
                            "x86-avx2", "split m 2 shares each decoded column among rows of x, but 'reorder m k' (line 10)", true);
     expectLoweringRejected("kernel s : sparse_rank_linear {\n  weight none shape=[N, K]\n  rank 16\n  input f32\n"
@@ -144,7 +145,7 @@ TEST(SparseRankSchedule, RejectsWhatItCannotHonour) {
     rejected("  split m 4\n", "at most the bucket's smallest M (any: 1)");
     expectLoweringRejected(kernel + "schedule s for x86-avx2 bucket=prefill {\n  split n 128\n  unroll n 128\n  split m 4\n}\n",
                            "x86-avx2", "at most 32 vectors with the 4 rows of split m", true);
-    auto m = load(kernel + "schedule s for x86-avx2 {\n  split n 128\n  unroll n 64\n  split r 16\n}\n");
+    auto m = load(kernel + "schedule s for x86-avx2 {\n  split n 128\n  unroll n 64\n  split r 16\n  prefetch weight 32\n}\n");
     EXPECT_NO_THROW(lowerKernel(m, m.kernels[0], *targets::find("x86-avx2")));
 }
 

@@ -32,6 +32,11 @@
 
 namespace kf::rt {
 
+// Entries after the J listed columns of a gather's idx (copies of the last
+// one): a gather prefetches the column up to this many places ahead, and the
+// index it reads must stay in the buffer.
+constexpr int kSparseRankListPadding = 64;
+
 struct SparseRankSpec {
     const char *weightFormat;  // "f32", "bf16", "none", "int4", ...
     int bits;                  // 32 for f32, 16 for bf16, 0 for none
@@ -57,7 +62,7 @@ struct SparseRankLayout {
 struct SparseRankArgs {
     const void *cols;      // codes, f32 or bf16, [nTiles][numCols][tile(Bytes)]
     const float *scales;   // quantized W only: [nTiles][numGroups][tile]
-    const int32_t *idx;    // [J] column indices, each < numCols
+    const int32_t *idx;    // [J + kSparseRankListPadding] column indices, each < numCols
     const float *a;        // [m][aStride]
     float *out;            // [m][outStride]
     int64_t j;             // >= 1
