@@ -223,12 +223,19 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
     ImageParam a(Float(32), 2, "a");
     Var i("i"), h("h"), q("q"), t("t"), m("m");
     RDom r(0, listed, "r");
-    // The runtime builds idx and the segments itself (never from caller
-    // input) within bounds, so grouped scales promise the indices (a clamp
-    // costs four scalar ops per column and tile). The flat list clamps its
-    // column: the prefetch of the column D places ahead is then one column
-    // of fixed extent (a promise leaves it a loop of run-time extent).
-    const bool segmented = !p.denseWeight && p.group > 0;
+    // Grouped scales walk the list in two ways. Segmented: per run of one
+    // scale group (`part`, computed inside acc's segment loop) the sum of
+    // a * c in registers, then one scale; no prefetch, since Halide 14
+    // bounds the prefetch of that nested stage by the whole tile. Flat (with
+    // a prefetch): the list in one loop like per-channel scales, each
+    // column's a times its group's scale vector (one multiply per vector
+    // more), the level offset once a segment. The runtime builds idx and
+    // the segments itself (never from caller input) within bounds, so the
+    // segmented walk promises its indices (a clamp costs four scalar ops per
+    // column and tile); the flat walk clamps its column, which makes the
+    // prefetch of the column D places ahead one column of fixed extent (a
+    // promise leaves it a loop of run-time extent).
+    const bool segmented = !p.denseWeight && p.group > 0 && s.prefetch == 0;
     const auto column = [&](const Expr &j) {
         return segmented ? unsafe_promise_clamped(idx(j), 0, cols.dim(1).extent() - 1)
                          : clamp(idx(j), 0, cols.dim(1).extent() - 1);
@@ -253,7 +260,13 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
             Expr byte = cast<int32_t>(cols(q * V + i, c, t));
             return cast<float>(P == 1 ? byte : (byte >> (h * bits)) & ((1 << bits) - 1));
         };
-        if (p.group > 0) {
+        if (p.group > 0 && !segmented) {
+            const Expr gr = clamp(col / p.group, 0, scales.dim(1).extent() - 1);
+            acc(i, h, q, t, m) += (scales(row, gr, t) * a(r, m)) * codeAt(r);
+            const Expr g = clamp(segments(2, rs), 0, scales.dim(1).extent() - 1);
+            acc(i, h, q, t, m) -= scales(row, g, t) * (offset * segSums(rs, m));
+            out(i, h, q, t, m) = acc(i, h, q, t, m);
+        } else if (p.group > 0) {
             // Columns in segments of one scale group each (the runtime cuts the
             // sorted list): the group's sum in registers, then one scale.
             Var sg("sg");
@@ -324,14 +337,14 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
     } else {
         acc.update().reorder(i, h, q, m, r).vectorize(i, V).unroll(h).unroll(q);
         if (F > 1) acc.update().unroll(m);
+        if (quantized && p.group > 0) {  // flat walk of grouped scales: the offsets, once a segment
+            acc.update(1).reorder(i, h, q, m, rs).vectorize(i, V).unroll(h).unroll(q);
+            if (F > 1) acc.update(1).unroll(m);
+        }
     }
     // The column s.prefetch places ahead in the list (idx is padded past J,
-    // so the index read stays in the buffer). Not for grouped scales: there
-    // the columns are walked in `part`, computed inside acc's segment loop,
-    // and Halide 14 bounds the prefetch of such a nested stage by the whole
-    // column dimension (its lowered stmt prefetches the tile), whatever the
-    // index expression.
-    if (s.prefetch > 0 && !segmented)
+    // so the index read stays in the buffer).
+    if (s.prefetch > 0)
         acc.update().prefetch(cols, r, r, s.prefetch, PrefetchBoundStrategy::NonFaulting);
     if (quantized) {
         segments.dim(0).set_bounds(0, 3).set_stride(1);

@@ -25,7 +25,9 @@
 //   parallel n                   tiles in parallel (the default)
 //   prefetch weight <D>          prefetch the column D places ahead in the
 //                                list, in both gathers (0 = off; at most
-//                                rt::kSparseRankListPadding)
+//                                rt::kSparseRankListPadding); grouped
+//                                scales then walk W's list in one loop,
+//                                scaling each column (0: per group)
 //   reorder k m | m k            for M > 1: the columns of the union of the
 //                                rows' masks, each read once for every row
 //                                (k m, the default), or each row of x on its
