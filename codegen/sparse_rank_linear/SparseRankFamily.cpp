@@ -51,6 +51,10 @@ const char *scaleName(dsl::ScalarType t) {
     return t == dsl::ScalarType::F16 ? "f16" : t == dsl::ScalarType::BF16 ? "bf16" : "f32";
 }
 
+const char *scaleEnum(dsl::ScalarType t) {
+    return t == dsl::ScalarType::F16 ? "KF_SCALE_F16" : t == dsl::ScalarType::BF16 ? "KF_SCALE_BF16" : "KF_SCALE_F32";
+}
+
 // "none", "f32", "bf16" or "int4": the spec's weight_format.
 std::string weightType(const dsl::SparseRankLinearParams &p) {
     if (p.noWeight) return "none";
@@ -58,16 +62,11 @@ std::string weightType(const dsl::SparseRankLinearParams &p) {
     return "int" + std::to_string(p.weight.bits);
 }
 
-const char *scaleEnum(dsl::ScalarType t) {
-    return t == dsl::ScalarType::F16 ? "KF_SCALE_F16" : t == dsl::ScalarType::BF16 ? "KF_SCALE_BF16" : "KF_SCALE_F32";
-}
-
 // "int4g128f16", "int8cf32" (per channel), "f32", "bf16", "none"; U and V
 // other than f32 add "uvint8" / "uvbf16".
 std::string weightName(const dsl::SparseRankLinearParams &p) {
     const std::string factors = p.factorBits == 8 ? "uvint8" : p.factorBits == 16 ? "uvbf16" : "";
-    if (p.noWeight) return "none" + factors;
-    if (p.denseWeight) return (p.denseBits == 16 ? "bf16" : "f32") + factors;
+    if (p.denseWeight) return weightType(p) + factors;  // "f32", "bf16", "none"
     return "int" + std::to_string(p.weight.bits) + (p.group ? "g" + std::to_string(p.group) : std::string("c")) +
            scaleName(p.scaleType) + factors;
 }

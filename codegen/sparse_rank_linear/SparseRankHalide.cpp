@@ -13,8 +13,9 @@ namespace {
 
 bool isPow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
-// Codes per stored byte (1 for f32 columns).
-int perByte(int bits) { return bits >= 8 ? 1 : 8 / bits; }
+// Codes per stored byte; 1 for whole-byte elements (int8, bf16, f32) and
+// for `weight none` (0 bits: no W to pack).
+int perByte(int bits) { return bits == 0 || bits >= 8 ? 1 : 8 / bits; }
 
 // Accumulators (vectors) per tile: registers the update keeps live. Half the
 // register file leaves room for the decoded codes, the scales and the
@@ -46,11 +47,6 @@ SparseRankSchedule defaultSchedule(const dsl::SparseRankLinearParams &p, const t
     (void)p;
     s.lowRankTile = acc * s.vector;
     s.parallel = true;
-    // Listed columns are not a stream the hardware prefetchers follow: at
-    // 50 % sparsity 73 % of the W gather's samples sat on the first loads
-    // of a column (perf annotate, Zen 5, 4096 x 11008 int4). A software
-    // prefetch of the column this many places ahead in the list hides that.
-    s.prefetch = kDefaultPrefetch;
     return s;
 }
 
@@ -145,15 +141,16 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
     // union of masks is nearly every column, a stream the hardware
     // prefetchers follow, and grouped scales walked per group multiply each
     // row once a group rather than once a column. Measured on Zen 5 (4096 x
-    // 4096 int4 g128, rank 256 int8 factors, split m 4, same run): prefetch
-    // 0 took 7.7 / 28.6 ms at M = 32 / 128, prefetch 16 11.6 / 45.5 ms.
+    // 4096 int4 g128, rank 256 int8 factors, split m 4, 1 thread, two
+    // consecutive runs, each against its own dense layer): prefetch 0 was
+    // 1.46x / 1.43x the dense layer at M = 32 / 128, prefetch 16 0.99x / 0.92x.
     if (!prefetch && s.rowTile > 1) s.prefetch = 0;
     if (reorder && s.rowTile > 1)
         throw CodegenError(splitM->loc, "split m " + std::to_string(s.rowTile) +
                                             " shares each decoded column among rows of x, but 'reorder m k' (line " +
                                             std::to_string(reorder->loc.line) +
                                             ") has each row read its own columns: use split m 1 with it");
-    const int P = p.noWeight ? 1 : perByte(storedBits(p));
+    const int P = perByte(storedBits(p));
     const auto where = [](const dsl::Directive *d, const dsl::Schedule *sch) { return d ? d->loc : sch->loc; };
     if (!unrollN) {
         // The widest register tile that fits and divides the tile.
@@ -184,7 +181,7 @@ SparseRankSchedule resolveSchedule(const dsl::SparseRankLinearParams &p, const d
 std::vector<TuneAxisSpec> tuneAxes(const dsl::SparseRankLinearParams &p, const targets::TargetInfo &target,
                                    dsl::Bucket bucket) {
     const SparseRankSchedule d = defaultSchedule(p, target);
-    const int step = (p.noWeight ? 1 : perByte(storedBits(p))) * d.vector;
+    const int step = perByte(storedBits(p)) * d.vector;
     std::vector<TuneAxisSpec> axes;
     // Column blocks of one pass or two (whole lines at high sparsity:
     // docs/dsl.md), and a register tile of all, half or a quarter of the
@@ -269,11 +266,12 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
             Expr byte = cast<int32_t>(cols(q * V + i, c, t));
             return cast<float>(P == 1 ? byte : (byte >> (h * bits)) & ((1 << bits) - 1));
         };
+        // The scale group of segment rs (grouped scales).
+        const Expr segGroup = clamp(segments(2, rs), 0, scales.dim(1).extent() - 1);
         if (p.group > 0 && !segmented) {
             const Expr gr = clamp(col / p.group, 0, scales.dim(1).extent() - 1);
             acc(i, h, q, t, m) += (scales(row, gr, t) * a(r, m)) * codeAt(r);
-            const Expr g = clamp(segments(2, rs), 0, scales.dim(1).extent() - 1);
-            acc(i, h, q, t, m) -= scales(row, g, t) * (offset * segSums(rs, m));
+            acc(i, h, q, t, m) -= scales(row, segGroup, t) * (offset * segSums(rs, m));
             out(i, h, q, t, m) = acc(i, h, q, t, m);
         } else if (p.group > 0) {
             // Columns in segments of one scale group each (the runtime cuts the
@@ -284,8 +282,7 @@ GatherPipeline buildGather(const dsl::SparseRankLinearParams &kernel, const Spar
             const Expr j = unsafe_promise_clamped(segments(0, sg) + rx, 0, listed - 1);
             part(i, h, q, t, m, sg) = 0.0f;
             part(i, h, q, t, m, sg) += a(j, m) * codeAt(j);
-            const Expr g = clamp(segments(2, rs), 0, scales.dim(1).extent() - 1);
-            acc(i, h, q, t, m) += scales(row, g, t) * (part(i, h, q, t, m, rs) - offset * segSums(rs, m));
+            acc(i, h, q, t, m) += scales(row, segGroup, t) * (part(i, h, q, t, m, rs) - offset * segSums(rs, m));
             out(i, h, q, t, m) = acc(i, h, q, t, m);
         } else {
             acc(i, h, q, t, m) += a(r, m) * codeAt(r);

@@ -208,6 +208,14 @@ void maskRow(const kf_sparse_rank &L, const float *x, std::vector<int32_t> &orde
     for (int64_t i = 0; i < keep; ++i) active[order[static_cast<size_t>(i)]] = 1;
 }
 
+// A matrix's packed columns by its element bits (kforge/detail/SparseRank.h):
+// codes (8 bits or fewer), bf16 bit patterns (16) or f32 (32).
+const void *packedColumns(int bits, const Packed<uint8_t> &codes, const Packed<uint16_t> &bf16,
+                          const Packed<float> &f32) {
+    if (bits <= 8) return codes.get();
+    return bits == 16 ? static_cast<const void *>(bf16.get()) : f32.get();
+}
+
 // Appends kSparseRankListPadding copies of the last listed column: a
 // gather prefetches columns ahead in its list (kforge/detail/SparseRank.h).
 void padList(std::vector<int32_t> &idx) {
@@ -525,11 +533,8 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
     }
     const int rc = L->arenas.run(num_threads, [&]() -> int {
         if (Ja > 0) {
-            const bool q = L->quantized();
-            const void *cols = q ? static_cast<const void *>(L->wCodes.get())
-                             : L->layout.storedBits == 16 ? static_cast<const void *>(L->wHalf.get())
-                                                          : L->wValues.get();
-            auto args = gatherArgs(cols, q ? L->wScales.get() : nullptr, L->activeIdx, Ja, L->aActive.data(), Ja,
+            const void *cols = packedColumns(L->layout.storedBits, L->wCodes, L->wHalf, L->wValues);
+            auto args = gatherArgs(cols, L->quantized() ? L->wScales.get() : nullptr, L->activeIdx, Ja, L->aActive.data(), Ja,
                                    direct ? y : L->yPad.data(), direct ? N : wRows, m, K, L->groups, L->wTiles);
             args.segments = L->segments.data();
             args.segSums = L->segSums.data();
@@ -537,19 +542,15 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
             if (int e = variant.run(&args)) return e;
         }
         if (lowRank) {
-            const bool q8 = L->layout.factorBits == 8, half = L->layout.factorBits == 16;
-            // The packed columns of V or U: int8 codes, bf16 or f32.
-            const auto factorCols = [&](const Packed<uint8_t> &codes, const Packed<uint16_t> &h,
-                                        const Packed<float> &f) -> const void * {
-                return q8 ? static_cast<const void *>(codes.get()) : half ? static_cast<const void *>(h.get()) : f.get();
-            };
+            const int fb = L->layout.factorBits;
+            const bool q8 = fb == 8;
             // int8 factors: one run of all columns (per-row scales), its sums per row.
             const auto runSums = [&](const float *a, int64_t J, int64_t stride) {
                 L->lowRankSums.assign(static_cast<size_t>(m), 0.0f);
                 for (int64_t row = 0; row < m; ++row)
                     for (int64_t j = 0; j < J; ++j) L->lowRankSums[static_cast<size_t>(row)] += a[row * stride + j];
             };
-            auto vArgs = gatherArgs(factorCols(L->vCodes, L->vHalf, L->v), q8 ? L->v.get() : nullptr,
+            auto vArgs = gatherArgs(packedColumns(fb, L->vCodes, L->vHalf, L->v), q8 ? L->v.get() : nullptr,
                                     L->inactiveIdx, Ji, L->aInactive.data(), Ji, L->t.data(), vRows, m, K, 1, L->vTiles);
             int32_t vRun[3] = {0, static_cast<int32_t>(Ji), 0}, uRun[3] = {0, static_cast<int32_t>(R), 0};
             if (q8) {
@@ -559,7 +560,7 @@ kf_status runRows(kf_sparse_rank *L, const kf::rt::Variant &variant, const float
                 vArgs.numSegments = 1;
             }
             if (int e = data.runLowRank(&vArgs)) return e;
-            auto uArgs = gatherArgs(factorCols(L->uCodes, L->uHalf, L->u), q8 ? L->u.get() : nullptr,
+            auto uArgs = gatherArgs(packedColumns(fb, L->uCodes, L->uHalf, L->u), q8 ? L->u.get() : nullptr,
                                     L->rankIdx, R, L->t.data(), vRows, L->uOut.data(), uRows, m, R, 1, L->uTiles);
             if (q8) {
                 runSums(L->t.data(), R, vRows);

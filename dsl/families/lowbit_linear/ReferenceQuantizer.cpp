@@ -20,10 +20,10 @@ double roundHalfUp(double v) {
     return v - t >= 0.5 ? t + 1 : t;
 }
 
-// Nearest of IEEE binary16 / bfloat16 to v >= 0, ties to the even pattern:
-// the largest pattern p not above v, then the midpoint between p and p + 1
-// decides. Positive patterns are ordered like their values. Throws if the
-// result is infinite.
+}  // namespace
+
+// The largest pattern p not above v, then the midpoint between p and p + 1
+// decides. Positive patterns are ordered like their values.
 uint16_t roundToPattern(double v, double (*decode)(uint16_t), uint16_t infPattern, const char *typeName) {
     uint32_t lo = 0, hi = infPattern;  // decode(lo) <= v < decode(hi)
     while (hi - lo > 1) {
@@ -37,9 +37,11 @@ uint16_t roundToPattern(double v, double (*decode)(uint16_t), uint16_t infPatter
     const double midpoint = (below + above) / 2;  // exact: both are short binary fractions
     uint32_t p = v < midpoint ? lo : v > midpoint ? hi : (lo % 2 == 0 ? lo : hi);
     if (p >= infPattern)
-        throw std::invalid_argument("scale " + std::to_string(v) + " overflows " + typeName);
+        throw std::invalid_argument("value " + std::to_string(v) + " overflows " + typeName);
     return static_cast<uint16_t>(p);
 }
+
+namespace {
 
 struct RoundedScale {
     uint32_t bits;

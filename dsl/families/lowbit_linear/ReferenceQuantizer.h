@@ -43,6 +43,12 @@ struct QuantizedWeights {
 // cannot hold.
 QuantizedWeights referenceQuantize(const dsl::LowbitLinearParams &params, int64_t n, int64_t k, const float *w);
 
+// The pattern of IEEE binary16 / bfloat16 (decode: halfToDouble /
+// bfloat16ToDouble, infPattern 0x7C00 / 0x7F80) nearest to v >= 0, ties to the
+// even pattern, found by searching the patterns. Throws std::invalid_argument
+// ("value ... overflows <typeName>") if the result is infinite.
+uint16_t roundToPattern(double v, double (*decode)(uint16_t), uint16_t infPattern, const char *typeName);
+
 // s * L(c) (uint: s * (c - z)) for every weight, [N][K].
 std::vector<double> referenceDequantize(const dsl::LowbitLinearParams &params, int64_t n, int64_t k,
                                         const QuantizedWeights &q);

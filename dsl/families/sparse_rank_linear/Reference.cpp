@@ -4,19 +4,13 @@
 #include <cmath>
 
 #include "dsl/families/lowbit_linear/Reference.h"
+#include "dsl/families/lowbit_linear/ReferenceQuantizer.h"
 
 namespace kf::families::sparse_rank_linear {
 
 double referenceBf16(double v) {
-    if (v == 0 || !std::isfinite(v)) return v;
-    int e = 0;
-    std::frexp(v, &e);                       // |v| in [2^(e-1), 2^e)
-    const int quantum = std::max(e - 8, -133);  // 8 significant bits; bf16's smallest subnormal is 2^-133
-    const double q = std::ldexp(v, -quantum);
-    double r = std::floor(q);
-    const double frac = q - r;
-    if (frac > 0.5 || (frac == 0.5 && std::fmod(r, 2.0) != 0)) r += 1;
-    return std::ldexp(r, quantum);
+    const double m = lowbit::bfloat16ToDouble(lowbit::roundToPattern(std::fabs(v), lowbit::bfloat16ToDouble, 0x7F80, "bf16"));
+    return v < 0 ? -m : m;
 }
 
 std::vector<bool> referenceMask(const dsl::SparseRankLinearParams &p, const float *x, int64_t K, float tau) {
